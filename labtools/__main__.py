@@ -1,0 +1,3 @@
+from labtools.cli import main
+
+main()

@@ -1,0 +1,50 @@
+"""The `labtools` command. The only place that prints for the terminal or chooses an exit code.
+
+Each command lives in its own module and imports its heavy dependencies inside the command function, so that
+`labtools --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from labtools.errors import EXIT_USAGE, LabtoolsError
+
+app = typer.Typer(
+    name="labtools",
+    help="Hands-on Istio labs: set up a local mesh, grade your work, see what to fix.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+# Registering a command = importing its module (each module adds itself to `app`).
+from labtools.cli import check as _check  # noqa: E402,F401
+from labtools.cli import labs as _labs  # noqa: E402,F401
+
+
+def main() -> None:
+    try:
+        app()
+    except LabtoolsError as problem:
+        report_error(problem)
+        sys.exit(problem.exit_code)
+    except KeyboardInterrupt:
+        print("\nInterrupted.", file=sys.stderr)
+        sys.exit(130)
+
+
+def report_error(problem: LabtoolsError) -> None:
+    print(f"error: {problem.message}", file=sys.stderr)
+    if problem.hint:
+        print(f"hint: {problem.hint}", file=sys.stderr)
+
+
+def exit_with(code: int) -> None:
+    raise typer.Exit(code)
+
+
+__all__ = ["app", "main", "exit_with", "EXIT_USAGE"]

@@ -1,0 +1,73 @@
+"""Find labs on disk and load their checks. A lab is a folder `labs/NN-name/` with a `checks.py` defining `lab`."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+from pathlib import Path
+
+from labtools import settings
+from labtools.errors import UsageError
+from labtools.grading.checks import Lab
+
+_LAB_FOLDER = re.compile(r"(\d{2})-[a-z0-9-]+")
+
+
+def lab_folders() -> list[Path]:
+    root = settings.labs_dir()
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.iterdir() if p.is_dir() and _LAB_FOLDER.fullmatch(p.name) and (p / "checks.py").is_file())
+
+
+def lab_ids() -> list[str]:
+    return [p.name for p in lab_folders()]
+
+
+def resolve(name: str) -> Path:
+    """The folder of a lab named by full id (`04-traffic-split`) or number (`04`, `4`)."""
+    folders = lab_folders()
+    wanted = name.strip().rstrip("/").rpartition("/")[2]
+    for folder in folders:
+        number = folder.name.split("-", 1)[0]
+        if wanted == folder.name or (wanted.isdigit() and int(wanted) == int(number)):
+            return folder
+    known = ", ".join(folder.name for folder in folders) or f"none (no labs found in {settings.labs_dir()})"
+    raise UsageError(f"Unknown lab {name!r}. Labs: {known}.", hint="Run `labtools list` to see the labs.")
+
+
+def load_lab(name: str) -> Lab:
+    folder = resolve(name)
+    module_name = "labtools_lab_" + folder.name.replace("-", "_")
+    module = sys.modules.get(module_name)
+    if module is None:
+        spec = importlib.util.spec_from_file_location(module_name, folder / "checks.py")
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[module_name]
+            raise
+    lab = getattr(module, "lab", None)
+    if not isinstance(lab, Lab):
+        raise UsageError(f"{folder / 'checks.py'} defines no `lab = Lab(...)`.")
+    if lab.id != folder.name:
+        raise UsageError(f"{folder / 'checks.py'} declares lab {lab.id!r} but lives in folder {folder.name!r}.")
+    lab.folder = folder
+    return lab
+
+
+def all_labs() -> list[Lab]:
+    return [load_lab(folder.name) for folder in lab_folders()]
+
+
+def solution_dir(lab: Lab) -> Path:
+    return settings.solutions_dir() / lab.id
+
+
+def component_file(name: str) -> Path:
+    """The offline stand-in for a component the cluster runs (Istio, Bookinfo, httpbin...)."""
+    return settings.labs_dir() / "common" / f"{name}.yaml"

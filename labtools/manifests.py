@@ -1,0 +1,56 @@
+"""Read Kubernetes manifests from files and folders, refusing what is not a manifest before parsing it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable
+
+from labtools.errors import InputError
+from labtools.meshconfig.documents import MAX_TEXT_BYTES, parse_resources
+from labtools.meshconfig.resources import Resource
+
+SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def manifest_files(paths: Iterable[str | Path]) -> list[Path]:
+    """The files named, and the manifests inside folders named (recursively, in name order)."""
+    files: list[Path] = []
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.suffix.lower() in SUFFIXES and p.is_file())
+            if not found:
+                raise InputError(f"{path}: no .yaml, .yml or .json files in this folder.")
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        elif path.exists():
+            raise InputError(f"{path}: not a regular file.")
+        else:
+            raise InputError(f"{path}: no such file or folder.", hint="Check the path; it is relative to where you run labtools.")
+    return files
+
+
+def read_text(path: Path) -> str:
+    try:
+        size = path.stat().st_size
+        if size > MAX_TEXT_BYTES:
+            raise InputError(f"{path}: {size // 1024} KiB is larger than the {MAX_TEXT_BYTES // 1024 // 1024} MiB limit for a manifest.")
+        raw = path.read_bytes()
+    except PermissionError:
+        raise InputError(f"{path}: permission denied.") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror or exc}).") from None
+    if b"\x00" in raw[:8192]:
+        raise InputError(f"{path}: a binary file, not YAML.", hint="Pass the .yaml files you wrote.")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text (byte {exc.start}); YAML files must be UTF-8.") from None
+
+
+def load_manifests(paths: Iterable[str | Path], default_namespace: str = "default") -> list[Resource]:
+    resources: list[Resource] = []
+    for path in manifest_files(paths):
+        resources.extend(parse_resources(read_text(path), str(path), default_namespace))
+    return resources

@@ -1,0 +1,60 @@
+"""Durations as Istio reads them.
+
+Istio's CRDs check every duration with the CEL rule `duration(self) >= duration('1ms')`, and CEL's duration()
+parses Go's time.ParseDuration syntax: a sequence of decimal numbers, each with an optional fraction and a unit
+among ns, us (or µs), ms, s, m, h, with an optional sign: "3s", "0.5s", "1m30s", "500ms", "1.5h". There is no "d"
+unit and a bare number has no unit (istio/api#852: "time: unknown unit d in duration 1d").
+"""
+
+from __future__ import annotations
+
+import re
+
+_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+_PART = re.compile(r"(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
+
+EXAMPLES = "3s, 0.5s, 500ms, 1m30s"
+
+
+def parse_duration(text: object) -> float:
+    """Seconds in a Go-style duration string. Raises ValueError saying what is wrong."""
+    if isinstance(text, bool) or not isinstance(text, str):
+        raise ValueError(f"{text!r} is not a duration: durations are strings with a unit, e.g. {EXAMPLES}")
+    body = text
+    sign = 1.0
+    if body and body[0] in "+-":
+        sign = -1.0 if body[0] == "-" else 1.0
+        body = body[1:]
+    if body == "0":
+        return 0.0
+    if not body:
+        raise ValueError(f"{text!r} is not a duration (e.g. {EXAMPLES})")
+    total = 0.0
+    position = 0
+    while position < len(body):
+        match = _PART.match(body, position)
+        if not match:
+            rest = body[position:]
+            if re.fullmatch(r"[\d.]+", rest):
+                problem = "a number without a unit"
+            elif re.match(r"[\d.]+\s", rest):
+                problem = "a space between the number and its unit"
+            elif unit := re.match(r"[\d.]+([^\d.\s]+)", rest):
+                problem = f"unknown unit {unit.group(1)!r} (units: ns, us, ms, s, m, h)"
+            else:
+                problem = f"an unknown unit or character at {rest!r} (units: ns, us, ms, s, m, h)"
+            raise ValueError(f"{text!r} is not a duration: {problem}; write e.g. {EXAMPLES}")
+        total += float(match.group(1)) * _UNITS[match.group(2)]
+        position = match.end()
+    return sign * total
+
+
+def format_duration(seconds: float) -> str:
+    """A short human form: 3s, 0.5s, 250ms, 1m30s."""
+    if seconds and abs(seconds) < 0.1:
+        return f"{seconds * 1000:g}ms"
+    if seconds >= 60 and seconds % 60 == 0:
+        return f"{seconds / 60:g}m"
+    if seconds > 60:
+        return f"{int(seconds // 60)}m{seconds % 60:g}s"
+    return f"{seconds:g}s"

@@ -1,0 +1,80 @@
+"""Host names as Istio reads them.
+
+Istio expands a short name (no dot) with the namespace of the object it appears in and the cluster domain:
+`reviews` in namespace default is `reviews.default.svc.cluster.local`. A name with a dot is taken as written,
+so `reviews.default` is not expanded (istio/istio pkg/config/model.go, ResolveShortnameToFQDN).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+CLUSTER_DOMAIN = "cluster.local"
+
+
+def fqdn(host: str, namespace: str) -> str:
+    host = host.strip().lower()
+    if not host or host == "*" or "." in host or _is_ip(host):
+        return host
+    return f"{host}.{namespace}.svc.{CLUSTER_DOMAIN}"
+
+
+def service_host(name: str, namespace: str) -> str:
+    return f"{name}.{namespace}.svc.{CLUSTER_DOMAIN}"
+
+
+def split_service_host(host: str) -> tuple[str, str] | None:
+    """(name, namespace) of a cluster-local service FQDN, or None."""
+    suffix = f".svc.{CLUSTER_DOMAIN}"
+    if not host.endswith(suffix):
+        return None
+    parts = host[: -len(suffix)].split(".")
+    return (parts[0], parts[1]) if len(parts) == 2 else None
+
+
+def host_matches(pattern: str, host: str) -> bool:
+    """Whether a host pattern (exact, `*` or `*.suffix`) covers a host, case-insensitively."""
+    pattern, host = pattern.lower(), host.lower()
+    if pattern == "*":
+        return True
+    if pattern.startswith("*."):
+        return host.endswith(pattern[1:])
+    return pattern == host
+
+
+def hosts_overlap(a: str, b: str) -> bool:
+    """Whether two host patterns can match a common host (Istio's gateway/VirtualService host intersection)."""
+    return host_matches(a, b) or host_matches(b, a)
+
+
+def specificity(pattern: str) -> int:
+    """Higher for more specific host patterns: an exact host beats any wildcard, a longer suffix a shorter."""
+    if pattern == "*":
+        return 0
+    if pattern.startswith("*."):
+        return len(pattern)
+    return 10_000 + len(pattern)
+
+
+def split_gateway_host(entry: str) -> tuple[str, str]:
+    """A Gateway server host `namespace/host`: (namespace selector, host). No prefix means `*/`."""
+    namespace, slash, host = entry.partition("/")
+    return (namespace, host) if slash else ("*", entry)
+
+
+def gateway_key(reference: str, namespace: str) -> str:
+    """`namespace/name` of a gateway named in a VirtualService (`name` alone means the VirtualService's namespace)."""
+    if reference == "mesh" or "/" in reference:
+        return reference
+    if reference.count(".") >= 1:  # the old form name.namespace.svc.cluster.local
+        parts = reference.split(".")
+        return f"{parts[1]}/{parts[0]}"
+    return f"{namespace}/{reference}"
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,182 @@
+"""A set of Kubernetes and Istio objects as one mesh configuration, with the questions checks ask of it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from labtools.meshconfig.hosts import fqdn, gateway_key, host_matches, split_gateway_host, split_service_host
+from labtools.meshconfig.resources import Resource
+from labtools.meshconfig.routing import Request, RouteDecision, evaluate
+from labtools.meshconfig.schema import Problem
+
+WORKLOAD_KINDS = ("Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet")
+
+
+@dataclass(frozen=True)
+class SubsetReference:
+    """A route destination naming a subset: where it is written, the service host (FQDN) and the subset."""
+
+    source: Resource
+    path: str
+    host: str
+    subset: str
+
+
+def merge(*layers: Iterable[Resource]) -> list[Resource]:
+    """Objects of later layers replace objects of earlier ones with the same kind, namespace and name."""
+    merged: dict[tuple[str, str, str], Resource] = {}
+    for layer in layers:
+        for resource in layer:
+            merged.pop(resource.key, None)
+            merged[resource.key] = resource  # re-insert: the replacement takes the later position
+    return list(merged.values())
+
+
+class MeshConfig:
+    """Objects in force (setup objects overlaid by the learner's), the learner's own, and validation problems.
+
+    `validated` is False when no schema was available to validate against (see `schema_note`).
+    """
+
+    def __init__(
+        self,
+        resources: list[Resource],
+        submitted: list[Resource] | None = None,
+        problems: list[Problem] | None = None,
+        namespace: str = "default",
+        validated: bool = True,
+        schema_note: str = "",
+    ):
+        self.resources = resources
+        self.submitted = submitted if submitted is not None else resources
+        self.problems = problems or []
+        self.namespace = namespace
+        self.validated = validated
+        self.schema_note = schema_note
+
+    # --- finding objects -------------------------------------------------------------------------------------
+    def of_kind(self, kind: str, namespace: str | None = None) -> list[Resource]:
+        return [r for r in self.resources if r.kind == kind and (namespace is None or r.namespace == namespace)]
+
+    def get(self, kind: str, name: str, namespace: str | None = None) -> Resource | None:
+        namespace = namespace or self.namespace
+        return next((r for r in self.resources if r.key == (kind, namespace, name)), None)
+
+    def submitted_of_kind(self, kind: str) -> list[Resource]:
+        return [r for r in self.submitted if r.kind == kind]
+
+    def problems_for(self, resource: Resource) -> list[Problem]:
+        return [p for p in self.problems if p.resource is resource]
+
+    # --- services and workloads ------------------------------------------------------------------------------
+    def service(self, host: str, namespace: str | None = None) -> Resource | None:
+        """The Service a host names (short or FQDN), or None when it is not a cluster service."""
+        parts = split_service_host(fqdn(host, namespace or self.namespace))
+        return self.get("Service", parts[0], parts[1]) if parts else None
+
+    def service_ports(self, host: str) -> list[int]:
+        service = self.service(host)
+        ports = (service.spec.get("ports") if service else None) or []
+        return [p["port"] for p in ports if isinstance(p, dict) and isinstance(p.get("port"), int)]
+
+    def workloads(self, namespace: str, labels: dict[str, str]) -> list[Resource]:
+        """Pods, or workloads whose pod template, carry all of `labels` in `namespace`."""
+        found = []
+        for resource in self.resources:
+            if resource.kind in WORKLOAD_KINDS and resource.namespace == namespace:
+                pod_labels = pod_labels_of(resource)
+                if all(pod_labels.get(k) == v for k, v in labels.items()):
+                    found.append(resource)
+        return found
+
+    def endpoints(self, host: str, subset: str | None = None) -> list[Resource]:
+        """Workloads behind a service host, narrowed to a subset's labels when one is named."""
+        service = self.service(host)
+        if service is None:
+            return []
+        selector = service.spec.get("selector") or {}
+        if not selector:
+            return []
+        labels = dict(selector)
+        if subset is not None:
+            definition = self.subset(host, subset)
+            if definition is None:
+                return []
+            labels.update(definition[1].get("labels") or {})
+        return self.workloads(service.namespace, labels)
+
+    # --- destination rules and subsets -----------------------------------------------------------------------
+    def destination_rules(self, host: str, namespace: str | None = None) -> list[Resource]:
+        """DestinationRules whose host covers `host` (resolved as a name in `namespace`)."""
+        target = fqdn(host, namespace or self.namespace)
+        return [
+            dr for dr in self.of_kind("DestinationRule")
+            if host_matches(fqdn(str(dr.spec.get("host", "")), dr.namespace), target)
+        ]
+
+    def subset(self, host: str, name: str, namespace: str | None = None) -> tuple[Resource, dict[str, Any]] | None:
+        for dr in self.destination_rules(host, namespace):
+            for subset in dr.spec.get("subsets") or []:
+                if isinstance(subset, dict) and subset.get("name") == name:
+                    return dr, subset
+        return None
+
+    def subset_references(self, host: str | None = None) -> list[SubsetReference]:
+        """Every subset named by a VirtualService route, optionally only those for `host`."""
+        target = fqdn(host, self.namespace) if host else None
+        found = []
+        for vs in self.of_kind("VirtualService"):
+            for kind in ("http", "tcp", "tls"):
+                for r, rule in enumerate(vs.spec.get(kind) or []):
+                    for d, route in enumerate((rule or {}).get("route") or [] if isinstance(rule, dict) else []):
+                        destination = route.get("destination") if isinstance(route, dict) else None
+                        if not isinstance(destination, dict) or not destination.get("subset"):
+                            continue
+                        dest_host = fqdn(str(destination.get("host", "")), vs.namespace)
+                        if target is None or dest_host == target:
+                            path = f"spec.{kind}[{r}].route[{d}].destination.subset"
+                            found.append(SubsetReference(vs, path, dest_host, str(destination["subset"])))
+        return found
+
+    def subset_defined(self, reference: SubsetReference) -> bool:
+        return self.subset(reference.host, reference.subset, reference.source.namespace) is not None
+
+    # --- routing ---------------------------------------------------------------------------------------------
+    def route(self, request: Request) -> RouteDecision:
+        """The rule and destinations a request meets (see routing.evaluate)."""
+        if request.gateway and not self.gateway_accepts(request.gateway, request.host):
+            return RouteDecision(request, reason=f"gateway {request.gateway} has no server for host {request.host}")
+        return evaluate(self.of_kind("VirtualService"), request)
+
+    def gateway_accepts(self, gateway: str, host: str) -> bool:
+        namespace, _, name = gateway.partition("/")
+        resource = self.get("Gateway", name, namespace)
+        if resource is None:
+            return False
+        for server in resource.spec.get("servers") or []:
+            for entry in (server or {}).get("hosts") or []:
+                if host_matches(split_gateway_host(str(entry))[1], host.rsplit(":", 1)[0]):
+                    return True
+        return False
+
+    def gateways_of(self, vs: Resource) -> list[str]:
+        """`namespace/name` of the gateways a VirtualService binds to (`mesh` included when it applies)."""
+        return [gateway_key(str(g), vs.namespace) for g in vs.spec.get("gateways") or []] or ["mesh"]
+
+    def gateway_pods(self, gateway: Resource) -> list[Resource]:
+        """Gateway proxies a Gateway's selector picks. Istio looks in every namespace by default."""
+        selector = gateway.spec.get("selector") or {}
+        if not isinstance(selector, dict) or not selector:
+            return []
+        return [
+            r for r in self.resources
+            if r.kind in WORKLOAD_KINDS and all(pod_labels_of(r).get(k) == v for k, v in selector.items())
+        ]
+
+
+def pod_labels_of(resource: Resource) -> dict[str, str]:
+    if resource.kind == "Pod":
+        return resource.labels
+    template = (resource.spec.get("template") or {}).get("metadata") or {}
+    return template.get("labels") or {}

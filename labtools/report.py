@@ -1,0 +1,113 @@
+"""One LabResult, every format: terminal text (rich), JSON, JUnit XML and HTML."""
+
+from __future__ import annotations
+
+import html
+import json
+import xml.etree.ElementTree as ET
+from typing import TYPE_CHECKING
+
+from labtools.grading.results import ERROR, FAIL, PASS, SKIP, LabResult
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+SYMBOLS = {PASS: "✔", FAIL: "✘", SKIP: "–", ERROR: "!"}
+STYLES = {PASS: "green", FAIL: "red", SKIP: "dim", ERROR: "yellow"}
+COLOURS = {PASS: "#1a7f37", FAIL: "#cf222e", SKIP: "#6e7781", ERROR: "#9a6700"}
+
+
+def summary_line(result: LabResult) -> str:
+    counts = ", ".join(f"{result.count(s)} {word}" for s, word in ((FAIL, "failed"), (ERROR, "errors"), (SKIP, "skipped")) if result.count(s))
+    verdict = "PASSED" if result.passed else "NOT PASSED"
+    return f"{result.lab} ({result.mode}): {verdict}, {result.score}/{result.max_score} points" + (f" ({counts})" if counts else "")
+
+
+def render_text(result: LabResult, console: "Console") -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title=f"{result.lab}: {result.title}", title_justify="left", show_lines=False, expand=False)
+    table.add_column("", width=1)
+    table.add_column("Check")
+    table.add_column("Points", justify="right")
+    for check in result.checks:
+        points = f"{check.earned}/{check.points}" if check.counted else "-"
+        table.add_row(Text(SYMBOLS[check.status], style=STYLES[check.status]), check.title, points)
+    console.print(table)
+    for number, check in enumerate(result.checks, 1):
+        if check.status == PASS and not check.message:
+            continue
+        if check.status == PASS:
+            console.print(Text.assemble((f"{SYMBOLS[PASS]} ", STYLES[PASS]), (check.title, "bold"), f": {check.message}"))
+            continue
+        console.print(Text.assemble((f"{SYMBOLS[check.status]} {check.status.upper()} ", STYLES[check.status]), (check.title, "bold")))
+        for line in check.message.splitlines():
+            console.print(Text("    " + line))
+        if check.status in (FAIL, ERROR):
+            for index, hint in enumerate(check.hints, 1):
+                console.print(Text(f"    hint {index}: {hint}", style="cyan"))
+    for note in result.notes:
+        console.print(Text(f"note: {note}", style="dim"))
+    console.print(Text(summary_line(result), style="bold green" if result.passed else "bold red"))
+
+
+def to_json(result: LabResult) -> str:
+    return json.dumps(result.to_dict(), indent=2, ensure_ascii=False)
+
+
+def to_junit(result: LabResult) -> str:
+    suite = ET.Element(
+        "testsuite",
+        name=f"labtools.{result.lab}",
+        tests=str(len(result.checks)),
+        failures=str(result.count(FAIL)),
+        errors=str(result.count(ERROR)),
+        skipped=str(result.count(SKIP)),
+        time=f"{result.duration_s:.3f}",
+        timestamp=result.started_at,
+    )
+    properties = ET.SubElement(suite, "properties")
+    for name, value in (("mode", result.mode), ("score", result.score), ("max_score", result.max_score)):
+        ET.SubElement(properties, "property", name=name, value=str(value))
+    for check in result.checks:
+        case = ET.SubElement(suite, "testcase", classname=result.lab, name=check.id, time=f"{check.duration_s:.3f}")
+        text = "\n".join([check.message] + [f"hint {i}: {h}" for i, h in enumerate(check.hints, 1)])
+        if check.status == FAIL:
+            ET.SubElement(case, "failure", message=check.message.splitlines()[0] if check.message else check.title).text = text
+        elif check.status == ERROR:
+            ET.SubElement(case, "error", message=check.message.splitlines()[0] if check.message else check.title).text = text + ("\n" + check.detail if check.detail else "")
+        elif check.status == SKIP:
+            ET.SubElement(case, "skipped", message=check.message)
+        elif check.message:
+            ET.SubElement(case, "system-out").text = check.message
+    root = ET.Element("testsuites", name="labtools")
+    root.append(suite)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def to_html(result: LabResult) -> str:
+    """A self-contained HTML fragment: notebooks display it, class reports embed it."""
+    rows = []
+    for check in result.checks:
+        colour = COLOURS[check.status]
+        points = f"{check.earned}/{check.points}" if check.counted else "–"
+        body = "".join(f"<div>{html.escape(line)}</div>" for line in check.message.splitlines())
+        if check.status in (FAIL, ERROR) and check.hints:
+            items = "".join(f"<li>{html.escape(h)}</li>" for h in check.hints)
+            body += f'<ol class="lt-hints" style="margin:4px 0 0 0;color:#0969da">{items}</ol>'
+        rows.append(
+            f'<tr class="lt-{check.status}"><td style="color:{colour};font-weight:bold">{SYMBOLS[check.status]} {check.status}</td>'
+            f"<td><b>{html.escape(check.title)}</b>{body}</td><td style=\"text-align:right\">{points}</td></tr>"
+        )
+    verdict_colour = COLOURS[PASS] if result.passed else COLOURS[FAIL]
+    notes = "".join(f'<p style="color:#6e7781">{html.escape(n)}</p>' for n in result.notes)
+    return (
+        f'<div class="labtools-result" data-lab="{html.escape(result.lab)}" data-passed="{str(result.passed).lower()}">'
+        f'<h4 style="margin:4px 0">{html.escape(result.lab)}: {html.escape(result.title)} '
+        f'<span style="color:{verdict_colour}">{result.score}/{result.max_score} points</span></h4>'
+        '<table style="border-collapse:collapse;text-align:left"><thead><tr><th>Status</th><th>Check</th><th>Points</th></tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>{notes}"
+        f'<p style="font-weight:bold;color:{verdict_colour}">{html.escape(summary_line(result))}</p></div>'
+    )

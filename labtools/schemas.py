@@ -1,0 +1,108 @@
+"""Find, load and cache the schemas that meshconfig validates against.
+
+Istio kinds: Istio's CRD file (`crd-all.gen.yaml` from the release archive `labtools up` downloads, or the file
+named by LABTOOLS_ISTIO_CRDS). Parsing that 0.9 MB of YAML takes about a second, so the served schemas are
+cached as JSON, keyed by the file's path, size and modification time.
+Core kinds (Service, Deployment, ...): the JSON schemas that the kubernetes-validate package publishes for each
+Kubernetes release.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from labtools import settings
+from labtools.errors import EnvironmentBroken
+from labtools.meshconfig.schema import Schema, SchemaSet
+
+CACHE_FORMAT = 1
+
+
+def find_crd_file() -> Path | None:
+    return next((path for path in settings.istio_crd_candidates() if path.is_file()), None)
+
+
+def missing_crds_message() -> str:
+    looked = ", ".join(str(p) for p in settings.istio_crd_candidates())
+    return (
+        f"Istio's schemas (CRD file) were not found, so objects cannot be validated offline (looked in: {looked}). "
+        "Run `labtools up` once (it downloads the Istio release) or set LABTOOLS_ISTIO_CRDS to a crd-all.gen.yaml file."
+    )
+
+
+@lru_cache(maxsize=4)
+def load_schema_set(crd_file: Path | None = None) -> SchemaSet | None:
+    """The schemas for validation, or None when no Istio CRD file is available."""
+    crd_file = crd_file or find_crd_file()
+    if crd_file is None:
+        return None
+    kinds = _cached_kinds(crd_file)
+    return SchemaSet(kinds, origin=str(crd_file), core_lookup=_core_schema)
+
+
+def _cached_kinds(crd_file: Path) -> dict[str, dict[str, Schema]]:
+    stat = crd_file.stat()
+    fingerprint = f"{CACHE_FORMAT}:{crd_file.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
+    cache = settings.cache_dir() / "schemas" / (hashlib.sha256(fingerprint.encode()).hexdigest()[:24] + ".json")
+    try:
+        return json.loads(cache.read_text())
+    except (OSError, ValueError):
+        pass
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        documents = list(yaml.load_all(crd_file.read_text(encoding="utf-8"), Loader=loader))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise EnvironmentBroken(f"Istio's CRD file {crd_file} cannot be read: {exc}") from None
+    kinds = SchemaSet.from_crds(documents, str(crd_file)).kinds
+    if not kinds:
+        raise EnvironmentBroken(f"{crd_file} holds no CustomResourceDefinitions; is it Istio's crd-all.gen.yaml?")
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        temporary = cache.with_suffix(f".{os.getpid()}.tmp")
+        temporary.write_text(json.dumps(kinds))
+        temporary.replace(cache)  # atomic: a parallel run never reads half a file
+    except OSError:
+        pass  # a read-only cache only costs speed
+    return kinds
+
+
+# kubernetes-validate names its files <kind>-<group prefix>-<version>.json, e.g. deployment-apps-v1.json.
+@lru_cache(maxsize=32)
+def _core_schema(group: str, version: str, kind: str) -> tuple[Schema, dict[str, Schema]] | None:
+    folder = _core_schema_dir()
+    if folder is None:
+        return None
+    group_part = f"-{group.split('.')[0]}" if group else ""
+    path = folder / f"{kind.lower()}{group_part}-{version}.json"
+    if not path.is_file():
+        return None
+    return json.loads(path.read_text()), _core_definitions(folder)
+
+
+@lru_cache(maxsize=1)
+def _core_definitions(folder: Path) -> dict[str, Schema]:
+    data: dict[str, Any] = json.loads((folder / "_definitions.json").read_text())
+    return data.get("$defs") or data.get("definitions") or {}
+
+
+@lru_cache(maxsize=1)
+def _core_schema_dir() -> Path | None:
+    try:
+        import kubernetes_validate
+    except ImportError:
+        return None
+    root = Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema"
+    strict = sorted(
+        (p for p in root.glob("v*-local-strict") if p.is_dir()),
+        key=lambda p: tuple(int(x) for x in p.name[1:].split("-")[0].split(".")),
+    )
+    wanted = f"v{settings.KUBERNETES_VERSION}.0-local-strict" if hasattr(settings, "KUBERNETES_VERSION") else ""
+    chosen = next((p for p in strict if p.name == wanted), strict[-1] if strict else None)
+    return chosen
