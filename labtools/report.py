@@ -24,29 +24,28 @@ def summary_line(result: LabResult) -> str:
 
 
 def render_text(result: LabResult, console: "Console") -> None:
+    from rich.padding import Padding
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(title=f"{result.lab}: {result.title}", title_justify="left", show_lines=False, expand=False)
+    table = Table(title=f"{result.lab}: {result.title}", title_justify="left", expand=False)
     table.add_column("", width=1)
     table.add_column("Check")
     table.add_column("Points", justify="right")
     for check in result.checks:
         points = f"{check.earned}/{check.points}" if check.counted else "-"
-        table.add_row(Text(SYMBOLS[check.status], style=STYLES[check.status]), check.title, points)
+        cell = Text(check.title)
+        if check.status in (PASS, SKIP) and check.message:
+            cell.append("\n" + check.message, style="dim")
+        table.add_row(Text(SYMBOLS[check.status], style=STYLES[check.status]), cell, points)
     console.print(table)
-    for number, check in enumerate(result.checks, 1):
-        if check.status == PASS and not check.message:
-            continue
-        if check.status == PASS:
-            console.print(Text.assemble((f"{SYMBOLS[PASS]} ", STYLES[PASS]), (check.title, "bold"), f": {check.message}"))
+    for check in result.checks:
+        if check.status not in (FAIL, ERROR):
             continue
         console.print(Text.assemble((f"{SYMBOLS[check.status]} {check.status.upper()} ", STYLES[check.status]), (check.title, "bold")))
-        for line in check.message.splitlines():
-            console.print(Text("    " + line))
-        if check.status in (FAIL, ERROR):
-            for index, hint in enumerate(check.hints, 1):
-                console.print(Text(f"    hint {index}: {hint}", style="cyan"))
+        console.print(Padding(Text(check.message), (0, 0, 0, 4)))
+        for index, hint in enumerate(check.hints, 1):
+            console.print(Padding(Text(f"hint {index}: {hint}", style="cyan"), (0, 0, 0, 4)))
     for note in result.notes:
         console.print(Text(f"note: {note}", style="dim"))
     console.print(Text(summary_line(result), style="bold green" if result.passed else "bold red"))

@@ -28,10 +28,9 @@ def find_crd_file() -> Path | None:
 
 
 def missing_crds_message() -> str:
-    looked = ", ".join(str(p) for p in settings.istio_crd_candidates())
     return (
-        f"Istio's schemas (CRD file) were not found, so objects cannot be validated offline (looked in: {looked}). "
-        "Run `labtools up` once (it downloads the Istio release) or set LABTOOLS_ISTIO_CRDS to a crd-all.gen.yaml file."
+        "Not validated: Istio's CRD file is not on this machine yet. Run `labtools up` once (it downloads the "
+        "Istio release), or set LABTOOLS_ISTIO_CRDS to a crd-all.gen.yaml file."
     )
 
 

@@ -24,6 +24,9 @@ app = typer.Typer(
 # Registering a command = importing its module (each module adds itself to `app`).
 from labtools.cli import check as _check  # noqa: E402,F401
 from labtools.cli import labs as _labs  # noqa: E402,F401
+from labtools.cli import progress as _progress  # noqa: E402,F401
+from labtools.cli import export as _export  # noqa: E402,F401
+from labtools.cli import report as _report  # noqa: E402,F401
 
 
 def main() -> None:

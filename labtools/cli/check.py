@@ -46,6 +46,9 @@ def check(
         from labtools.grading.live import grade_cluster
 
         result = grade_cluster(definition, namespace=namespace, context=context)
+    from labtools.cli.progress import record_check_run
+
+    record_check_run(result)
     _emit(result, output_format, output)
     raise typer.Exit(0 if result.passed else 1)
 

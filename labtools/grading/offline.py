@@ -41,8 +41,7 @@ def grade_files(lab: Lab, paths: Iterable[str | Path], namespace: str = "default
     config = build_config(lab, submitted, namespace)
     target = Target(namespace=namespace, host=host or _default_host(namespace))
     evidence = Evidence({"config": lambda: config, "target": lambda: target}, live=False)
-    notes = [config.schema_note] if config.schema_note else []
-    return run_lab(lab, evidence, namespace=namespace, notes=notes)
+    return run_lab(lab, evidence, namespace=namespace)
 
 
 def _default_host(namespace: str) -> str:

@@ -37,6 +37,7 @@ class MeshConfig:
     """Objects in force (setup objects overlaid by the learner's), the learner's own, and validation problems.
 
     `validated` is False when no schema was available to validate against (see `schema_note`).
+    `live` is True when the objects were read from a cluster rather than from files.
     """
 
     def __init__(
@@ -47,6 +48,7 @@ class MeshConfig:
         namespace: str = "default",
         validated: bool = True,
         schema_note: str = "",
+        live: bool = False,
     ):
         self.resources = resources
         self.submitted = submitted if submitted is not None else resources
@@ -54,6 +56,7 @@ class MeshConfig:
         self.namespace = namespace
         self.validated = validated
         self.schema_note = schema_note
+        self.live = live
 
     # --- finding objects -------------------------------------------------------------------------------------
     def of_kind(self, kind: str, namespace: str | None = None) -> list[Resource]:
@@ -148,6 +151,23 @@ class MeshConfig:
         if request.gateway and not self.gateway_accepts(request.gateway, request.host):
             return RouteDecision(request, reason=f"gateway {request.gateway} has no server for host {request.host}")
         return evaluate(self.of_kind("VirtualService"), request)
+
+    def shares_by_label(self, decision: RouteDecision, label: str = "version") -> dict[str | None, float]:
+        """Share of the decision's requests reaching pods by a pod label (e.g. {"v1": 0.8, "v3": 0.2}).
+
+        A destination without subset spreads its share evenly over the service's workloads; a destination whose
+        subset selects nothing contributes to the key None (in a real mesh those requests fail with 503).
+        """
+        shares: dict[str | None, float] = {}
+        for destination in decision.destinations:
+            workloads = self.endpoints(destination.host, destination.subset)
+            if not workloads:
+                shares[None] = shares.get(None, 0.0) + destination.share
+                continue
+            for workload in workloads:
+                value = pod_labels_of(workload).get(label)
+                shares[value] = shares.get(value, 0.0) + destination.share / len(workloads)
+        return shares
 
     def gateway_accepts(self, gateway: str, host: str) -> bool:
         namespace, _, name = gateway.partition("/")

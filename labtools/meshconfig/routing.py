@@ -92,6 +92,12 @@ class RouteDecision:
         fault = self.rule.get("fault")
         return fault if isinstance(fault, dict) else None
 
+    def fault_percentages(self) -> tuple[float, float]:
+        """(delay %, abort %) actually applied. Without `percentage` Istio passes none to Envoy, which then
+        injects the fault into 0% of requests (istio/istio#36303); the deprecated delay `percent` still counts."""
+        fault = self.fault or {}
+        return _fault_percent(fault.get("delay"), "percent"), _fault_percent(fault.get("abort"), None)
+
     def share(self, host: str | None = None, subset: str | None = None) -> float:
         """Fraction of requests like this one sent to `host` (FQDN) and/or `subset`."""
         return sum(
@@ -233,6 +239,16 @@ def _destinations(rule: Mapping[str, Any], namespace: str) -> tuple[Destination,
             )
         )
     return tuple(result)
+
+
+def _fault_percent(spec: Any, legacy_field: str | None) -> float:
+    if not isinstance(spec, dict):
+        return 0.0
+    percentage = spec.get("percentage")
+    if isinstance(percentage, dict) and isinstance(percentage.get("value"), (int, float)):
+        return float(percentage["value"])
+    legacy = spec.get(legacy_field) if legacy_field else None
+    return float(legacy) if isinstance(legacy, (int, float)) and not isinstance(legacy, bool) else 0.0
 
 
 def _request_host(request: Request) -> str:

@@ -1,0 +1,84 @@
+"""Lab 02: a Gateway that lets HTTP traffic for bookinfo.app into the mesh through the ingress gateway."""
+
+from labtools.grading import Lab, fail
+from labtools.grading.expect import require
+from labtools.meshconfig.hosts import split_gateway_host
+
+lab = Lab("02-gateway", "Gateways: letting traffic into the mesh", uses=("istio", "bookinfo"))
+
+# The ingress gateway Service exposes port 80 and sends it to the pod's port 8080 (the pod runs without root, so
+# it cannot bind 80). Istio accepts either number in a Gateway server and maps one to the other.
+ACCEPTED_PORTS = (80, 8080)
+
+
+def servers(gateway):
+    return [s for s in gateway.spec.get("servers") or [] if isinstance(s, dict)]
+
+
+@lab.check(points=1)
+def gateway_exists(config):
+    """Gateway bookinfo-gateway exists"""
+    require(config, "Gateway", "bookinfo-gateway")
+
+
+@lab.check(points=2, requires=gateway_exists, hint="The ingress gateway's pods are labelled istio: ingressgateway.")
+def selector_picks_ingress_gateway(config):
+    """Its selector picks the ingress gateway pods"""
+    gateway = config.get("Gateway", "bookinfo-gateway")
+    selector = gateway.spec.get("selector") or {}
+    if not selector:
+        fail("The Gateway has no selector, so it is not attached to the ingress gateway the task asks for.",
+             hint="Add selector: {istio: ingressgateway}.")
+    pods = config.gateway_pods(gateway)
+    if not pods:
+        ingress = config.get("Deployment", "istio-ingressgateway", "istio-system")
+        labels = ingress.spec["template"]["metadata"]["labels"] if ingress else {}
+        fail(f"The selector {selector} matches no gateway pod, so no proxy serves this Gateway and requests for "
+             f"bookinfo.app get nowhere. The ingress gateway pods carry {labels}.")
+    if not any(p.name == "istio-ingressgateway" for p in pods):
+        fail(f"The selector {selector} picks {', '.join(str(p) for p in pods)}, not the ingress gateway.")
+    return f"Selector {selector} picks the ingress gateway."
+
+
+@lab.check(points=2, requires=gateway_exists)
+def serves_bookinfo_app_only(config, target):
+    """One server accepts host bookinfo.app, and only that host"""
+    gateway = config.get("Gateway", "bookinfo-gateway")
+    matching = []
+    for index, server in enumerate(servers(gateway)):
+        for entry in server.get("hosts") or []:
+            namespace, host = split_gateway_host(str(entry))
+            if host == "*" or host.startswith("*."):
+                fail(f"spec.servers[{index}] accepts host {entry!r}: every host name would be let in. The task "
+                     f"exposes only {target.host}.", hint=f"Write hosts: [{target.host}].")
+            if host.lower() == target.host:
+                if namespace not in ("*", ".", gateway.namespace, target.namespace):
+                    fail(f"spec.servers[{index}] host {entry!r} only admits VirtualServices from namespace "
+                         f"{namespace}; Bookinfo's VirtualService will live in {target.namespace}.",
+                         hint=f"Write the host without a namespace prefix: {target.host}.")
+                matching.append(index)
+    if not matching:
+        hosts = [h for s in servers(gateway) for h in s.get("hosts") or []]
+        fail(f"No server of the Gateway accepts host {target.host} (hosts found: {hosts or 'none'}).",
+             hint=f"Add hosts: [{target.host}] to the server.")
+    return f"Server {matching[0] + 1} accepts {target.host}."
+
+
+@lab.check(points=2, requires=gateway_exists, hint="port: {number: 8080, name: http, protocol: HTTP}")
+def server_is_plain_http(config, target):
+    """That server speaks plain HTTP on port 8080 (or 80)"""
+    gateway = config.get("Gateway", "bookinfo-gateway")
+    candidates = [s for s in servers(gateway)
+                  if any(split_gateway_host(str(h))[1].lower() == target.host for h in s.get("hosts") or [])]
+    if not candidates:
+        fail(f"No server accepts {target.host} yet, so there is no protocol to judge.")
+    for server in candidates:
+        port = server.get("port") or {}
+        protocol = str(port.get("protocol", "")).upper()
+        if protocol != "HTTP":
+            extra = " HTTPS needs a certificate (tls:), which this lab does not set up." if protocol == "HTTPS" else ""
+            fail(f"The server for {target.host} uses protocol {port.get('protocol')!r}; the task asks for plain HTTP.{extra}")
+        if port.get("number") not in ACCEPTED_PORTS:
+            fail(f"The server listens on port {port.get('number')}; the ingress gateway receives HTTP on port 80 of "
+                 "its Service, which is port 8080 of the pod. Use 8080 (or 80).")
+    return "HTTP on port " + str(candidates[0]["port"]["number"]) + "."

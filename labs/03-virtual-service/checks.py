@@ -1,0 +1,80 @@
+"""Lab 03: a VirtualService that routes Bookinfo's paths from the gateway to productpage."""
+
+from labtools.grading import Lab, fail
+from labtools.grading.expect import require
+from labtools.meshconfig import Request, fqdn
+
+lab = Lab("03-virtual-service", "VirtualServices: routing requests from the gateway", uses=("istio", "bookinfo"))
+
+ROUTED = ["/productpage", "/static/css/style.css", "/login", "/logout", "/api/v1/products", "/api/v1/products/0/reviews"]
+NOT_ROUTED = ["/", "/admin", "/details/0"]
+GATEWAY = "bookinfo-gateway"
+
+
+def through_gateway(config, target, path):
+    return config.route(Request(host=target.host, path=path, gateway=f"{target.namespace}/{GATEWAY}",
+                                source_namespace=target.namespace))
+
+
+@lab.check(points=1)
+def virtual_service_exists(config):
+    """VirtualService bookinfo exists"""
+    require(config, "VirtualService", "bookinfo")
+
+
+@lab.check(points=1, requires=virtual_service_exists)
+def host_is_bookinfo_app(config, target):
+    """It serves host bookinfo.app"""
+    vs = config.get("VirtualService", "bookinfo")
+    hosts = [str(h) for h in vs.spec.get("hosts") or []]
+    if target.host not in [h.lower() for h in hosts]:
+        fail(f"VirtualService bookinfo has hosts {hosts}; requests through the gateway carry Host: {target.host}, "
+             f"so they never meet its rules.", hint=f"Set hosts: [{target.host}].")
+
+
+@lab.check(points=2, requires=virtual_service_exists,
+           hint="A VirtualService without gateways applies only inside the mesh (the implicit gateway `mesh`).")
+def bound_to_gateway(config, target):
+    """It is bound to bookinfo-gateway"""
+    vs = config.get("VirtualService", "bookinfo")
+    gateways = config.gateways_of(vs)
+    wanted = f"{target.namespace}/{GATEWAY}"
+    if wanted not in gateways:
+        written = vs.spec.get("gateways")
+        fail(f"VirtualService bookinfo binds to {written if written else 'no gateway (so only to mesh)'}; requests "
+             f"arriving through {GATEWAY} do not see it.", hint=f"Add gateways: [{GATEWAY}].")
+
+
+@lab.check(points=3, requires=[host_is_bookinfo_app, bound_to_gateway])
+def app_paths_reach_productpage(config, target):
+    """Bookinfo's paths reach productpage on port 9080"""
+    productpage = fqdn("productpage", target.namespace)
+    problems = []
+    for path in ROUTED:
+        decision = through_gateway(config, target, path)
+        if not decision.matched:
+            problems.append(f"{path} matches no rule")
+            continue
+        wrong = [d for d in decision.destinations if d.host != productpage or (d.port or 9080) != 9080]
+        if not decision.destinations:
+            problems.append(f"{path} meets {decision.rule_label}, which has no route destination")
+        elif wrong:
+            problems.append(f"{path} goes to {', '.join(d.label() for d in wrong)} ({decision.rule_label}); "
+                            "expected productpage port 9080")
+    if problems:
+        fail("Through the gateway: " + "; ".join(problems) + ".",
+             hint="Exact matches: /productpage, /login, /logout. Prefix matches: /static, /api/v1/products.")
+    return f"All {len(ROUTED)} paths reach productpage:9080."
+
+
+@lab.check(points=1, requires=[host_is_bookinfo_app, bound_to_gateway])
+def other_paths_not_routed(config, target):
+    """Other paths (/, /admin, /details/0) match no rule"""
+    leaks = []
+    for path in NOT_ROUTED:
+        decision = through_gateway(config, target, path)
+        if decision.matched:
+            leaks.append(f"{path} is routed by {decision.rule_label}")
+    if leaks:
+        fail("; ".join(leaks) + ". Only Bookinfo's own paths should be exposed; a prefix match on / catches everything.",
+             hint="Replace a catch-all prefix / by the exact and prefix matches the task lists.")

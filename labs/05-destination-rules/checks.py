@@ -1,0 +1,88 @@
+"""Lab 05: load-balancing policies in a DestinationRule, globally and per subset."""
+
+from labtools.grading import Lab, fail
+from labtools.grading.expect import require
+from labtools.meshconfig import fqdn
+
+lab = Lab("05-destination-rules", "DestinationRules: subsets and load balancing", uses=("istio", "bookinfo"))
+
+
+def simple_policy(policy):
+    """The `simple` load balancer of a trafficPolicy, or None when not set."""
+    balancer = (policy or {}).get("loadBalancer") or {}
+    return balancer.get("simple") if isinstance(balancer, dict) else None
+
+
+def subsets(rule):
+    return {s.get("name"): s for s in rule.spec.get("subsets") or [] if isinstance(s, dict)}
+
+
+@lab.check(points=1)
+def destination_rule_exists(config):
+    """DestinationRule reviews-destination exists"""
+    require(config, "DestinationRule", "reviews-destination")
+
+
+@lab.check(points=2, requires=destination_rule_exists,
+           hint="Short names are completed with the namespace of the object they appear in.")
+def host_is_fqdn(config, target):
+    """Its host is the fully qualified reviews.default.svc.cluster.local"""
+    rule = config.get("DestinationRule", "reviews-destination")
+    host = str(rule.spec.get("host", ""))
+    wanted = fqdn("reviews", target.namespace)
+    if host == wanted:
+        return
+    if fqdn(host, rule.namespace) == wanted:
+        fail(f"host: {host} works here only because the DestinationRule sits in {rule.namespace}: Istio completes a "
+             f"short name with the namespace of the rule. Moved to another namespace it would name a different "
+             f"service. The task asks for the fully qualified name {wanted}.")
+    if host.startswith("reviews.") and "." in host:
+        fail(f"host: {host} is taken literally (Istio completes only names without a dot), so it matches no service. "
+             f"Write {wanted}.")
+    fail(f"host: {host} is not the reviews service; expected {wanted}.")
+
+
+@lab.check(points=1, requires=destination_rule_exists,
+           hint="Istio's default is LEAST_REQUEST; the task asks for ROUND_ROBIN for the whole rule.")
+def global_round_robin(config):
+    """The rule's traffic policy balances with ROUND_ROBIN"""
+    rule = config.get("DestinationRule", "reviews-destination")
+    policy = simple_policy(rule.spec.get("trafficPolicy"))
+    if policy is None:
+        fail("spec.trafficPolicy.loadBalancer.simple is not set, so the reviews service keeps Istio's default "
+             "(LEAST_REQUEST). Set it to ROUND_ROBIN at the top of the spec, not only inside a subset.")
+    if policy != "ROUND_ROBIN":
+        fail(f"spec.trafficPolicy.loadBalancer.simple is {policy}; the task asks for ROUND_ROBIN.")
+
+
+@lab.check(points=1, requires=destination_rule_exists)
+def subsets_select_versions(config, target):
+    """Subsets v1, v2 and v3 select the three reviews versions"""
+    found = subsets(config.get("DestinationRule", "reviews-destination"))
+    problems = []
+    for version in ("v1", "v2", "v3"):
+        if version not in found:
+            problems.append(f"subset {version} is missing")
+        elif sorted(p.name for p in config.endpoints(fqdn("reviews", target.namespace), version)) != [f"reviews-{version}"]:
+            problems.append(f"subset {version} has labels {found[version].get('labels')}, which do not select "
+                            f"exactly the reviews {version} pods (labelled version: {version})")
+    if problems:
+        fail("; ".join(problems) + ".")
+
+
+@lab.check(points=2, requires=subsets_select_versions)
+def v2_overrides_with_random(config):
+    """Subset v2 overrides the policy with RANDOM; v1 and v3 keep ROUND_ROBIN"""
+    rule = config.get("DestinationRule", "reviews-destination")
+    found = subsets(rule)
+    own = simple_policy(found["v2"].get("trafficPolicy"))
+    if own != "RANDOM":
+        detail = f"sets {own}" if own else "has no trafficPolicy of its own, so it inherits the rule's policy"
+        fail(f"Subset v2 {detail}; the task asks v2 to override it with RANDOM.",
+             hint="subsets: - name: v2 ... trafficPolicy: {loadBalancer: {simple: RANDOM}}")
+    inherited = simple_policy(rule.spec.get("trafficPolicy"))
+    for name in ("v1", "v3"):
+        effective = simple_policy(found[name].get("trafficPolicy")) or inherited
+        if effective != "ROUND_ROBIN":
+            fail(f"Subset {name} ends up with {effective or 'the default LEAST_REQUEST'}; only v2 should differ "
+                 "from the rule's ROUND_ROBIN.")

@@ -1,0 +1,78 @@
+"""`labtools progress`: the learner's state over all labs; also who the learner is (--whoami)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Optional
+
+import typer
+
+from labtools.cli import app
+
+if TYPE_CHECKING:
+    from labtools.grading.results import LabResult
+
+
+@app.command("progress")
+def progress(
+    whoami: Optional[str] = typer.Option(None, "--whoami", help="Set your name for your progress and exports."),
+    email: Optional[str] = typer.Option(None, "--email", help="With --whoami: an email your instructor may use."),
+) -> None:
+    """Show every lab: passed, attempted or not yet, with attempts and best score."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from labtools import progress as log
+    from labtools.classreport import STYLES, SYMBOLS, WORDS
+    from labtools.cli.output import console
+    from labtools.errors import UsageError
+
+    if email is not None and whoami is None:
+        raise UsageError("--email goes with --whoami NAME.")
+    if whoami is not None:
+        learner = log.set_learner(whoami, email)
+        console().print(f"You are {learner.name}{f' <{learner.email}>' if learner.email else ''} "
+                        f"(learner id {learner.id[:8]}); your exports carry this name.")
+        return
+    learner = log.current_learner()
+    contents = log.read_log()
+    warn(contents.problems)
+    labs = log.summarize(contents.runs, log.known_labs())
+    out = console()
+    who = learner.name or "no name set (labtools progress --whoami NAME)"
+    table = Table(title=f"Progress of {who}", title_justify="left")
+    for name in ("", "Lab", "Title", "Status", "Attempts", "Best", "Latest", "Last run"):
+        table.add_column(name, justify="right" if name in ("Attempts", "Best", "Latest") else "left")
+    for entry in labs:
+        status = entry.status
+        best, latest = entry.best, entry.latest
+        table.add_row(
+            Text(SYMBOLS[status], style=STYLES[status]), entry.lab, entry.title, WORDS[status],
+            str(entry.attempts) if entry.attempts else "-",
+            f"{best.result.score}/{best.result.max_score}" if best else "-",
+            (f"{latest.result.score}/{latest.result.max_score}" + (" (solution)" if latest.provenance == log.SOLUTION else ""))
+            if latest else "-",
+            latest.recorded_at.replace("T", " ") if latest else "",
+        )
+    out.print(table)
+    passed = sum(1 for entry in labs if entry.status == log.PASSED)
+    out.print(f"{passed} of {len(labs)} labs passed. Share your progress with `labtools export`.")
+
+
+def record_check_run(result: "LabResult") -> None:
+    """Append a `check` run to the progress log; a log that cannot be written costs a warning, never the grade."""
+    from labtools import progress as log
+    from labtools.errors import LabtoolsError
+
+    try:
+        log.record_run(result, provenance=log.LEARNER, via="cli")
+    except LabtoolsError as problem:
+        warn([f"progress not recorded: {problem.message}" + (f" ({problem.hint})" if problem.hint else "")])
+
+
+def warn(lines: list[str]) -> None:
+    if lines:
+        from labtools.cli.output import console
+
+        err = console(stderr=True)
+        for line in lines:
+            err.print(f"warning: {line}", style="yellow", markup=False)
