@@ -12,15 +12,16 @@ def require(config: MeshConfig, kind: str, name: str, namespace: str | None = No
     """The object, or a failure that names what exists instead (a typo is the usual cause)."""
     namespace = namespace or config.namespace
     found = config.get(kind, name, namespace)
-    if found is not None:
+    misplaced = [r for r in config.submitted_of_kind(kind) if r.name == name and r.namespace != namespace]
+    if found is not None and (found in config.submitted or not misplaced):
         return found
+    if misplaced:
+        fail(f"You wrote {misplaced[0]} in namespace {misplaced[0].namespace}, but it belongs in namespace {namespace}.",
+             hint=f"Set metadata.namespace: {namespace}.")
     message = f"There is no {kind} named {name!r} in namespace {namespace}."
     same_kind = [r for r in config.of_kind(kind) if r in config.submitted]
     close = difflib.get_close_matches(name, [r.name for r in same_kind], n=1)
-    elsewhere = [r for r in same_kind if r.name == name]
-    if elsewhere:
-        message += f" You wrote one in namespace {elsewhere[0].namespace}."
-    elif close:
+    if close:
         message += f" You wrote {kind} {close[0]!r}: a typo in metadata.name?"
     elif same_kind:
         message += f" You wrote: {', '.join(str(r) for r in same_kind)}."

@@ -50,6 +50,8 @@ def _documents(text: str, path: str):
         mark = exc.problem_mark or exc.context_mark
         where = f", line {mark.line + 1} column {mark.column + 1}" if mark else ""
         problem = exc.problem or exc.context or "invalid YAML"
+        if exc.context and exc.context_mark and exc.problem_mark and exc.context_mark.line != exc.problem_mark.line:
+            problem += f" ({exc.context} that starts on line {exc.context_mark.line + 1})"
         raise InputError(
             f"{path}: document {max(number, 1)} is not valid YAML{where}: {problem}.",
             hint="Check the indentation (spaces, never tabs) and that every `key: value` has a space after the colon.",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 _UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
-_PART = re.compile(r"(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
+_PART = re.compile(r"(\d+\.?\d*|\.\d+)([a-zA-Zµμ]*)")
 
 EXAMPLES = "3s, 0.5s, 500ms, 1m30s"
 
@@ -33,18 +33,20 @@ def parse_duration(text: object) -> float:
     position = 0
     while position < len(body):
         match = _PART.match(body, position)
-        if not match:
+        if match is None:
             rest = body[position:]
-            if re.fullmatch(r"[\d.]+", rest):
-                problem = "a number without a unit"
-            elif re.match(r"[\d.]+\s", rest):
-                problem = "a space between the number and its unit"
-            elif unit := re.match(r"[\d.]+([^\d.\s]+)", rest):
-                problem = f"unknown unit {unit.group(1)!r} (units: ns, us, ms, s, m, h)"
-            else:
-                problem = f"an unknown unit or character at {rest!r} (units: ns, us, ms, s, m, h)"
+            problem = ("a space between the number and its unit" if rest[:1].isspace()
+                       else f"unexpected {rest!r}")
             raise ValueError(f"{text!r} is not a duration: {problem}; write e.g. {EXAMPLES}")
-        total += float(match.group(1)) * _UNITS[match.group(2)]
+        number, unit = match.groups()
+        if not unit:
+            problem = ("a space between the number and its unit" if body[match.end():match.end() + 1].isspace()
+                       else "a number without a unit")
+            raise ValueError(f"{text!r} is not a duration: {problem}; write e.g. {EXAMPLES}")
+        if unit not in _UNITS:
+            raise ValueError(f"{text!r} is not a duration: unknown unit {unit!r} (units: ns, us, ms, s, m, h); "
+                             f"write e.g. {EXAMPLES}")
+        total += float(number) * _UNITS[unit]
         position = match.end()
     return sign * total
 

@@ -1,0 +1,103 @@
+"""`labtools check` as a user runs it: a real subprocess, exit codes, output formats, bad input."""
+
+import json
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SOLUTION_04 = str(ROOT / "solutions" / "04-traffic-split")
+
+
+def labtools(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "labtools", *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=60, env={**os.environ, "COLUMNS": "120"})
+
+
+@pytest.mark.parametrize("name", ["04-traffic-split", "04", "4"])
+def test_lab_by_id_or_number_passes(name):
+    run = labtools("check", name, "--offline", SOLUTION_04)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "04-traffic-split (offline): PASSED, 8/8 points" in run.stdout
+
+
+def test_json_output_and_exit_code_1_on_failure(tmp_path):
+    wrong = tmp_path / "reviews.yaml"
+    wrong.write_text((ROOT / "solutions/04-traffic-split/reviews.yaml").read_text().replace("weight: 20", "weight: 80"))
+    run = labtools("check", "04", "--offline", str(wrong), "--format", "json")
+    assert run.returncode == 1
+    data = json.loads(run.stdout)
+    assert (data["lab"], data["mode"], data["passed"]) == ("04-traffic-split", "offline", False)
+    assert data["score"] < data["max_score"] == 8
+    failed = [c for c in data["checks"] if c["status"] == "fail"]
+    assert [c["id"] for c in failed] == ["others_split_80_20"]
+    assert set(failed[0]) >= {"id", "title", "status", "points", "message", "hint"}
+    assert "v1 50%, v3 50%" in failed[0]["message"]
+
+
+def test_junit_to_a_file(tmp_path):
+    out = tmp_path / "reports" / "junit.xml"
+    run = labtools("check", "04", "--offline", SOLUTION_04, "--format", "junit", "--output", str(out))
+    assert run.returncode == 0 and run.stdout == ""
+    suite = ET.parse(out).getroot().find("testsuite")
+    assert suite.get("failures") == "0" and int(suite.get("tests")) == 5
+
+
+def make_bad_inputs(folder: Path) -> dict[str, Path]:
+    files = {
+        "malformed": ("bad.yaml", "apiVersion: v1\nkind: Service\nmetadata:\n  name: [oops\n"),
+        "binary": ("image.yaml", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"),
+        "non_kubernetes": ("notes.yaml", "title: my notes\nitems: [a, b]\n"),
+        "alias_bomb": ("bomb.yaml", "a: &a [x,x,x,x,x,x,x,x,x,x]\n" + "".join(
+            f"{c}: &{c} [*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p}]\n" for p, c in zip("abcdefgh", "bcdefghi"))),
+    }
+    paths = {}
+    for key, (name, content) in files.items():
+        path = folder / name
+        path.write_bytes(content if isinstance(content, bytes) else content.encode())
+        paths[key] = path
+    return paths
+
+
+@pytest.mark.parametrize("kind, expected", [
+    ("malformed", "flow sequence that starts on line 4"),
+    ("binary", "a binary file, not YAML"),
+    ("non_kubernetes", "is not a Kubernetes object: apiVersion and kind missing"),
+    ("alias_bomb", "alias bomb"),
+])
+def test_bad_input_is_one_clear_line_naming_the_file(tmp_path, kind, expected):
+    path = make_bad_inputs(tmp_path)[kind]
+    run = labtools("check", "04", "--offline", str(path))
+    assert run.returncode == 2
+    assert "Traceback" not in run.stderr and run.stdout == ""
+    first = run.stderr.splitlines()[0]
+    assert first.startswith(f"error: {path}") and expected in first
+
+
+def test_missing_file_and_unknown_lab():
+    missing = labtools("check", "04", "--offline", "no/such/file.yaml")
+    assert missing.returncode == 2 and "error: no/such/file.yaml: no such file or folder." in missing.stderr
+    unknown = labtools("check", "42", "--offline", SOLUTION_04)
+    assert unknown.returncode == 2 and "Unknown lab '42'" in unknown.stderr and "04-traffic-split" in unknown.stderr
+    assert "Traceback" not in missing.stderr + unknown.stderr
+
+
+def test_files_without_offline_is_a_usage_error():
+    run = labtools("check", "04", SOLUTION_04)
+    assert run.returncode == 2 and "without --offline" in run.stderr
+
+
+def test_unknown_format():
+    run = labtools("check", "04", "--offline", SOLUTION_04, "--format", "yaml")
+    assert run.returncode == 2 and "Unknown format 'yaml'" in run.stderr
+
+
+def test_list_and_help():
+    listing = labtools("list")
+    assert listing.returncode == 0 and "10-security" in listing.stdout
+    helped = labtools("--help")
+    assert helped.returncode == 0 and "check" in helped.stdout
