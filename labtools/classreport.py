@@ -43,7 +43,6 @@ class Standing:
     """One learner in one lab, as their export tells it."""
 
     lab: str
-    status: str = NOT_ATTEMPTED
     attempts: int = 0
     attempts_to_pass: int | None = None
     solution_runs: int = 0
@@ -52,6 +51,10 @@ class Standing:
     best: dict[str, Any] | None = None
     latest: dict[str, Any] | None = None
     failures: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def status(self) -> str:
+        return lab_status(bool(self.best and self.best["passed"]), self.solution_runs, self.attempts)
 
     @property
     def latest_failed_checks(self) -> list[str]:
@@ -88,10 +91,10 @@ class ReadOutcome:
 def read_export(path: Path) -> LearnerExport:
     """Read and validate one export; an InputError names the file and the field."""
     data = _load_json(path)
-    version = data.get("schema_version") if isinstance(data, dict) else None
     if not isinstance(data, dict) or data.get("format") != EXPORT_FORMAT:
         raise InputError(f"{path}: not a labtools progress export (field 'format' is not {EXPORT_FORMAT!r}).",
                          hint="Learners write this file with `labtools export`.")
+    version = data.get("schema_version")
     if isinstance(version, int) and not isinstance(version, bool) and version > EXPORT_SCHEMA_VERSION:
         raise InputError(f"{path}: written by a newer labtools (export schema version {version}; "
                          f"this labtools reads version {EXPORT_SCHEMA_VERSION}).", hint="Upgrade labtools.")
@@ -103,21 +106,9 @@ def read_export(path: Path) -> LearnerExport:
         raise InputError(f"{path}: field {_field(error.absolute_path)}: {_shorten(error.message)}",
                          hint="The file does not have the shape `labtools export` writes; ask the learner to export again.")
     _check_meaning(path, data)
-    labs = {}
-    for lab, entry in data["labs"].items():
-        best = entry["best"]
-        labs[lab] = Standing(
-            lab=lab,
-            status=lab_status(bool(best and best["passed"]), entry["solution_runs"], entry["attempts"]),
-            attempts=entry["attempts"],
-            attempts_to_pass=entry["attempts_to_pass"],
-            solution_runs=entry["solution_runs"],
-            first_attempt_at=entry["first_attempt_at"],
-            last_attempt_at=entry["last_attempt_at"],
-            best=best,
-            latest=entry["latest"],
-            failures=dict(entry["failures"]),
-        )
+    known = Standing.__dataclass_fields__
+    labs = {lab: Standing(lab, **{k: v for k, v in entry.items() if k in known and k != "lab"})
+            for lab, entry in data["labs"].items()}
     catalog = {item["lab"]: item.get("title", "") for item in data["catalog"]}
     for lab, entry in data["labs"].items():
         catalog[lab] = catalog.get(lab) or entry.get("title", "")
@@ -581,28 +572,33 @@ def text_tables(report: ClassReport, top: int = 10) -> list[Any]:
 
     out: list[Any] = []
     labs = Table(title="Labs", title_justify="left")
-    for name in ("Lab", "Title", "Passed", "Stuck", "Solution", "Not attempted", "Median attempts"):
-        labs.add_column(name, justify="left" if name in ("Lab", "Title") else "right")
+    labs.add_column("Lab", no_wrap=True)
+    labs.add_column("Passed", justify="right", no_wrap=True)
+    for name in ("Stuck", "Solution", "Not attempted", "Median attempts"):
+        labs.add_column(name, justify="right")
     for s in report.stats:
-        labs.add_row(s.lab, s.title, _percent(s), str(s.counts[ATTEMPTED]), str(s.counts[SOLVED_BY_SOLUTION]),
+        labs.add_row(Text(s.lab), _percent(s), str(s.counts[ATTEMPTED]), str(s.counts[SOLVED_BY_SOLUTION]),
                      str(s.counts[NOT_ATTEMPTED]), _number(s.median_attempts))
     out.append(labs)
 
     if report.stuck:
         stuck = Table(title="Where the class is stuck", title_justify="left")
-        for name in ("Lab", "Learners stuck", "Failing in their latest run"):
-            stuck.add_column(name, justify="right" if name == "Learners stuck" else "left")
+        stuck.add_column("Lab", no_wrap=True)
+        stuck.add_column("Learners stuck", justify="right")
+        stuck.add_column("Failing in their latest run")
         for s in report.stuck[:top]:
             failing = "; ".join(f"{title} ({count})" for title, count in s.failing_now[:3]) or "-"
-            stuck.add_row(f"{s.lab}", str(len(s.learners)), failing)
+            stuck.add_row(s.lab, str(len(s.learners)), Text(failing))
         out.append(stuck)
 
     if report.failed_checks:
         failed = Table(title=f"Most failed checks (top {min(top, len(report.failed_checks))})", title_justify="left")
-        for name in ("Lab", "Check", "Learners", "Failed runs"):
-            failed.add_column(name, justify="right" if name in ("Learners", "Failed runs") else "left")
+        failed.add_column("Lab", no_wrap=True)
+        failed.add_column("Check")
+        failed.add_column("Learners", justify="right")
+        failed.add_column("Failed runs", justify="right")
         for f in report.failed_checks[:top]:
-            failed.add_row(f.lab, f.title, str(f.learners), str(f.runs))
+            failed.add_row(f.lab, Text(f.title), str(f.learners), str(f.runs))
         out.append(failed)
 
     matrix = Table(title="Learners  (" + ", ".join(f"{SYMBOLS[s]} {WORDS[s]}" for s in SYMBOLS) + ")",
@@ -613,7 +609,7 @@ def text_tables(report: ClassReport, top: int = 10) -> list[Any]:
     matrix.add_column("Passed", justify="right")
     for export in report.learners:
         statuses = [export.standing(lab).status for lab, _ in report.labs]
-        matrix.add_row(export.label, *(Text(SYMBOLS[s], style=STYLES[s]) for s in statuses),
+        matrix.add_row(Text(export.label), *(Text(SYMBOLS[s], style=STYLES[s]) for s in statuses),
                        f"{statuses.count(PASSED)}/{len(statuses)}")
     out.append(matrix)
 

@@ -39,4 +39,4 @@ def export(
               'set it with `labtools progress --whoami "Your Name"` and export again'])
     passed = sum(1 for entry in labs if entry.status == log.PASSED)
     console(stderr=True).print(f"Wrote {target}: {len(document['labs'])} lab(s) attempted, {passed} passed. "
-                               "Hand this file to your instructor.", markup=False)
+                               "Hand this file to your instructor.", markup=False, soft_wrap=True)

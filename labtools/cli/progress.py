@@ -18,11 +18,12 @@ def progress(
     email: Optional[str] = typer.Option(None, "--email", help="With --whoami: an email your instructor may use."),
 ) -> None:
     """Show every lab: passed, attempted or not yet, with attempts and best score."""
+    from rich import box
     from rich.table import Table
     from rich.text import Text
 
     from labtools import progress as log
-    from labtools.classreport import STYLES, SYMBOLS, WORDS
+    from labtools.classreport import STYLES, SYMBOLS
     from labtools.cli.output import console
     from labtools.errors import UsageError
 
@@ -31,31 +32,46 @@ def progress(
     if whoami is not None:
         learner = log.set_learner(whoami, email)
         console().print(f"You are {learner.name}{f' <{learner.email}>' if learner.email else ''} "
-                        f"(learner id {learner.id[:8]}); your exports carry this name.")
+                        f"(learner id {learner.id[:8]}); your exports carry this name.", markup=False)
         return
     learner = log.current_learner()
     contents = log.read_log()
     warn(contents.problems)
     labs = log.summarize(contents.runs, log.known_labs())
+    # The learner's own view: shorter words than the class report's.
+    words = {log.PASSED: "passed", log.SOLVED_BY_SOLUTION: "solution used", log.ATTEMPTED: "not passed yet",
+             log.NOT_ATTEMPTED: "not attempted"}
     out = console()
     who = learner.name or "no name set (labtools progress --whoami NAME)"
-    table = Table(title=f"Progress of {who}", title_justify="left")
-    for name in ("", "Lab", "Title", "Status", "Attempts", "Best", "Latest", "Last run"):
-        table.add_column(name, justify="right" if name in ("Attempts", "Best", "Latest") else "left")
+    table = Table(title=Text(f"Progress of {who}"), title_justify="left", box=box.SIMPLE_HEAD, show_edge=False,
+                  pad_edge=False, collapse_padding=True)
+    table.add_column("Lab", no_wrap=True)
+    table.add_column("Status", no_wrap=True)
+    for name in ("Attempts", "Best", "Latest"):
+        table.add_column(name, justify="right", no_wrap=True)
+    table.add_column("Last run", no_wrap=True)
     for entry in labs:
         status = entry.status
         best, latest = entry.best, entry.latest
         table.add_row(
-            Text(SYMBOLS[status], style=STYLES[status]), entry.lab, entry.title, WORDS[status],
+            entry.lab, Text(f"{SYMBOLS[status]} {words[status]}", style=STYLES[status]),
             str(entry.attempts) if entry.attempts else "-",
             f"{best.result.score}/{best.result.max_score}" if best else "-",
-            (f"{latest.result.score}/{latest.result.max_score}" + (" (solution)" if latest.provenance == log.SOLUTION else ""))
-            if latest else "-",
-            latest.recorded_at.replace("T", " ") if latest else "",
+            f"{latest.result.score}/{latest.result.max_score}" if latest else "-",
+            _local_time(latest.recorded_at) if latest else "",
         )
     out.print(table)
     passed = sum(1 for entry in labs if entry.status == log.PASSED)
     out.print(f"{passed} of {len(labs)} labs passed. Share your progress with `labtools export`.")
+
+
+def _local_time(moment: str) -> str:
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(moment).astimezone().strftime("%b %d %H:%M")
+    except ValueError:
+        return moment
 
 
 def record_check_run(result: "LabResult") -> None:
@@ -75,4 +91,4 @@ def warn(lines: list[str]) -> None:
 
         err = console(stderr=True)
         for line in lines:
-            err.print(f"warning: {line}", style="yellow", markup=False)
+            err.print(f"warning: {line}", style="yellow", markup=False, soft_wrap=True)

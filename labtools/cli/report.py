@@ -35,4 +35,4 @@ def report(
     for path, render in ((csv_path, classreport.to_csv), (html_path, classreport.to_html)):
         if path is not None:
             write_or_print(render(model), path)
-            console(stderr=True).print(f"Wrote {path}", markup=False)
+            console(stderr=True).print(f"Wrote {path}", markup=False, soft_wrap=True)

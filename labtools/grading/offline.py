@@ -41,7 +41,19 @@ def grade_files(lab: Lab, paths: Iterable[str | Path], namespace: str = "default
     config = build_config(lab, submitted, namespace)
     target = Target(namespace=namespace, host=host or _default_host(namespace))
     evidence = Evidence({"config": lambda: config, "target": lambda: target}, live=False)
-    return run_lab(lab, evidence, namespace=namespace)
+    return run_lab(lab, evidence, namespace=namespace, notes=duplicate_notes(submitted))
+
+
+def duplicate_notes(resources: list[Resource]) -> list[str]:
+    """Objects given twice: like `kubectl apply`, the later one wins, which is rarely what the learner meant."""
+    first: dict[tuple[str, str, str], Resource] = {}
+    notes = []
+    for resource in resources:
+        if resource.key in first:
+            notes.append(f"{resource} appears twice ({first[resource.key].source} and {resource.source}); "
+                         "the later one is graded.")
+        first.setdefault(resource.key, resource)
+    return notes
 
 
 def _default_host(namespace: str) -> str:

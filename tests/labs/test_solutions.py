@@ -48,3 +48,12 @@ def test_every_lab_loads_and_checks_have_titles_and_points():
     for lab in all_labs():
         for check in lab.checks:
             assert check.title and check.points > 0, (lab.id, check.id)
+
+
+def test_an_object_given_twice_is_noted(grade):
+    from tests.labs.conftest import solution_text
+
+    text = solution_text("08-retries")
+    result = grade("08", text, text.replace("attempts: 3", "attempts: 4"))
+    assert any("appears twice" in note and "the later one is graded" in note for note in result.notes)
+    assert next(c for c in result.checks if c.id == "three_attempts_two_seconds_each").status == "fail"
