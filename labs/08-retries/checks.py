@@ -6,8 +6,10 @@ from labtools.meshconfig import Request, format_duration, parse_duration
 
 lab = Lab("08-retries", "Retries", uses=("istio", "httpbin", "curl"))
 
-# Istio retries these without being told: its default retryOn includes retriable-status-codes, whose default is 503.
-RETRIES_503 = {"5xx", "gateway-error", "retriable-status-codes", "503"}
+# retryOn conditions under which Envoy retries an HTTP 503. Istio's default retryOn lists retriable-status-codes
+# but no status code, so without retryOn a 503 is not retried (pilot/pkg/networking/core/route/retry/retry.go:
+# the default policy no longer sets RetriableStatusCodes). A bare number in retryOn is turned into a status code.
+RETRIES_503 = {"5xx", "gateway-error", "503"}
 
 
 def httpbin_decision(config, target):
@@ -45,11 +47,14 @@ def three_attempts_two_seconds_each(config, target):
     return "3 attempts, 2s per try."
 
 
-@lab.check(points=1, requires=three_attempts_two_seconds_each)
+@lab.check(points=1, requires=three_attempts_two_seconds_each, hint="retryOn: 5xx (or gateway-error, or the code 503)")
 def a_503_is_retried(config, target):
     """A 503 answer is among the retried conditions"""
     retries = httpbin_decision(config, target).retries
-    retry_on = [c.strip() for c in str(retries.get("retryOn") or "").split(",") if c.strip()]
-    if retry_on and not RETRIES_503.intersection(retry_on):
+    if not retries.get("retryOn"):
+        fail("retries has no retryOn, so Istio's default conditions apply: connection failures, resets and "
+             "refused streams, but no HTTP status code. The lab's /status/503 request would not be retried.")
+    retry_on = [c.strip() for c in str(retries["retryOn"]).split(",") if c.strip()]
+    if not RETRIES_503.intersection(retry_on):
         fail(f"retryOn: {retries['retryOn']} does not cover an HTTP 503, so the lab's /status/503 request is never "
-             "retried. Leave retryOn out (Istio's default retries 503) or add 5xx.")
+             "retried. Add 5xx (any 5xx answer), gateway-error (502, 503, 504) or the code 503.")

@@ -28,6 +28,7 @@ from labtools.cli import labs as _labs  # noqa: E402,F401
 from labtools.cli import progress as _progress  # noqa: E402,F401
 from labtools.cli import export as _export  # noqa: E402,F401
 from labtools.cli import report as _report  # noqa: E402,F401
+from labtools.cli import traffic as _traffic  # noqa: E402,F401
 
 
 def main() -> None:

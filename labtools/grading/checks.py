@@ -70,6 +70,14 @@ class Target:
     namespace: str = "default"
     host: str = "bookinfo.app"
 
+    @classmethod
+    def for_namespace(cls, namespace: str) -> "Target":
+        """Learners sharing a cluster each get a namespace and the host `<namespace>.bookinfo.app`."""
+        from labtools import settings
+
+        shared = namespace != settings.DEFAULT_NAMESPACE
+        return cls(namespace, f"{namespace}.{settings.BOOKINFO_HOST}" if shared else settings.BOOKINFO_HOST)
+
 
 @dataclass
 class Lab:

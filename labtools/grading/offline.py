@@ -39,7 +39,7 @@ def build_config(lab: Lab, submitted: list[Resource], namespace: str = "default"
 def grade_files(lab: Lab, paths: Iterable[str | Path], namespace: str = "default", host: str | None = None) -> LabResult:
     submitted = load_manifests(paths, default_namespace=namespace)
     config = build_config(lab, submitted, namespace)
-    target = Target(namespace=namespace, host=host or _default_host(namespace))
+    target = Target(namespace, host) if host else Target.for_namespace(namespace)
     evidence = Evidence({"config": lambda: config, "target": lambda: target}, live=False)
     return run_lab(lab, evidence, namespace=namespace, notes=duplicate_notes(submitted))
 
@@ -54,9 +54,3 @@ def duplicate_notes(resources: list[Resource]) -> list[str]:
                          "the later one is graded.")
         first.setdefault(resource.key, resource)
     return notes
-
-
-def _default_host(namespace: str) -> str:
-    from labtools import settings
-
-    return settings.BOOKINFO_HOST if namespace == settings.DEFAULT_NAMESPACE else f"{namespace}.{settings.BOOKINFO_HOST}"

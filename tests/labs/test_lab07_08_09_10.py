@@ -69,15 +69,21 @@ def test_08_no_per_try_timeout(grade):
                  "no perTryTimeout")
 
 
-def test_08_retry_on_that_skips_503(grade):
-    result = grade("08", S08.replace("perTryTimeout: 2s\n", "perTryTimeout: 2s\n      retryOn: connect-failure\n"))
+@pytest.mark.parametrize("retry_on", ["connect-failure", "retriable-status-codes", "reset,refused-stream"])
+def test_08_retry_on_that_skips_503(grade, retry_on):
+    result = grade("08", S08.replace("retryOn: 5xx", f"retryOn: {retry_on}"))
     assert_fails(result, "a_503_is_retried", "does not cover an HTTP 503")
 
 
-@pytest.mark.parametrize("extra", ["      retryOn: 5xx\n", "      retryOn: gateway-error,connect-failure\n"])
-def test_08_equivalent_answers_pass(grade, extra):
-    text = S08.replace("perTryTimeout: 2s\n", "perTryTimeout: 2000ms\n" + extra).replace("  - httpbin\n", "  - httpbin.default.svc.cluster.local\n")
-    assert_passes(grade("08", text))
+def test_08_no_retry_on_means_no_retry_of_a_503(grade):
+    result = grade("08", S08.replace("      retryOn: 5xx\n", ""))
+    assert_fails(result, "a_503_is_retried", "no retryOn", "would not be retried")
+
+
+@pytest.mark.parametrize("retry_on", ["gateway-error,connect-failure", "'503'", "connect-failure,503"])
+def test_08_equivalent_answers_pass(grade, retry_on):
+    text = S08.replace("perTryTimeout: 2s\n", "perTryTimeout: 2000ms\n").replace("retryOn: 5xx", f"retryOn: {retry_on}")
+    assert_passes(grade("08", text.replace("  - httpbin\n", "  - httpbin.default.svc.cluster.local\n")))
 
 
 # --- 09 circuit breaking ------------------------------------------------------------------------------------------
