@@ -102,6 +102,5 @@ def _core_schema_dir() -> Path | None:
         (p for p in root.glob("v*-local-strict") if p.is_dir()),
         key=lambda p: tuple(int(x) for x in p.name[1:].split("-")[0].split(".")),
     )
-    wanted = f"v{settings.KUBERNETES_VERSION}.0-local-strict" if hasattr(settings, "KUBERNETES_VERSION") else ""
-    chosen = next((p for p in strict if p.name == wanted), strict[-1] if strict else None)
-    return chosen
+    wanted = f"v{settings.KUBERNETES_VERSION}.0-local-strict"
+    return next((p for p in strict if p.name == wanted), strict[-1] if strict else None)

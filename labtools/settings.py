@@ -5,17 +5,58 @@ Every path can be moved with an environment variable, so tests and instructors c
     LABTOOLS_CACHE       downloads: Istio release archives, compiled schemas  (default ~/.cache/labtools)
     LABTOOLS_LABS        the labs folder                                      (default <project>/labs)
     LABTOOLS_ISTIO_CRDS  Istio's CRD file used to validate objects offline    (default: from the cached release)
+
+Versions can be overridden too (LABTOOLS_ISTIO_VERSION, LABTOOLS_NODE_IMAGE): `labtools doctor` then says whether the
+combination is one that Istio supports.
 """
 
 from __future__ import annotations
 
 import os
+import re
+from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 # The Istio release the labs are written for. Validation schemas come from this release's CRDs.
-ISTIO_VERSION = os.environ.get("LABTOOLS_ISTIO_VERSION", "1.30.3")
+# 1.31 is the newest release line (1.31.0 on 2026-08-31, patch 1.31.1 on 2026-09-21; istio.io news/releases/1.31.x).
+ISTIO_VERSION = os.environ.get("LABTOOLS_ISTIO_VERSION", "1.31.1")
+# "Istio 1.31.0 is officially supported on Kubernetes versions 1.32 to 1.36" (the 1.31 release announcement; the
+# support table in istio.io's data/compatibility/supportStatus.yml added 1.37 later: labtools keeps the announced range).
+ISTIO_SUPPORTED_KUBERNETES = ("1.32", "1.36")
+
+# The official release archive: istioctl, the manifests (with the CRD file) and the samples the labs install.
+# Names follow Istio's own downloader: istio-<version>-<linux|osx>-<amd64|arm64>.tar.gz, with <archive>.sha256 beside it.
+ISTIO_RELEASE_URL = os.environ.get(
+    "LABTOOLS_ISTIO_RELEASE_URL",
+    "https://github.com/istio/istio/releases/download/{version}/istio-{version}-{platform}.tar.gz",
+)
+# Digests checked in addition to the published .sha256 file (a second, independent source). Platforms not listed
+# are checked against the published file alone.
+ISTIO_ARCHIVE_SHA256 = {
+    ("1.31.1", "linux-amd64"): "cb4af2e8a099acfc51368c1d15d4deab8321ae628554d4ee5c74f62ebe775857",
+}
+
+# kind's node image, pinned by digest: kind's own default (Kubernetes 1.37 in kind v0.33.0) is newer than the range
+# above. The digest is the one kind v0.33.0's release notes list for v1.34.11, an image built for that release;
+# 1.34 also keeps hosts that still run cgroup v1 working (kind's node images from 1.35 on dropped cgroup v1).
+KIND_VERSION = "v0.33.0"
+KIND_NODE_IMAGE = os.environ.get(
+    "LABTOOLS_NODE_IMAGE",
+    "kindest/node:v1.34.11@sha256:44e222ee2132dab25ff87301682f89eb82c7880ea3a1bf543bfe9708fd08d67d",
+)
+
+
+def node_image_kubernetes(image: str | None = None) -> str | None:
+    """The Kubernetes minor version a kindest/node image runs ("1.34"), read from its tag (default: the pinned one)."""
+    image = image or KIND_NODE_IMAGE
+    match = re.search(r":v(\d+)\.(\d+)(?:\.\d+)?(?:@|$)", image)
+    return f"{match.group(1)}.{match.group(2)}" if match else None
+
+
+# The Kubernetes release the lab cluster runs; schemas.py picks the core-kind schemas of this release.
+KUBERNETES_VERSION = node_image_kubernetes() or "1.34"
 
 CLUSTER_NAME = os.environ.get("LABTOOLS_CLUSTER", "istio-labs")
 # kind names the kube context of a cluster "kind-<name>".
@@ -25,6 +66,63 @@ CONTEXT_NAME = f"kind-{CLUSTER_NAME}"
 DEFAULT_NAMESPACE = "default"
 BOOKINFO_HOST = "bookinfo.app"
 INGRESS_URL = os.environ.get("LABTOOLS_INGRESS_URL", "http://127.0.0.1:8080")
+
+# How the host reaches the cluster (clusters/kind.yaml maps these, on 127.0.0.1 only): host port -> node port.
+INGRESS_HTTP_PORT, INGRESS_HTTP_NODEPORT = 8080, 30080
+INGRESS_HTTPS_PORT, INGRESS_HTTPS_NODEPORT = 8443, 30443
+# Lab 01 exposes Kiali (30007, 30008) and Prometheus (30009) as NodePorts; kind maps them 1:1 to the host.
+LAB_NODEPORTS = (30007, 30008, 30009)
+HOST_PORTS = (INGRESS_HTTP_PORT, INGRESS_HTTPS_PORT, *LAB_NODEPORTS)
+
+# `labtools up` checks the ingress with a route of its own, for a host no lab uses, so that it never answers for
+# bookinfo.app (the labs ask learners to write that Gateway and VirtualService themselves).
+SMOKE_HOST = "smoke.labtools.internal"
+SMOKE_NAMESPACE = "istio-system"
+
+
+@dataclass(frozen=True)
+class Component:
+    """Something the labs run in the cluster, by the name labs use in `Lab(uses=...)` and labs/common/<name>.yaml.
+
+    `manifests` are paths inside the Istio release archive, applied in order; `namespace` is where objects without
+    one go. `istio` itself is installed by istioctl (see clusters/istio-kind.yaml), so it has no manifests.
+    """
+
+    name: str
+    manifests: tuple[str, ...]
+    namespace: str
+    description: str
+
+
+COMPONENTS: dict[str, Component] = {
+    c.name: c
+    for c in (
+        Component("istio", (), "istio-system", "Istio control plane and gateways (istioctl, demo profile)"),
+        Component("bookinfo", ("samples/bookinfo/platform/kube/bookinfo.yaml",), DEFAULT_NAMESPACE, "Bookinfo sample"),
+        # Prometheus first: Kiali and Grafana read from it.
+        Component(
+            "addons",
+            ("samples/addons/prometheus.yaml", "samples/addons/kiali.yaml", "samples/addons/grafana.yaml"),
+            "istio-system",
+            "Prometheus, Kiali and Grafana",
+        ),
+        Component("httpbin", ("samples/httpbin/httpbin.yaml",), DEFAULT_NAMESPACE, "httpbin test server"),
+        # Istio renamed the in-mesh client sample from sleep to curl (samples/curl/curl.yaml).
+        Component("curl", ("samples/curl/curl.yaml",), DEFAULT_NAMESPACE, "curl client pod"),
+        Component(
+            "fortio", ("samples/httpbin/sample-client/fortio-deploy.yaml",), DEFAULT_NAMESPACE, "fortio load generator"
+        ),
+    )
+}
+# What `labtools up` installs; the other components come with the labs that use them.
+UP_COMPONENTS = ("istio", "bookinfo", "addons")
+
+# The addons' dashboards: Service in istio-system, its port, and the host NodePort lab 01 asks for (if any).
+DASHBOARDS = {
+    "kiali": ("kiali", 20001, 30007),
+    "prometheus": ("prometheus", 9090, 30009),
+    "grafana": ("grafana", 3000, None),
+}
 
 
 def _dir_from_env(name: str, default: Path) -> Path:
@@ -60,6 +158,11 @@ def kubeconfig_path() -> Path:
 def istio_release_dir(version: str = ISTIO_VERSION) -> Path:
     """Where the unpacked Istio release archive (istioctl, samples, manifests) is cached."""
     return cache_dir() / f"istio-{version}"
+
+
+def state_path() -> Path:
+    """Where `labtools up` notes which steps have finished, so an interrupted run can say where it resumes."""
+    return home_dir() / "up-state.json"
 
 
 def istio_crd_candidates(version: str = ISTIO_VERSION) -> list[Path]:

@@ -29,6 +29,7 @@ from labtools.cli import progress as _progress  # noqa: E402,F401
 from labtools.cli import export as _export  # noqa: E402,F401
 from labtools.cli import report as _report  # noqa: E402,F401
 from labtools.cli import traffic as _traffic  # noqa: E402,F401
+from labtools.cli import up as _up, down as _down, start as _start, status as _status, doctor as _doctor, dashboard as _dashboard  # noqa: E402,F401,E501
 
 
 def main() -> None:

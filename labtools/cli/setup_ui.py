@@ -1,0 +1,106 @@
+"""Terminal rendering for the setup commands (up, down, status, doctor, dashboard, start): progress and findings."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+MARKS = {"ok": "[green]✓[/]", "warn": "[yellow]![/]", "fail": "[red]✗[/]", "absent": "[dim]-[/]"}
+
+
+def console():
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=False)
+
+
+class RichReporter:
+    """Shows each step as it runs (a spinner with what it waits for) and a line per finished step."""
+
+    def __init__(self, console, total: int):
+        self.console = console
+        self.total = total
+        self.index = 0
+        self.title = ""
+        self._status = None
+
+    def step_started(self, name: str, title: str) -> None:
+        self.index += 1
+        self.title = title
+        self._spin(f"[{self.index}/{self.total}] {title}")
+
+    def waiting(self, message: str) -> None:
+        self._spin(f"[{self.index}/{self.total}] {self.title}: {message}")
+
+    def step_finished(self, name: str, title: str, changed: bool | None, detail: str) -> None:
+        self.stop()
+        mark = "[dim]·[/]" if changed is False else "[green]✓[/]"
+        suffix = " [dim](already done)[/]" if changed is False else ""
+        self.console.print(f"{mark} [{self.index}/{self.total}] {title}: {_escape(detail)}{suffix}")
+
+    def step_failed(self, name: str, title: str) -> None:
+        self.stop()
+        self.console.print(f"[red]✗[/] [{self.index}/{self.total}] {title}")
+
+    def note(self, message: str) -> None:
+        self.stop()
+        self.console.print(f"  {_escape(message)}")
+
+    def finding(self, finding) -> None:
+        if finding.severity == "ok":
+            return
+        self.stop()
+        print_finding(self.console, finding)
+
+    def stop(self) -> None:
+        if self._status is not None:
+            self._status.stop()
+            self._status = None
+
+    def _spin(self, text: str) -> None:
+        if self._status is None:
+            self._status = self.console.status(_escape(text))
+            self._status.start()
+        else:
+            self._status.update(_escape(text))
+
+
+def print_finding(console, finding) -> None:
+    console.print(f"{MARKS.get(finding.severity, '?')} [{finding.code}] {_escape(finding.summary)}")
+    if finding.detail and finding.severity != "ok":
+        for line in finding.detail.splitlines():
+            console.print(f"    [dim]{_escape(line.strip())}[/]")
+    if finding.fix and finding.severity != "ok":
+        console.print(f"    fix: {_escape(finding.fix)}")
+
+
+def options_for(context: str | None, kubeconfig: Path | None) -> tuple[str | None, Path | None]:
+    return context, kubeconfig.expanduser() if kubeconfig else None
+
+
+def interactive() -> bool:
+    """Whether a person is at the terminal (JupyterLab is started only then; never in CI or a pipe)."""
+    return sys.stdin.isatty() and sys.stdout.isatty() and not os.environ.get("CI")
+
+
+def launch_lab(console, mode: str, reason: str = "") -> int:
+    """Start JupyterLab on the labs folder in the foreground (until Ctrl-C); returns its exit code."""
+    from labtools import settings, shell
+
+    labs = settings.labs_dir()
+    env = {"LABTOOLS_MODE": mode}
+    if reason:
+        env["LABTOOLS_OFFLINE_REASON"] = reason.splitlines()[0]
+    if mode == "offline":
+        console.print(f"Opening the labs in [bold]offline mode[/]: live checks are skipped. Why: {_escape(reason.splitlines()[0]) if reason else 'no cluster'}")
+    else:
+        console.print("Opening the labs (live mode: checks read the lab cluster).")
+    console.print(f"JupyterLab: jupyter lab {_escape(str(labs))}  (stop it with Ctrl-C)")
+    return shell.run_attached(["jupyter", "lab", str(labs)], env=env)
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)

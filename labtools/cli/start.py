@@ -1,0 +1,34 @@
+"""`labtools start`: open the labs in JupyterLab, live if the lab cluster answers, otherwise offline (and why)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from labtools.cli import app
+
+
+@app.command("start")
+def start(
+    offline: bool = typer.Option(False, "--offline", help="Open the labs in offline mode even if a cluster is running."),
+    context: Optional[str] = typer.Option(None, "--context", help="Grade live against this kube context instead of the lab cluster."),
+    kubeconfig: Optional[Path] = typer.Option(None, "--kubeconfig", help="The kubeconfig that holds --context (default: labtools' own)."),
+) -> None:
+    """Open the labs in JupyterLab. Works without Docker: the labs then run in offline mode."""
+    from labtools.cli.setup_ui import console, launch_lab, options_for
+    from labtools.errors import LabtoolsError
+    from labtools.kube import Cluster
+
+    out = console()
+    context, kubeconfig = options_for(context, kubeconfig)
+    mode, reason = "offline", "--offline was given"
+    if not offline:
+        try:
+            with Cluster.connect(context, kubeconfig) as cluster:
+                cluster.server_version()
+            mode, reason = "live", ""
+        except LabtoolsError as problem:
+            reason = problem.message
+    raise typer.Exit(launch_lab(out, mode, reason))

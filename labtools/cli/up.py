@@ -1,0 +1,65 @@
+"""`labtools up`: create the lab cluster with Istio, Bookinfo and the addons, then open the labs in JupyterLab."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from labtools.cli import app
+
+
+@app.command("up")
+def up(
+    recreate: bool = typer.Option(False, "--recreate", help="Delete the lab cluster first and start over."),
+    lab: bool = typer.Option(True, "--lab/--no-lab", help="Open JupyterLab on the labs when the setup is done (only at a terminal)."),
+    offline_ok: bool = typer.Option(
+        False, "--offline-ok", help="If no cluster can be set up (e.g. no Docker), open the labs in offline mode instead of failing."
+    ),
+    context: Optional[str] = typer.Option(None, "--context", help="Set up Istio and Bookinfo in this existing kube context instead of a kind cluster."),
+    kubeconfig: Optional[Path] = typer.Option(None, "--kubeconfig", help="The kubeconfig that holds --context (default: labtools' own)."),
+    timeout: int = typer.Option(900, "--timeout", min=30, help="Seconds to wait for the pods to become ready."),
+) -> None:
+    """Set up the lab cluster (kind + Istio + Bookinfo + addons). Safe to run again: it only does what is missing."""
+    from labtools.cli.setup_ui import RichReporter, _escape, console, interactive, launch_lab, options_for
+    from labtools.errors import EnvironmentBroken
+    from labtools.provision import pipeline
+
+    out = console()
+    context, kubeconfig = options_for(context, kubeconfig)
+    reporter = RichReporter(out, total=len(pipeline.STEPS))
+    options = pipeline.UpOptions(recreate=recreate, context=context, kubeconfig=kubeconfig, ready_timeout=timeout)
+    try:
+        result = pipeline.up(options, reporter)
+    except EnvironmentBroken as problem:
+        reporter.stop()
+        if not offline_ok:
+            raise
+        from labtools.cli import report_error
+
+        report_error(problem)
+        if not lab or not interactive():
+            out.print("Offline mode: grade files with `labtools check LAB --offline FILES`, or open the notebooks with `labtools start`.")
+            raise typer.Exit(0)
+        raise typer.Exit(launch_lab(out, "offline", problem.message))
+    finally:
+        reporter.stop()
+    out.print()
+    where = _escape(str(result.kubeconfig))
+    out.print(f"[bold green]The lab cluster is ready.[/] Context {_escape(result.context)}, kubeconfig {where}")
+    out.print(f"  kubectl: export KUBECONFIG={where}   (labtools never changes ~/.kube/config)")
+    out.print("  `labtools status` shows the URLs; `labtools down` deletes the cluster.")
+    if not lab:
+        return
+    if not interactive():
+        out.print("Open the labs with: labtools start")
+        return
+    from labtools.shell import ToolNotFound
+
+    try:
+        code = launch_lab(out, "live")
+    except ToolNotFound as missing:
+        out.print(f"JupyterLab is not installed, so the labs were not opened. {_escape(missing.hint or '')}")
+        return
+    raise typer.Exit(code)

@@ -1,0 +1,116 @@
+"""Installing the components the labs use (settings.COMPONENTS) from the cached Istio release's samples.
+
+`labtools up` installs Bookinfo and the addons; a lab's reset can install httpbin, curl or fortio the same way:
+
+    release = release.ensure()
+    apply_component(cluster, "httpbin", release)
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable
+
+from labtools import settings
+from labtools.errors import EnvironmentBroken, InputError, UsageError
+from labtools.kube import Cluster
+from labtools.provision.release import Release
+
+# A CRD is served a moment after it is created; objects of its kind are refused until then (the "apply twice"
+# advice for Istio's addons comes from this). Retry for this long before giving up.
+RACE_RETRIES, RACE_PAUSE = 10, 3.0
+
+
+def component(name: str) -> settings.Component:
+    try:
+        return settings.COMPONENTS[name]
+    except KeyError:
+        raise UsageError(f"Unknown component {name!r}; known: {', '.join(settings.COMPONENTS)}.") from None
+
+
+def objects(name: str, release: Release) -> list[dict]:
+    """The objects of a component, with the component's namespace filled in where a manifest names none."""
+    import yaml
+
+    spec = component(name)
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    found: list[dict] = []
+    for relative in spec.manifests:
+        path = release.sample(relative)
+        try:
+            documents = list(yaml.load_all(path.read_text(encoding="utf-8"), Loader=loader))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as problem:
+            raise EnvironmentBroken(f"{path} (of Istio {release.version}) cannot be read: {problem}") from None
+        for document in documents:
+            if isinstance(document, dict) and document.get("kind") == "List":
+                candidates = document.get("items") or []
+            else:
+                candidates = [document]
+            for obj in candidates:
+                if isinstance(obj, dict) and obj.get("kind"):
+                    found.append(obj)
+    for obj in found:
+        meta = obj.setdefault("metadata", {})
+        if not meta.get("namespace") and obj["kind"] not in _CLUSTER_WIDE:
+            meta["namespace"] = spec.namespace
+    return found
+
+
+# Kinds in the samples that live outside namespaces (the API server drops a namespace on them anyway).
+_CLUSTER_WIDE = {"Namespace", "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding", "MutatingWebhookConfiguration",
+                 "ValidatingWebhookConfiguration", "PersistentVolume", "StorageClass", "PriorityClass"}
+
+
+def deployments(objs: list[dict]) -> list[tuple[str, str]]:
+    """(namespace, name) of every Deployment among objects."""
+    return [(o["metadata"].get("namespace", settings.DEFAULT_NAMESPACE), o["metadata"]["name"]) for o in objs if o.get("kind") == "Deployment"]
+
+
+def installed(cluster: Cluster, objs: list[dict]) -> bool:
+    """Whether every object already exists (labtools does not re-apply what is there)."""
+    for obj in objs:
+        meta = obj["metadata"]
+        if not cluster.knows(obj["apiVersion"], obj["kind"]):
+            return False
+        if cluster.get(obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace")) is None:
+            return False
+    return True
+
+
+def apply_component(cluster: Cluster, name: str, release: Release, waiting: Callable[[str], None] = lambda _: None) -> list[str]:
+    """Apply a component's objects: CRDs first (and wait until they are served), then everything else."""
+    return apply_objects(cluster, objects(name, release), waiting)
+
+
+def apply_objects(cluster: Cluster, objs: list[dict], waiting: Callable[[str], None] = lambda _: None) -> list[str]:
+    crds = [o for o in objs if o.get("kind") == "CustomResourceDefinition"]
+    rest = [o for o in objs if o.get("kind") != "CustomResourceDefinition"]
+    applied: list[str] = []
+    if crds:
+        applied += cluster.apply(crds)
+        for crd in crds:
+            _wait_established(cluster, crd["metadata"]["name"], waiting)
+    for attempt in range(RACE_RETRIES):
+        try:
+            return applied + cluster.apply(rest)
+        except InputError as problem:
+            if "does not serve kind" not in problem.message or attempt == RACE_RETRIES - 1:
+                raise
+            waiting(f"the cluster does not serve a kind yet; retrying ({problem.message})")
+            time.sleep(RACE_PAUSE)
+    return applied
+
+
+def _wait_established(cluster: Cluster, name: str, waiting: Callable[[str], None]) -> None:
+    def established() -> bool:
+        crd = cluster.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", name)
+        conditions = ((crd or {}).get("status") or {}).get("conditions") or []
+        return any(c.get("type") == "Established" and c.get("status") == "True" for c in conditions)
+
+    waiting(f"waiting for CustomResourceDefinition {name} to be served")
+    cluster.wait_for(f"CustomResourceDefinition {name} to be established", established, timeout=60, interval=1)
+
+
+def manifest_paths(name: str, release: Release) -> list[Path]:
+    return [release.sample(relative) for relative in component(name).manifests]

@@ -1,0 +1,50 @@
+"""Where the addons' dashboards (Kiali, Prometheus, Grafana) can be opened from the host."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from labtools import settings
+from labtools.errors import EnvironmentBroken, UsageError
+from labtools.kube import Cluster
+
+NAMESPACE = "istio-system"
+PATHS = {"kiali": "/kiali"}
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    name: str
+    url: str | None = None  # reachable as is (lab 01's NodePort, mapped to the host by the kind config)
+    pod: str | None = None  # otherwise: port-forward to this pod's port
+    port: int | None = None
+    path: str = "/"
+
+
+def locate(cluster: Cluster, name: str) -> Dashboard:
+    if name not in settings.DASHBOARDS:
+        raise UsageError(f"Unknown dashboard {name!r}; choose one of: {', '.join(settings.DASHBOARDS)}.")
+    service_name, service_port, host_port = settings.DASHBOARDS[name]
+    path = PATHS.get(name, "/")
+    service = cluster.get("v1", "Service", service_name, NAMESPACE)
+    if service is None:
+        raise EnvironmentBroken(f"{name.capitalize()} is not installed (no Service {NAMESPACE}/{service_name}).",
+                                hint="Run `labtools up`: it installs the addons.")
+    spec = service.get("spec") or {}
+    ports = spec.get("ports") or []
+    if host_port and any(p.get("nodePort") == host_port for p in ports):
+        return Dashboard(name, url=f"http://127.0.0.1:{host_port}{path}", path=path)
+    selector = ",".join(f"{k}={v}" for k, v in sorted((spec.get("selector") or {}).items()))
+    if not selector:
+        raise EnvironmentBroken(f"Service {NAMESPACE}/{service_name} selects no pods.")
+    running = [p for p in cluster.pods(NAMESPACE, selector) if (p.get("status") or {}).get("phase") == "Running"]
+    if not running:
+        raise EnvironmentBroken(f"No running {name} pod in {NAMESPACE}.", hint="`labtools status` shows whether the addons are ready.")
+    pod = running[0]
+    port = next((p for p in ports if p.get("port") == service_port), ports[0] if ports else {"port": service_port})
+    target = port.get("targetPort", port.get("port"))
+    if isinstance(target, str):  # a named container port
+        named = {cp.get("name"): cp.get("containerPort") for c in (pod.get("spec") or {}).get("containers") or []
+                 for cp in c.get("ports") or []}
+        target = named.get(target, service_port)
+    return Dashboard(name, pod=pod["metadata"]["name"], port=int(target), path=path)

@@ -1,0 +1,174 @@
+"""The Istio release archive: istioctl, the manifests (Istio's CRD file) and the samples (Bookinfo, addons, ...).
+
+Downloaded once per version into the cache (settings.istio_release_dir()), verified against the .sha256 file
+published beside it (and against a pinned digest where settings has one), unpacked atomically: a directory in
+the cache is always a whole, verified release. An `istioctl` on PATH of the same version is used instead of the
+archive's copy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import platform
+import re
+import shutil
+import sys
+import tarfile
+import tempfile
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from labtools import settings, shell
+from labtools.errors import EnvironmentBroken
+
+MARKER = ".labtools-verified"
+DOWNLOAD_TIMEOUT = 60  # seconds without progress before giving up on a connection
+# Parts of the release labtools relies on; a release missing one is not usable (or not what we think it is).
+REQUIRED = ("bin/istioctl", "samples/bookinfo/platform/kube/bookinfo.yaml", "manifests/charts/base/files/crd-all.gen.yaml")
+
+
+@dataclass(frozen=True)
+class Release:
+    version: str
+    root: Path
+    istioctl: Path | str  # a path into the release, or "istioctl" when the one on PATH has this version
+    downloaded: bool = False
+
+    def sample(self, relative: str) -> Path:
+        return self.root / relative
+
+
+def platform_name(system: str | None = None, machine: str | None = None) -> str:
+    """The archive's platform part, as Istio names it: linux-amd64, linux-arm64, osx-amd64, osx-arm64."""
+    system = (system or sys.platform).lower()
+    machine = (machine or platform.machine()).lower()
+    if system.startswith("linux"):
+        os_part = "linux"
+    elif system == "darwin":
+        os_part = "osx"
+    else:
+        raise EnvironmentBroken(
+            f"labtools sets up the lab cluster on Linux and macOS; this is {system}.",
+            hint="On Windows, run labtools inside WSL2 (with Docker Desktop's WSL integration).",
+        )
+    if machine in ("x86_64", "amd64"):
+        arch = "amd64"
+    elif machine in ("arm64", "aarch64") or machine.startswith("armv8"):
+        arch = "arm64"
+    else:
+        raise EnvironmentBroken(f"Istio publishes no release for the {machine} architecture.")
+    return f"{os_part}-{arch}"
+
+
+def cached(version: str = settings.ISTIO_VERSION) -> Release | None:
+    root = settings.istio_release_dir(version)
+    if not (root / MARKER).is_file() or not all((root / part).exists() for part in REQUIRED):
+        return None
+    return Release(version, root, _istioctl_for(version, root))
+
+
+def ensure(version: str = settings.ISTIO_VERSION, progress: Callable[[str], None] = lambda _: None) -> Release:
+    """The cached release, downloading and verifying it first where needed."""
+    found = cached(version)
+    if found:
+        return found
+    plat = platform_name()
+    url = settings.ISTIO_RELEASE_URL.format(version=version, platform=plat)
+    root = settings.istio_release_dir(version)
+    root.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f".istio-{version}-", dir=root.parent) as work:
+        archive = Path(work) / url.rsplit("/", 1)[-1]
+        progress(f"downloading {url}")
+        digest = _download(url, archive, progress)
+        published = _published_digest(url + ".sha256", archive.name)
+        if digest != published:
+            raise EnvironmentBroken(
+                f"The Istio archive from {url} does not match its published checksum (sha256 {digest}, published {published}).",
+                hint="The download was corrupted or altered; run the command again. Behind a proxy that rewrites "
+                "downloads, fetch the archive elsewhere and set LABTOOLS_ISTIO_RELEASE_URL to a file:// URL.",
+            )
+        pinned = settings.ISTIO_ARCHIVE_SHA256.get((version, plat))
+        if pinned and digest != pinned:
+            raise EnvironmentBroken(
+                f"The Istio archive {archive.name} has sha256 {digest}, but labtools pins {pinned} for it.",
+                hint="Both the archive and its checksum file differ from the release labtools was written for; do not use it.",
+            )
+        progress("unpacking")
+        unpacked = Path(work) / "unpacked"
+        _extract(archive, unpacked)
+        top = unpacked / f"istio-{version}"
+        missing = [part for part in REQUIRED if not (top / part).exists()]
+        if missing:
+            raise EnvironmentBroken(f"The Istio archive {archive.name} lacks {', '.join(missing)}; it is not a usable release.")
+        (top / MARKER).write_text(f"{digest}  {archive.name}\n")
+        if root.exists():  # an unverified leftover (e.g. an interrupted older labtools): replace it
+            shutil.rmtree(root)
+        os.replace(top, root)
+    return Release(version, root, _istioctl_for(version, root), downloaded=True)
+
+
+def istioctl_version(executable: Path | str) -> str | None:
+    try:
+        result = shell.run([str(executable), "version", "--remote=false"], timeout=30, check=False)
+    except shell.ToolNotFound:
+        return None
+    match = re.search(r"(\d+\.\d+\.\d+(?:-[\w.]+)?)", result.output)
+    return match.group(1) if result.returncode == 0 and match else None
+
+
+def _istioctl_for(version: str, root: Path) -> Path | str:
+    on_path = shell.which("istioctl")
+    if on_path and Path(on_path).resolve() != (root / "bin" / "istioctl").resolve() and istioctl_version(on_path) == version:
+        return "istioctl"
+    return root / "bin" / "istioctl"
+
+
+def _download(url: str, target: Path, progress: Callable[[str], None]) -> str:
+    digest = hashlib.sha256()
+    try:
+        with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT) as response, open(target, "wb") as out:
+            total = int(response.headers.get("Content-Length") or 0)
+            done = 0
+            while chunk := response.read(1 << 20):
+                out.write(chunk)
+                digest.update(chunk)
+                done += len(chunk)
+                progress(f"downloading Istio {done >> 20} MiB" + (f" of {total >> 20} MiB" if total else ""))
+    except (urllib.error.URLError, OSError) as problem:
+        raise _download_error(url, problem) from None
+    return digest.hexdigest()
+
+
+def _published_digest(url: str, name: str) -> str:
+    try:
+        with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT) as response:
+            text = response.read(4096).decode("ascii", "replace")
+    except (urllib.error.URLError, OSError) as problem:
+        raise _download_error(url, problem) from None
+    match = re.match(r"\s*([0-9a-fA-F]{64})\b", text)
+    if not match:
+        raise EnvironmentBroken(f"{url} holds no sha256 checksum for {name}.")
+    return match.group(1).lower()
+
+
+def _download_error(url: str, problem: Exception) -> EnvironmentBroken:
+    reason = getattr(problem, "reason", None) or problem
+    if isinstance(problem, urllib.error.HTTPError):
+        reason = f"HTTP {problem.code} {problem.reason}"
+    return EnvironmentBroken(
+        f"Cannot download {url}: {reason}",
+        hint="Check the internet connection. Behind a proxy, set HTTPS_PROXY (and NO_PROXY=127.0.0.1,localhost).",
+    )
+
+
+def _extract(archive: Path, target: Path) -> None:
+    try:
+        with tarfile.open(archive, "r:gz") as tar:
+            # The "data" filter refuses absolute paths, links out of the tree and device files (Python >= 3.11.4).
+            tar.extractall(target, filter="data")
+    except (tarfile.TarError, OSError, EOFError) as problem:
+        raise EnvironmentBroken(f"The Istio archive {archive.name} cannot be unpacked: {problem}") from None

@@ -1,0 +1,131 @@
+"""The only place labtools runs other programs (kind, istioctl, docker, jupyter, a web browser).
+
+Arguments are always a list (never a shell string), every call has a timeout, and failures become errors the CLI
+can explain: `ToolNotFound` says how to install the tool, `CommandFailed` carries the end of its error output.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Sequence
+
+from labtools.errors import EnvironmentBroken
+
+# How to get each tool we call, shown when it is missing.
+INSTALL_HINTS = {
+    "docker": "Install Docker (Docker Desktop on macOS/Windows, Docker Engine on Linux): https://docs.docker.com/get-docker/",
+    "kind": "Install kind v0.33.0 or newer: https://kind.sigs.k8s.io/docs/user/quick-start/#installation",
+    "istioctl": "Run `labtools up`: it downloads istioctl with the Istio release it installs.",
+    "kubectl": "Install kubectl: https://kubernetes.io/docs/tasks/tools/",
+    "jupyter": "Install the notebook extra: pip install 'labtools[notebook]'",
+}
+STDERR_LINES = 12
+
+
+@dataclass(frozen=True)
+class Completed:
+    args: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        """stdout and stderr together: tools such as kind and istioctl print their progress and errors on stderr."""
+        return "\n".join(part for part in (self.stdout, self.stderr) if part)
+
+
+class ToolNotFound(EnvironmentBroken):
+    def __init__(self, tool: str):
+        super().__init__(f"`{tool}` is not installed (not found on PATH).", INSTALL_HINTS.get(tool))
+        self.tool = tool
+
+
+class CommandFailed(EnvironmentBroken):
+    """A tool ran and failed (or ran out of time). `result` holds everything it printed."""
+
+    def __init__(self, result: Completed, message: str | None = None, hint: str | None = None):
+        self.result = result
+        tail = last_lines(result.stderr or result.stdout)
+        text = message or f"`{' '.join(result.args[:3])}` failed (exit code {result.returncode})."
+        super().__init__(f"{text}\n{tail}" if tail else text, hint)
+
+
+def last_lines(text: str, count: int = STDERR_LINES) -> str:
+    lines = [line.rstrip() for line in text.strip().splitlines() if line.strip()]
+    return "\n".join("  " + line for line in lines[-count:])
+
+
+def which(tool: str) -> str | None:
+    return shutil.which(tool)
+
+
+def run(
+    args: Sequence[str | os.PathLike[str]],
+    timeout: float = 60,
+    env: Mapping[str, str] | None = None,
+    input: str | None = None,
+    check: bool = True,
+    cwd: Path | None = None,
+) -> Completed:
+    """Run a program and capture its output. `env` adds to (not replaces) the current environment."""
+    argv = [os.fspath(a) for a in args]
+    executable = which(argv[0]) if os.sep not in argv[0] else argv[0]
+    if executable is None or (os.sep in argv[0] and not os.access(argv[0], os.X_OK)):
+        raise ToolNotFound(Path(argv[0]).name)
+    try:
+        process = subprocess.run(
+            [executable, *argv[1:]],
+            input=input,
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=timeout,
+            env={**os.environ, **env} if env else None,
+            cwd=cwd,
+            stdin=None if input is not None else subprocess.DEVNULL,
+        )
+    except subprocess.TimeoutExpired as expired:
+        result = Completed(argv, -1, _text(expired.stdout), _text(expired.stderr))
+        raise CommandFailed(result, f"`{' '.join(argv[:3])}` did not finish within {timeout:g} s.") from None
+    except PermissionError:
+        raise EnvironmentBroken(f"`{argv[0]}` cannot be run: permission denied ({executable}).") from None
+    result = Completed(argv, process.returncode, process.stdout, process.stderr)
+    if check and result.returncode != 0:
+        raise CommandFailed(result)
+    return result
+
+
+def run_attached(args: Sequence[str | os.PathLike[str]], env: Mapping[str, str] | None = None, cwd: Path | None = None) -> int:
+    """Run a long-lived program in the foreground (its output goes straight to the terminal); returns its exit code.
+
+    Used for JupyterLab, which runs until the user stops it with Ctrl-C.
+    """
+    argv = [os.fspath(a) for a in args]
+    executable = which(argv[0])
+    if executable is None:
+        raise ToolNotFound(argv[0])
+    try:
+        return subprocess.call([executable, *argv[1:]], env={**os.environ, **env} if env else None, cwd=cwd)
+    except KeyboardInterrupt:
+        return 130
+
+
+def open_in_browser(url: str) -> bool:
+    """Open a URL in the user's browser; False where no browser can be started (e.g. over SSH)."""
+    import webbrowser
+
+    try:
+        return webbrowser.open(url)
+    except webbrowser.Error:
+        return False
+
+
+def _text(value: bytes | str | None) -> str:
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else value.decode("utf-8", "replace")
