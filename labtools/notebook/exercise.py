@@ -1,0 +1,95 @@
+"""The learner's answer files in `labs/<id>/exercise/`: saved atomically, never overwritten without a backup.
+
+Backups go to `exercise/.work/backups/` (git ignores `.work/`) with a `.bak` suffix, so offline grading, which reads
+every .yaml/.yml/.json file under the exercise folder, never mistakes an old version for the answer.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from labtools.errors import InputError
+from labtools.meshconfig.documents import MAX_TEXT_BYTES
+
+_FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\.ya?ml")
+BACKUPS = Path(".work") / "backups"
+
+
+@dataclass(frozen=True)
+class Saved:
+    path: Path
+    changed: bool
+    backup: Path | None = None
+
+
+def exercise_path(folder: Path, filename: str) -> Path:
+    """The file `filename` inside the exercise folder; only plain .yaml/.yml names (no folders, no `..`)."""
+    if not _FILE_NAME.fullmatch(filename or ""):
+        raise InputError(
+            f"{filename!r} is not a file name for an answer.",
+            hint="Use a plain name ending in .yaml, such as gateway.yaml (no folders).",
+        )
+    return folder / filename
+
+
+def save(folder: Path, filename: str, text: str) -> Saved:
+    """Write `text` to exercise/<filename>; an existing different version is kept in .work/backups first."""
+    path = exercise_path(folder, filename)
+    text = text if text.endswith("\n") else text + "\n"
+    if len(text.encode("utf-8")) > MAX_TEXT_BYTES:
+        raise InputError(f"{filename}: larger than {MAX_TEXT_BYTES // 1024 // 1024} MiB; not saved.")
+    previous = _read(path)
+    if previous == text:
+        return Saved(path, changed=False)
+    backup = _backup(path, previous) if previous is not None else None
+    folder.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        temporary.replace(path)  # atomic: a crash leaves the old file or the new one, never half of one
+    except OSError as problem:
+        temporary.unlink(missing_ok=True)
+        raise InputError(f"{path}: cannot be written ({problem.strerror or problem}).") from None
+    return Saved(path, changed=True, backup=backup)
+
+
+def backups(folder: Path, filename: str) -> list[Path]:
+    """Earlier versions of an answer file, oldest first."""
+    stem, suffix = _split(filename)
+    found = (folder / BACKUPS).glob(f"{stem}-*{suffix}.bak")
+    return sorted(found)
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as problem:
+        raise InputError(f"{path}: cannot be read before saving over it ({problem}); nothing was changed.") from None
+
+
+def _backup(path: Path, previous: str) -> Path:
+    stem, suffix = _split(path.name)
+    folder = path.parent / BACKUPS
+    folder.mkdir(parents=True, exist_ok=True)
+    moment = datetime.now().strftime("%Y%m%d-%H%M%S")
+    for attempt in range(1000):
+        extra = f"-{attempt}" if attempt else ""
+        target = folder / f"{stem}-{moment}{extra}{suffix}.bak"
+        try:
+            with open(target, "x", encoding="utf-8") as handle:  # "x": never replace an earlier backup
+                handle.write(previous)
+            return target
+        except FileExistsError:
+            continue
+    raise InputError(f"{path}: too many backups in one second; nothing was changed.")
+
+
+def _split(filename: str) -> tuple[str, str]:
+    name = Path(filename)
+    return name.stem, name.suffix
