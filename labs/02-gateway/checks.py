@@ -1,7 +1,7 @@
 """Lab 02: a Gateway that lets HTTP traffic for bookinfo.app into the mesh through the ingress gateway."""
 
 from labtools.grading import Lab, fail
-from labtools.grading.expect import require
+from labtools.grading.expect import describe_reply, require, watch
 from labtools.meshconfig.hosts import split_gateway_host
 
 lab = Lab("02-gateway", "Gateways: letting traffic into the mesh", uses=("istio", "bookinfo"))
@@ -82,3 +82,31 @@ def server_is_plain_http(config, target):
             fail(f"The server listens on port {port.get('number')}; the ingress gateway receives HTTP on port 80 of "
                  "its Service, which is port 8080 of the pod. Use 8080 (or 80).")
     return "HTTP on port " + str(candidates[0]["port"]["number"]) + "."
+
+
+# --- live: the ingress gateway listens -------------------------------------------------------------------------------
+LISTENER_WAIT_S = 20  # istiod pushes a new Gateway to the ingress gateway within seconds
+
+
+@lab.check(points=1, live=True, requires=[selector_picks_ingress_gateway, serves_bookinfo_app_only, server_is_plain_http])
+def gateway_listens(probe, target):
+    """A request for bookinfo.app through 127.0.0.1:8080 reaches a listener of the ingress gateway"""
+    # Any HTTP answer means an Envoy listener took the request; before lab 03 no VirtualService gives bookinfo.app a
+    # route, so 404 is the expected answer. A reset means the port mapping works but the gateway has no listener on
+    # its port 8080. Note: labtools' own check route (Gateway labtools-smoke, istio-system) also opens that port, so
+    # on a cluster made by `labtools up` this shows the path to the gateway works; whether your Gateway is right is
+    # what the checks above judge from the object itself (Istio's gateway config has no trace of a Gateway's hosts
+    # until a VirtualService binds to it).
+    seen = watch(lambda: probe.ingress("/productpage")[0], until=lambda reply: reply.answered,
+                 timeout=LISTENER_WAIT_S, describe=describe_reply)
+    reply = seen.last
+    where = f"{probe.ingress_url}/productpage (Host: {target.host})"
+    if not seen:
+        fail(f"{where}: {describe_reply(reply)} after {seen.elapsed_s:.0f} s of trying. The connection reaches the "
+             "ingress gateway's port, but no listener takes it: no Gateway opens HTTP on the gateway pod's port 8080 "
+             "(port 80 of its Service).", hint="Check that your Gateway is applied: kubectl get gateway -n "
+             f"{target.namespace} bookinfo-gateway -o yaml")
+    if reply.status == 404:
+        return (f"The ingress gateway answered {where} with 404: it listens, and no route exists for "
+                f"{target.host} yet. That is expected until lab 03 adds the VirtualService.")
+    return f"The ingress gateway answered {where} with {describe_reply(reply)}."

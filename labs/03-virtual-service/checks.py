@@ -1,7 +1,7 @@
 """Lab 03: a VirtualService that routes Bookinfo's paths from the gateway to productpage."""
 
 from labtools.grading import Lab, fail
-from labtools.grading.expect import require
+from labtools.grading.expect import describe_reply, require, watch
 from labtools.meshconfig import Request, fqdn
 
 lab = Lab("03-virtual-service", "VirtualServices: routing requests from the gateway", uses=("istio", "bookinfo"))
@@ -78,3 +78,52 @@ def other_paths_not_routed(config, target):
     if leaks:
         fail("; ".join(leaks) + ". Only Bookinfo's own paths should be exposed; a prefix match on / catches everything.",
              hint="Replace a catch-all prefix / by the exact and prefix matches the task lists.")
+
+
+# --- live: through the ingress gateway ------------------------------------------------------------------------------
+PROPAGATION_S = 20  # a VirtualService reaches the gateway a few seconds after it is applied
+# Envoy's router adds this header to answers that came from an upstream (Istio keeps Envoy's debug headers unless
+# proxyHeaders says otherwise); a 404 the gateway makes itself for "no route" has none.
+UPSTREAM_TIME_HEADER = "x-envoy-upstream-service-time"
+
+
+@lab.check(points=2, live=True, requires=app_paths_reach_productpage)
+def productpage_answers_200(probe, target):
+    """/productpage with Host bookinfo.app answers 200 through the ingress gateway"""
+    seen = watch(lambda: probe.ingress("/productpage")[0], until=lambda reply: reply.status == 200,
+                 timeout=PROPAGATION_S, describe=describe_reply)
+    reply, where = seen.last, f"{probe.ingress_url}/productpage (Host: {target.host})"
+    if seen:
+        return f"{where} answered 200."
+    waited = f" (after {seen.elapsed_s:.0f} s of trying)"
+    if reply.status == 404:
+        fail(f"{where} answered 404{waited}: the gateway listens, but no route of your VirtualService reached it. "
+             "Is VirtualService bookinfo applied in the cluster (kubectl get virtualservice bookinfo)?")
+    if reply.status in (502, 503, 504):
+        fail(f"{where} answered {reply.status}{waited}: the route matched, but productpage did not answer.",
+             hint="Is productpage ready? `labtools status` shows the pods.")
+    if not reply.answered:
+        fail(f"{where}: {describe_reply(reply)}{waited}: the ingress gateway has no listener for it. Is Gateway "
+             "bookinfo-gateway from lab 02 applied?")
+    fail(f"{where} answered {describe_reply(reply)}{waited}; expected 200.")
+
+
+@lab.check(points=1, live=True, requires=[other_paths_not_routed, productpage_answers_200])
+def admin_answers_404(probe, target):
+    """/admin answers 404 through the ingress gateway: no rule sends it to productpage"""
+    # productpage itself answers 404 for /admin too, so a 404 counts only when the gateway made it (no route).
+    seen = watch(lambda: probe.ingress("/admin")[0], until=_not_routed, timeout=PROPAGATION_S,
+                 describe=describe_reply)
+    reply, where = seen.last, f"{probe.ingress_url}/admin (Host: {target.host})"
+    if seen:
+        return f"{where} answered 404 from the gateway: no rule routes it."
+    if reply.answered and UPSTREAM_TIME_HEADER in reply.headers:
+        fail(f"{where} answered {reply.status}, and the answer came from behind the gateway (it carries "
+             f"{UPSTREAM_TIME_HEADER}): a rule sends /admin on to a service, which should not see it. "
+             "A prefix match on / catches every path.",
+             hint="Replace a catch-all prefix / by the exact and prefix matches the task lists.")
+    fail(f"{where} answered {describe_reply(reply)}; expected 404 from the gateway.")
+
+
+def _not_routed(reply):
+    return reply.status == 404 and UPSTREAM_TIME_HEADER not in reply.headers

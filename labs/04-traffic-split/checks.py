@@ -1,10 +1,13 @@
 """Lab 04: split reviews traffic by header and by weight, with subsets from a DestinationRule."""
 
 from labtools.grading import Lab, fail
-from labtools.grading.expect import describe_shares, require, shares_equal, undefined_subsets_message
+from labtools.grading.expect import (
+    describe_shares, mesh_client, require, shares_equal, undefined_subsets_message, watch,
+)
 from labtools.meshconfig import Request, fqdn, unreachable_rules
 
-lab = Lab("04-traffic-split", "Traffic splitting: canary and A/B routing", uses=("istio", "bookinfo"))
+# curl: the live checks send their requests to reviews from Istio's curl sample pod, inside the mesh.
+lab = Lab("04-traffic-split", "Traffic splitting: canary and A/B routing", uses=("istio", "bookinfo", "curl"))
 
 JASON = {"end-user": "jason"}
 # Near misses that an exact match must not catch: case, prefix, suffix.
@@ -31,8 +34,7 @@ def destination_rule_defines_subsets(config):
         if found is None:
             problems.append(f"subset {version} is missing")
             continue
-        pods = config.endpoints("reviews", version)
-        names = sorted(p.name for p in pods)
+        names = sorted(w.name for w in config.endpoints("reviews", version))
         if names != [f"reviews-{version}"]:
             labels = found[1].get("labels") or {}
             selected = ", ".join(names) if names else "no reviews pods"
@@ -104,3 +106,71 @@ def _why_jason_missed(config, decision):
     if "end-user" not in str([vs.spec.get("http") for vs in config.of_kind("VirtualService")]):
         return "No rule matches on the end-user header."
     return ""
+
+
+# --- live: the split as the mesh applies it ---------------------------------------------------------------------------
+# The requests go to http://reviews:9080/reviews/0 from the curl pod (via="client"), whose sidecar applies the
+# VirtualService exactly as productpage's does. Sent from the client, "jason's requests" are simply requests with the
+# header end-user: jason. Through the ingress instead, productpage would stand in between: it drops an end-user header
+# sent from outside (it sets its own from a login session, so jason would need a login cookie), retries reviews once
+# on errors, and needs lab 03's routes; none of that is what this lab grades.
+SPLIT = {"v1": 80, "v3": 20}
+# The sequential test's promises (labtools/probes/sequential.py): a correct 80/20 fails at most 1% of the time, a
+# split 10 points off passes at most 1% of the time; it needs about 220 requests on average, never more than 800.
+SPLIT_FALSE_FAIL = 0.01
+SPLIT_FALSE_PASS = 0.01
+PROPAGATION_S = 20
+# The split tests may need hundreds of requests (10 at a time): they only start when reviews answers quickly.
+WARMUP_REQUESTS = 5
+SLOW_REVIEWS_S = 0.5
+
+
+def _wait_for_subset_routes(probe, target):
+    """Give a just-applied VirtualService time to reach the client's proxy: wait (up to PROPAGATION_S) until its
+    routes for reviews name subset clusters (outbound|9080|v1|reviews...). Judging starts either way."""
+    proxy = probe.envoy(pod=mesh_client(probe).name)
+    host = fqdn("reviews", target.namespace)
+    watch(lambda: proxy.routes(host=host), until=_names_a_subset, timeout=PROPAGATION_S,
+          describe=lambda routes: f"{len(routes)} route(s)")
+
+
+def _require_quick_reviews(probe):
+    warmup = probe.reviews(n=WARMUP_REQUESTS, via="client")
+    median = warmup.latency(50)
+    if median is not None and median > SLOW_REVIEWS_S:
+        fail(f"reviews answers slowly ({warmup.describe()}): the split test needs up to hundreds of requests and "
+             "would take minutes. Is a delay still injected into reviews, such as VirtualService reviews-delay of "
+             "lab 07?", hint="kubectl get virtualservices shows what applies; two VirtualServices for reviews "
+                             "conflict (Istio uses only one of them).")
+
+
+def _names_a_subset(routes):
+    """Whether a route sends to a subset cluster: Istio names them outbound|<port>|<subset>|<host>."""
+    return any(len(parts) == 4 and parts[2] for route in routes for parts in (n.split("|") for n in route.clusters))
+
+
+@lab.check(points=3, live=True, requires=others_split_80_20)
+def traffic_splits_80_20(probe, target):
+    """Sampled traffic to reviews splits 80% v1, 20% v3 (within a sound statistical bound)"""
+    _wait_for_subset_routes(probe, target)
+    _require_quick_reviews(probe)
+    decision = probe.weighted_split(SPLIT, via="client", false_fail=SPLIT_FALSE_FAIL, false_pass=SPLIT_FALSE_PASS)
+    if decision.passed is None:
+        fail(decision.message, hint="Requests to reviews fail: does every subset your routes name exist?")
+    if not decision.passed:
+        fail(decision.message + " (Requests from the curl pod to reviews:9080, judged in the order they were sent by "
+             "a sequential test.)", hint="Weights are relative: 80 and 20 on subsets v1 and v3.")
+    return decision.message
+
+
+@lab.check(points=2, live=True, requires=jason_reaches_v2)
+def jason_always_reaches_v2(probe, target):
+    """Requests with end-user: jason all reach reviews v2"""
+    _wait_for_subset_routes(probe, target)
+    _require_quick_reviews(probe)
+    decision = probe.weighted_split({"v2": 100}, via="client", headers=JASON, false_pass=SPLIT_FALSE_PASS)
+    if not decision.passed:
+        fail(f"With header end-user: jason: {decision.message}",
+             hint="The rule matching end-user: jason must come first and route to subset v2.")
+    return (f"All {decision.observed} requests with end-user: jason reached v2 (a route sending 10% of them elsewhere "
+            f"would have been caught with {100 * (1 - SPLIT_FALSE_PASS):g}% certainty).")

@@ -1,7 +1,7 @@
 """Lab 05: load-balancing policies in a DestinationRule, globally and per subset."""
 
 from labtools.grading import Lab, fail
-from labtools.grading.expect import require
+from labtools.grading.expect import require, watch
 from labtools.meshconfig import fqdn
 
 lab = Lab("05-destination-rules", "DestinationRules: subsets and load balancing", uses=("istio", "bookinfo"))
@@ -63,7 +63,7 @@ def subsets_select_versions(config, target):
     for version in ("v1", "v2", "v3"):
         if version not in found:
             problems.append(f"subset {version} is missing")
-        elif sorted(p.name for p in config.endpoints(fqdn("reviews", target.namespace), version)) != [f"reviews-{version}"]:
+        elif sorted(w.name for w in config.endpoints(fqdn("reviews", target.namespace), version)) != [f"reviews-{version}"]:
             problems.append(f"subset {version} has labels {found[version].get('labels')}, which do not select "
                             f"exactly the reviews {version} pods (labelled version: {version})")
     if problems:
@@ -86,3 +86,46 @@ def v2_overrides_with_random(config):
         if effective != "ROUND_ROBIN":
             fail(f"Subset {name} ends up with {effective or 'the default LEAST_REQUEST'}; only v2 should differ "
                  "from the rule's ROUND_ROBIN.")
+
+
+# --- live: what productpage's proxy received ------------------------------------------------------------------------
+# productpage is the caller of reviews, so its sidecar holds one Envoy cluster per subset, named
+# outbound|9080|<subset>|reviews.<namespace>.svc.cluster.local, each with the load balancer policy istiod derived.
+WANTED_POLICIES = {"v1": "ROUND_ROBIN", "v2": "RANDOM"}
+PROPAGATION_S = 20
+
+
+@lab.check(points=3, live=True, requires=[global_round_robin, v2_overrides_with_random])
+def productpage_proxy_balances(probe, target):
+    """productpage's proxy balances reviews v2 with RANDOM and v1 with ROUND_ROBIN"""
+    from labtools.probes import istio_cluster_name
+
+    proxy = probe.envoy(selector="app=productpage")
+    host = fqdn("reviews", target.namespace)
+    names = {subset: istio_cluster_name(host, 9080, subset) for subset in WANTED_POLICIES}
+
+    def observe():
+        dump = proxy.config_dump()
+        return {subset: dump.cluster(name) for subset, name in names.items()}
+
+    def describe(clusters):
+        return "; ".join(_describe_cluster(names[subset], clusters[subset]) for subset in WANTED_POLICIES)
+
+    seen = watch(observe, until=lambda clusters: all(
+        clusters[s] is not None and clusters[s].lb_policy == policy for s, policy in WANTED_POLICIES.items()),
+        timeout=PROPAGATION_S, describe=describe)
+    if not seen:
+        missing = [names[s] for s, c in seen.last.items() if c is None]
+        extra = (" A missing subset cluster means the DestinationRule has not reached the proxy or names no such "
+                 "subset.") if missing else ""
+        fail(f"After {seen.elapsed_s:.0f} s, productpage's proxy ({proxy.where}) holds: {seen.seen}. Expected v2 "
+             f"with RANDOM and v1 with ROUND_ROBIN.{extra}",
+             hint="LEAST_REQUEST is Istio's default: a cluster shows it when no policy applies to it.")
+    return f"productpage's proxy holds {seen.seen}."
+
+
+def _describe_cluster(name, cluster):
+    if cluster is None:
+        return f"no cluster {name}"
+    note = "" if cluster.lb_policy_written else " (Envoy leaves its default, ROUND_ROBIN, out of the dump)"
+    return f"{name} with {cluster.lb_policy}{note}"

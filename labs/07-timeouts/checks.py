@@ -1,7 +1,7 @@
 """Lab 07: a timeout on the route that serves /productpage, so a slow dependency cannot hold the page."""
 
 from labtools.grading import Lab, fail
-from labtools.grading.expect import require
+from labtools.grading.expect import describe_reply, require, watch
 from labtools.meshconfig import Request, format_duration, parse_duration
 
 lab = Lab("07-timeouts", "Timeouts: failing fast", uses=("istio", "bookinfo"))
@@ -54,3 +54,41 @@ def _timeouts_elsewhere(config, decision):
     if found:
         return "Found instead: " + "; ".join(found) + ". Move the timeout to the rule that serves /productpage."
     return "Add timeout: 3s to that rule."
+
+
+# --- live: how long /productpage takes through the gateway ------------------------------------------------------------
+# The lab's setup slows every call to reviews by 5 s. productpage waits 3 s for reviews and tries once more
+# (getProductReviews in samples/bookinfo/src/productpage/productpage.py), then renders the page without reviews:
+# without a timeout of its own, /productpage answers 200 after about 6 s. With the 3 s timeout on the gateway's route,
+# the gateway gives up first and answers 504 after about 3 s.
+TIMEOUT_S = 3.0
+ACCEPTED_S = (2.5, 4.5)  # Envoy's timer is exact; the margin covers the trip from your machine to the gateway
+UNTIMED_S = 6.0  # what /productpage takes without the timeout
+REQUEST_LIMIT_S = 15.0  # how long the probe waits for one answer
+PROPAGATION_S = 20  # each try takes 3 to 6 s: a route applied moments ago gets three or four chances
+
+
+@lab.check(points=3, live=True, requires=productpage_has_3s_timeout)
+def productpage_gives_up_after_3s(probe, target):
+    """/productpage through the ingress answers 504 after about 3s (not 200 after about 6s)"""
+    low, high = ACCEPTED_S
+    seen = watch(lambda: probe.ingress("/productpage", timeout=REQUEST_LIMIT_S)[0],
+                 until=lambda reply: reply.status == 504 and low <= reply.latency_s <= high,
+                 timeout=PROPAGATION_S, describe=describe_reply)
+    reply, where = seen.last, f"{probe.ingress_url}/productpage (Host: {target.host})"
+    if seen:
+        return f"{where} answered {describe_reply(reply)}: the gateway's {TIMEOUT_S:g}s timeout cut it short."
+    answer = describe_reply(reply)
+    if reply.status == 200 and reply.latency_s >= 0.75 * UNTIMED_S:
+        fail(f"{where} answered {answer}: no timeout cut the request short. That is productpage's own behaviour: "
+             f"it waits {UNTIMED_S / 2:g} s for the slowed reviews, tries once more and then shows the page without "
+             f"reviews, about {UNTIMED_S:g} s in all. The timeout on the route has not reached the gateway.",
+             hint="Is your VirtualService bookinfo applied? kubectl get virtualservice bookinfo -o yaml")
+    if reply.status == 200:
+        fail(f"{where} answered {answer}: reviews is not slowed down, so there is nothing for the timeout to cut. "
+             "The lab's setup delays every call to reviews by 5 s (VirtualService reviews-delay).",
+             hint="Run the lab's setup cell (`lab.apply_setup()`) again.")
+    if reply.status == 504:
+        fail(f"{where} answered {answer}: a timeout cut it, but not after about {TIMEOUT_S:g} s "
+             f"(accepted: {low:g} to {high:g} s).")
+    fail(f"{where} answered {answer}; expected 504 after about {TIMEOUT_S:g} s.")

@@ -1,8 +1,8 @@
 """Lab 08: retry failed requests to httpbin, three times, two seconds per try."""
 
 from labtools.grading import Lab, fail
-from labtools.grading.expect import require
-from labtools.meshconfig import Request, format_duration, parse_duration
+from labtools.grading.expect import cluster_counter, mesh_client, require, watch
+from labtools.meshconfig import Request, fqdn, format_duration, parse_duration
 
 lab = Lab("08-retries", "Retries", uses=("istio", "httpbin", "curl"))
 
@@ -58,3 +58,41 @@ def a_503_is_retried(config, target):
     if not RETRIES_503.intersection(retry_on):
         fail(f"retryOn: {retries['retryOn']} does not cover an HTTP 503, so the lab's /status/503 request is never "
              "retried. Add 5xx (any 5xx answer), gateway-error (502, 503, 504) or the code 503.")
+
+
+# --- live: retries counted by the client's proxy -----------------------------------------------------------------------
+# Retries happen in the caller's sidecar: the curl pod's Envoy counts them as upstream_rq_retry of its cluster for
+# httpbin (the counter Istio's install for the labs keeps, see clusters/istio-kind.yaml).
+STATUS_503_URL = "http://httpbin:8000/status/503"
+EXPECTED_RETRIES = 3
+PROPAGATION_S = 20
+
+
+@lab.check(points=3, live=True, requires=three_attempts_two_seconds_each)
+def a_503_is_retried_3_times(probe, target):
+    """One request to /status/503 from the client shows 3 retries in its proxy's statistics"""
+    from labtools.probes import istio_cluster_name
+
+    client = mesh_client(probe)
+    proxy = probe.envoy(pod=client.name)
+    cluster = istio_cluster_name(fqdn("httpbin", target.namespace), 8000)
+
+    def one_request():
+        before = cluster_counter(proxy, cluster, "upstream_rq_retry")
+        reply = client.curl(STATUS_503_URL)[0]
+        after = cluster_counter(proxy, cluster, "upstream_rq_retry")
+        return reply, after - before, after
+
+    seen = watch(one_request, until=lambda observed: observed[1] == EXPECTED_RETRIES, timeout=PROPAGATION_S,
+                 describe=lambda observed: f"{observed[0].outcome} after {observed[1]} retries")
+    reply, retries, total = seen.last
+    counted = f"upstream_rq_retry of {cluster} in {proxy.where}"
+    if seen:
+        return f"One request to /status/503 got {reply.outcome} after {retries} retries ({counted} grew by {retries})."
+    if retries == 0:
+        tries = f"{seen.attempts} request{'s' if seen.attempts != 1 else ''} in {seen.elapsed_s:.0f} s"
+        fail(f"The 503 was not retried: {counted} stayed at {total} ({tries}; the answer was {reply.outcome}). "
+             "Does retryOn cover 503? Istio's default conditions cover connection failures only, no status code.",
+             hint="retryOn: 5xx (or gateway-error, or 503)")
+    fail(f"One request to /status/503 was retried {retries} times ({counted}); expected {EXPECTED_RETRIES}: "
+         "attempts counts the retries after the first try.", hint="retries: {attempts: 3, perTryTimeout: 2s}")

@@ -1,7 +1,7 @@
 """Lab 09: a circuit breaker for httpbin: tiny connection pool limits and outlier detection."""
 
 from labtools.grading import Lab, fail
-from labtools.grading.expect import require
+from labtools.grading.expect import cluster_counter, mesh_client, require, watch
 from labtools.meshconfig import fqdn
 
 lab = Lab("09-circuit-breaking", "Circuit breaking", uses=("istio", "httpbin", "fortio"))
@@ -76,3 +76,44 @@ def ejects_after_one_5xx(config):
     if count != 1:
         fail(f"consecutive5xxErrors is {count}; the task asks to eject after 1." if count is not None else
              "consecutive5xxErrors is missing; set it to 1.")
+
+
+# --- live: the breaker trips under load ----------------------------------------------------------------------------------
+# The fortio pod's sidecar enforces the connection pool; requests that find no connection and no pending slot are
+# answered 503 at once and counted as upstream_rq_pending_overflow of its httpbin cluster (Istio's circuit breaking
+# task runs the same fortio command).
+FORTIO_URL = "http://httpbin:8000/get"
+CONNECTIONS = 3
+REQUESTS = 30
+PROPAGATION_S = 20
+
+
+@lab.check(points=3, live=True, requires=connection_pool_limits)
+def breaker_trips_under_load(probe, target):
+    """A fortio run with 3 concurrent connections gets 503s, counted as pending overflows by the client proxy"""
+    from labtools.probes import istio_cluster_name
+
+    fortio = mesh_client(probe, selector="app=fortio")
+    proxy = probe.envoy(pod=fortio.name)
+    cluster = istio_cluster_name(fqdn("httpbin", target.namespace), HTTPBIN_PORT)
+
+    def one_run():
+        before = cluster_counter(proxy, cluster, "upstream_rq_pending_overflow")
+        result = fortio.fortio_load(FORTIO_URL, CONNECTIONS, REQUESTS)
+        return result, cluster_counter(proxy, cluster, "upstream_rq_pending_overflow") - before
+
+    seen = watch(one_run, until=lambda observed: observed[0].with_status(503) > 0 and observed[1] > 0,
+                 timeout=PROPAGATION_S,
+                 describe=lambda observed: f"{observed[0].describe()}; pending overflows +{observed[1]}")
+    result, overflows = seen.last
+    counted = f"upstream_rq_pending_overflow of {cluster}"
+    if seen:
+        return (f"fortio: {result.describe()}; the proxy counted {overflows} pending overflow"
+                f"{'s' if overflows != 1 else ''} ({counted}).")
+    if result.with_status(503) == 0:
+        fail(f"fortio: {result.describe()}, and {counted} grew by {overflows} (after {seen.attempts} run"
+             f"{'s' if seen.attempts != 1 else ''} in {seen.elapsed_s:.0f} s): the circuit breaker never tripped. "
+             "With 1 connection and 1 pending request allowed, a third concurrent request has nowhere to wait "
+             "and gets 503.", hint="Is DestinationRule httpbin applied? kubectl get destinationrule httpbin -o yaml")
+    fail(f"fortio: {result.describe()}, but {counted} did not grow: those 503s did not come from the connection "
+         "pool limits.")

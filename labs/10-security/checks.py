@@ -1,7 +1,7 @@
 """Lab 10: mutual TLS everywhere, an authorization policy for productpage, and TLS origination to an outside host."""
 
 from labtools.grading import Lab, fail, skip
-from labtools.grading.expect import require
+from labtools.grading.expect import describe_reply, require, watch
 from labtools.meshconfig import Caller, authorize, mtls_mode
 
 lab = Lab("10-security", "Security: mTLS and authorization", uses=("istio", "bookinfo"))
@@ -50,8 +50,7 @@ def policy_selects_productpage(config, target):
     if not labels:
         fail("The policy has no selector, so it applies to every workload in the namespace: reviews, details and "
              "ratings would then refuse productpage's own calls. Add selector: {matchLabels: {app: productpage}}.")
-    selected = config.workloads(target.namespace, labels)
-    names = sorted(w.name for w in selected)
+    names = sorted(w.name for w in config.workloads(target.namespace, labels))
     if names != ["productpage-v1"]:
         fail(f"The selector {labels} selects {', '.join(names) if names else 'no workload'}; it should select productpage.")
 
@@ -117,3 +116,85 @@ def external_host_uses_mutual_tls(config):
     if relative:
         fail(f"{rule}: {'; '.join(relative)}: the proxy reads these files from its own filesystem and needs "
              "absolute paths, e.g. /etc/certs/client.pem.")
+
+
+# --- live: what callers experience ---------------------------------------------------------------------------------
+# A client outside the mesh: the lab's setup runs Istio's curl sample in namespace `legacy`, which has no sidecar
+# injection (labs/10-security/setup/legacy-client.yaml). Its requests are plain text; with STRICT mTLS productpage's
+# sidecar accepts only mutual TLS and closes such a connection (curl reports a reset, exit code 56).
+LEGACY_NAMESPACE = "legacy"
+LEGACY_SELECTOR = "app=curl"
+TRUST_DOMAIN = "cluster.local"
+PROPAGATION_S = 20
+
+
+@lab.check(points=2, live=True, requires=mtls_is_strict)
+def plain_text_client_refused(probe, target):
+    """A pod without a sidecar cannot reach productpage"""
+    from labtools.probes import ProbeError
+    from labtools.probes.replies import RESET
+
+    legacy = probe.client(LEGACY_SELECTOR, namespace=LEGACY_NAMESPACE)
+    where = f"pod {LEGACY_NAMESPACE}/{legacy.name}"
+    if legacy.has_sidecar:
+        raise ProbeError(f"The outside client {where} has a sidecar, so it talks mutual TLS and proves nothing.",
+                         hint=f"Namespace {LEGACY_NAMESPACE} must not be labelled for injection; apply the lab's "
+                              "setup again and restart the pod.")
+    url = f"http://productpage.{target.namespace}.svc.cluster.local:9080/productpage"
+    seen = watch(lambda: legacy.curl(url, n=3, concurrency=3), until=lambda replies: all(r.error == RESET for r in replies),
+                 timeout=PROPAGATION_S, describe=lambda replies: replies.describe())
+    replies = seen.last
+    if seen:
+        return f"{where} (no sidecar) asked {url}: {seen.seen}. productpage's proxy refuses plain text."
+    if any(reply.answered for reply in replies):
+        fail(f"{where}, which has no sidecar, asked {url} in plain text and got {seen.seen} (after "
+             f"{seen.elapsed_s:.0f} s of trying): productpage's proxy accepts plain text, so mTLS is not STRICT for "
+             "it yet.", hint=f"PeerAuthentication default in {target.namespace} with mtls.mode STRICT, and no "
+                             "other policy that relaxes it for productpage.")
+    raise ProbeError(f"{where} could not even reach productpage ({seen.seen}): the connection was not reset by "
+                     "productpage's proxy but failed before, so this says nothing about mTLS.",
+                     hint=f"Does productpage run in {target.namespace}? kubectl get pods -n {target.namespace}")
+
+
+@lab.check(points=1, live=True, requires=only_ingress_get_allowed)
+def ingress_get_still_answers(probe, target):
+    """A GET of /productpage through the ingress gateway still answers 200"""
+    seen = watch(lambda: probe.ingress("/productpage")[0], until=lambda reply: reply.status == 200,
+                 timeout=PROPAGATION_S, describe=describe_reply)
+    reply, where = seen.last, f"GET {probe.ingress_url}/productpage (Host: {target.host})"
+    if seen:
+        return f"{where} answered 200: the gateway's requests are allowed."
+    if reply.status == 403:
+        fail(f"{where} answered 403 ({reply.body.strip()[:60] or 'no body'}): the policy refuses the ingress "
+             f"gateway's own GET. Its identity is {INGRESS}.")
+    fail(f"{where} answered {describe_reply(reply)}; expected 200.")
+
+
+@lab.check(points=2, live=True, requires=[only_ingress_get_allowed, ingress_get_still_answers])
+def ingress_post_forbidden(probe, target):
+    """A POST of /productpage through the ingress gateway gets 403"""
+    seen = watch(lambda: probe.ingress("/productpage", method="POST")[0], until=lambda reply: reply.status == 403,
+                 timeout=PROPAGATION_S, describe=describe_reply)
+    reply, where = seen.last, f"POST {probe.ingress_url}/productpage (Host: {target.host})"
+    if seen:
+        return f"{where} answered 403 ({reply.body.strip()[:60] or 'no body'}): only GET is allowed."
+    if reply.answered and reply.status != 403:
+        fail(f"{where} answered {describe_reply(reply)} (after {seen.elapsed_s:.0f} s of trying): the request got "
+             "through to productpage (a 405 is productpage itself refusing the method), so no policy refused it.",
+             hint="Allow only GET: to: - operation: {methods: [GET]}")
+    fail(f"{where}: {describe_reply(reply)}; expected 403 from productpage's proxy.")
+
+
+@lab.check(points=1, live=True)
+def productpage_has_its_identity(probe, target):
+    """productpage's certificate carries spiffe://cluster.local/ns/default/sa/bookinfo-productpage"""
+    wanted = f"spiffe://{TRUST_DOMAIN}/ns/{target.namespace}/sa/bookinfo-productpage"
+    proxy = probe.envoy(selector="app=productpage")
+    certificate = proxy.certificate()  # none yet: ProbeError (istiod has not issued it), an environment error
+    if certificate.spiffe_id != wanted:
+        fail(f"{proxy.where} presents the identity {certificate.spiffe_id or 'none'} (certificate subject "
+             f"alternative names: {', '.join(certificate.uris) or 'none'}); expected {wanted}. istiod issues it "
+             "from the pod's namespace and service account.",
+             hint="Is productpage running with service account bookinfo-productpage?")
+    return (f"{proxy.where} presents {wanted}, issued by {certificate.issuer or 'istiod'}, valid until "
+            f"{certificate.not_after:%Y-%m-%d %H:%M} UTC.")

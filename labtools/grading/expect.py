@@ -58,3 +58,91 @@ def undefined_subsets_message(missing) -> str:
         for (source, host), subsets in grouped.items()
     ]
     return " ".join(sentences) + " In a real mesh these requests fail with HTTP 503: Envoy has no cluster for the subset."
+
+
+# --- live checks ---------------------------------------------------------------------------------------------------
+# Probes are imported inside the functions: loading a lab's checks must stay light (`labtools --help`, offline runs).
+
+def watch(observe, until, timeout: float, describe=repr, interval: float = 1.0):
+    """Look at the mesh until `until(value)` holds or `timeout` seconds have passed (probes.polling.poll).
+
+    For what a learner's change reaches only after a few seconds (istiod pushes configuration to the proxies).
+    Unlike a plain poll, a broken environment is not waited out: a ProbeError (no pod, a proxy that does not
+    answer) propagates at once and the check reports an error.
+    """
+    from labtools.probes.polling import poll
+
+    return poll(observe, until, timeout=timeout, interval=interval, describe=describe, retry_errors=False)
+
+
+def describe_reply(reply) -> str:
+    """'200 after 0.12 s', '504 after 3.01 s' or 'connection reset (...)' for one probe Reply."""
+    from labtools.probes.replies import format_seconds
+
+    if reply.answered:
+        return f"{reply.status} after {format_seconds(reply.latency_s)}"
+    return reply.outcome + (f" ({reply.detail})" if reply.detail else "")
+
+
+def binomial_acceptance(n: int, p: float, false_fail: float) -> tuple[int, int]:
+    """The counts [low, high] that Binomial(n, p) falls outside with probability at most `false_fail`.
+
+    Exact binomial sums (no normal approximation), `false_fail / 2` for each tail: a count of successes in n
+    trials with true rate p lands in the interval with probability >= 1 - false_fail.
+    """
+    from math import comb
+
+    if not (n >= 1 and 0 <= p <= 1 and 0 < false_fail < 1):
+        raise ValueError(f"binomial_acceptance needs n >= 1, 0 <= p <= 1, 0 < false_fail < 1; got {n}, {p}, {false_fail}")
+    pmf = [comb(n, k) * p**k * (1 - p) ** (n - k) for k in range(n + 1)]
+    low, tail = 0, 0.0
+    while low < n and tail + pmf[low] <= false_fail / 2:
+        tail += pmf[low]
+        low += 1
+    high, tail = n, 0.0
+    while high > low and tail + pmf[high] <= false_fail / 2:
+        tail += pmf[high]
+        high -= 1
+    return low, high
+
+
+def mesh_client(probe, selector: str = "app=curl", namespace: str | None = None):
+    """The client pod a live check sends requests from, which must have a sidecar: without one, the mesh's routing,
+    faults and retries do not apply to its requests, and the check would judge the wrong thing."""
+    from labtools.probes.replies import ProbeError
+
+    client = probe.client(selector, namespace)
+    if not client.has_sidecar:
+        where = f"{client.namespace}/{client.name}"
+        raise ProbeError(
+            f"The client pod {where} has no istio-proxy sidecar, so its requests bypass the mesh.",
+            hint=f"It started before sidecar injection was on: kubectl rollout restart deployment -n {client.namespace} "
+                 f"-l {selector}",
+        )
+    return client
+
+
+STATS_MATCHER_HINT = (
+    "Istio keeps cluster statistics only where its proxyStatsMatcher includes them: labtools up installs Istio with "
+    "clusters/istio-kind.yaml, which does (meshConfig.defaultConfig.proxyStatsMatcher). On another install, add the "
+    "annotation proxy.istio.io/config with proxyStatsMatcher.inclusionRegexps to the client pod."
+)
+
+
+def cluster_counter(proxy, cluster: str, stat: str) -> int:
+    """A counter of one Envoy cluster (Istio's name, e.g. outbound|8000||httpbin.default.svc.cluster.local).
+
+    Envoy creates a cluster's counters with the cluster, at 0. A counter that is absent means the proxy keeps no
+    such statistic (Istio's stats matcher drops it) or has no such cluster: the environment, not the learner."""
+    from labtools.probes.replies import ProbeError
+
+    host = cluster.rsplit("|", 1)[-1]
+    values = proxy.stats(filter=host.split(".", 1)[0]).cluster(cluster)
+    value = values.get(stat)
+    if not isinstance(value, int):
+        found = "no statistics at all" if not values else f"{len(values)} other statistics"
+        raise ProbeError(
+            f"{proxy.where} has no {stat} statistic for cluster {cluster} ({found}), so the check cannot count.",
+            hint=STATS_MATCHER_HINT,
+        )
+    return value

@@ -117,6 +117,7 @@ def read_config(cluster: Any, namespace: str) -> tuple[MeshConfig, list[str]]:
         namespace=namespace,
         validated=schemas is not None,
         schema_note="" if schemas else missing_crds_message(),
+        live=True,
     )
     return config, notes
 

@@ -84,9 +84,13 @@ class MeshConfig:
         return [p["port"] for p in ports if isinstance(p, dict) and isinstance(p.get("port"), int)]
 
     def workloads(self, namespace: str, labels: dict[str, str]) -> list[Resource]:
-        """Pods, or workloads whose pod template, carry all of `labels` in `namespace`."""
+        """Workloads in `namespace` whose pods carry all of `labels`: controllers (Deployments...) by their pod
+        template, and pods that no controller owns. A cluster read live holds each Deployment and its pods; files
+        describe Deployments; either way each workload is counted once."""
         found = []
         for resource in self.resources:
+            if resource.kind == "Pod" and resource.metadata.get("ownerReferences"):
+                continue
             if resource.kind in WORKLOAD_KINDS and resource.namespace == namespace:
                 pod_labels = pod_labels_of(resource)
                 if all(pod_labels.get(k) == v for k, v in labels.items()):

@@ -49,11 +49,13 @@ def poll(
     describe: Callable[[T], str] = repr,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
+    retry_errors: bool = True,
 ) -> Polled[T]:
     """Call `observe` until `until(value)` holds or `timeout` seconds have passed; at least once.
 
     A LabtoolsError raised by `observe` (a pod not ready yet, a proxy not answering) counts as "not yet" and is
-    reported as what was last seen; any other exception is a bug and propagates.
+    reported as what was last seen, unless `retry_errors` is False: then it propagates at once. Any other
+    exception is a bug and propagates.
     """
     started = clock()
     deadline = started + timeout
@@ -65,6 +67,8 @@ def poll(
         try:
             last = observe()
         except LabtoolsError as problem:
+            if not retry_errors:
+                raise
             error = seen = problem.message
         else:
             error = ""
