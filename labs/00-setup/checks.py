@@ -1,7 +1,8 @@
-"""Lab 00: the mesh itself. Everything here is live: it looks at the cluster `labtools up` made."""
+"""Lab 00: the mesh itself. Live, it looks at the cluster `labtools up` made; offline, at the Namespace manifest
+the learner writes in the exercise."""
 
 from labtools import settings
-from labtools.grading import Lab, fail
+from labtools.grading import Lab, fail, skip
 from labtools.grading.expect import describe_reply, watch
 
 lab = Lab("00-setup", "Install the mesh", uses=("istio", "bookinfo"), validate=False)
@@ -15,6 +16,23 @@ SIDECAR = "istio-proxy"
 # that the Gateway and VirtualService for bookinfo.app stay the learner's work in labs 02 and 03.
 INGRESS_HOST = settings.SMOKE_HOST
 INGRESS_WAIT_S = 15  # a route applied moments ago takes a few seconds to reach the gateway
+
+
+@lab.check(points=1, hint="metadata: {name: default, labels: {istio-injection: enabled}}")
+def namespace_manifest_enables_injection(config, target):
+    """Your Namespace manifest switches sidecar injection on"""
+    if config.live:
+        skip("Live, namespace_injection_enabled reads the label from the cluster instead of your file.", counted=False)
+    written = [r for r in config.submitted_of_kind("Namespace") if r.name == target.namespace]
+    if not written:
+        names = [r.name for r in config.submitted_of_kind("Namespace")]
+        fail(f"No Namespace named {target.namespace} in your file" + (f" (found: {', '.join(names)})." if names else "."))
+    value = written[0].labels.get(INJECTION_LABEL)
+    if value != "enabled":
+        found = f"{INJECTION_LABEL}={value}" if value is not None else f"no {INJECTION_LABEL} label"
+        fail(f"Namespace {target.namespace} has {found}; istiod's injection webhook selects namespaces labelled "
+             f"{INJECTION_LABEL}=enabled, exactly.")
+    return f"Namespace {target.namespace} is labelled {INJECTION_LABEL}=enabled."
 
 
 @lab.check(points=1, live=True)

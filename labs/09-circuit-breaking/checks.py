@@ -48,7 +48,8 @@ def connection_pool_limits(config):
                              if isinstance(s, dict) and (s.get("trafficPolicy") or {}).get("connectionPool")]
         where = (f" Only subset(s) {', '.join(subsets_with_pool)} set one, and requests that do not name a subset "
                  "are not limited.") if subsets_with_pool else ""
-        fail("spec.trafficPolicy.connectionPool is missing, so Envoy's generous defaults apply (1024 connections)."
+        fail("spec.trafficPolicy.connectionPool is missing, so Istio's defaults apply: 4294967295 connections, pending "
+             "and active requests, i.e. no limit at all."
              + where)
     problems = []
     for section, field, meaning in LIMITS:

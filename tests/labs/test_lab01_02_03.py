@@ -148,3 +148,16 @@ spec:
     route: [{destination: {host: productpage}, weight: 100}]
 """
     assert_passes(grade("03", split))
+
+
+# --- 00 setup (offline: the Namespace manifest) -------------------------------------------------------------------
+@pytest.mark.parametrize("labels, found", [("{}", "no istio-injection label"), ("{istio-injection: disabled}", "istio-injection=disabled"),
+                                           ("{istio.io/rev: default}", "no istio-injection label")])
+def test_00_namespace_without_the_injection_label(grade, labels, found):
+    text = f"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: default\n  labels: {labels}\n"
+    assert_fails(grade("00", text), "namespace_manifest_enables_injection", found, "istio-injection=enabled")
+
+
+def test_00_wrong_namespace(grade):
+    text = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: bookinfo\n  labels: {istio-injection: enabled}\n"
+    assert_fails(grade("00", text), "namespace_manifest_enables_injection", "No Namespace named default", "bookinfo")

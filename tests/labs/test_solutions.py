@@ -6,13 +6,14 @@ from labtools.grading.catalog import all_labs, lab_ids, load_lab, solution_dir
 from labtools.grading.offline import grade_files
 from tests.labs.conftest import assert_passes
 
-OFFLINE_LABS = [lab_id for lab_id in lab_ids() if lab_id != "00-setup"]
+OFFLINE_LABS = lab_ids()
+VALIDATED_LABS = [lab_id for lab_id in OFFLINE_LABS if lab_id != "00-setup"]  # lab 00 writes a core Namespace only
 
 
-def test_every_lab_but_setup_has_a_solution():
+def test_every_lab_has_a_solution():
     assert OFFLINE_LABS == [f"{n:02d}-{name}" for n, name in enumerate(
-        ["observability", "gateway", "virtual-service", "traffic-split", "destination-rules", "fault-injection",
-         "timeouts", "retries", "circuit-breaking", "security"], start=1)]
+        ["setup", "observability", "gateway", "virtual-service", "traffic-split", "destination-rules",
+         "fault-injection", "timeouts", "retries", "circuit-breaking", "security"])]
     for lab_id in OFFLINE_LABS:
         assert any(solution_dir(load_lab(lab_id)).glob("*.yaml")), lab_id
 
@@ -22,12 +23,13 @@ def test_solution_passes_offline(lab_id):
     lab = load_lab(lab_id)
     result = grade_files(lab, [solution_dir(lab)])
     assert_passes(result)
-    validity = result.checks[0]
-    assert validity.id == "objects_are_valid" and validity.status == "pass"  # schemas are available in the suite
     assert result.score == result.max_score > 0
+    if lab_id in VALIDATED_LABS:
+        validity = result.checks[0]
+        assert validity.id == "objects_are_valid" and validity.status == "pass"  # schemas are available in the suite
 
 
-@pytest.mark.parametrize("lab_id", OFFLINE_LABS)
+@pytest.mark.parametrize("lab_id", VALIDATED_LABS)
 def test_solution_passes_without_schemas(lab_id, monkeypatch, tmp_path):
     monkeypatch.setenv("LABTOOLS_ISTIO_CRDS", str(tmp_path / "absent.yaml"))
     monkeypatch.setenv("LABTOOLS_CACHE", str(tmp_path / "cache"))
