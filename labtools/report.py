@@ -88,6 +88,8 @@ def to_junit(result: LabResult) -> str:
 
 def to_html(result: LabResult) -> str:
     """A self-contained HTML fragment: notebooks display it, class reports embed it."""
+    # Every cell states its alignment: Jupyter's stylesheet right-aligns table cells by default.
+    cell = 'style="text-align:left;vertical-align:top;padding:4px 8px"'
     rows = []
     for check in result.checks:
         colour = COLOURS[check.status]
@@ -95,10 +97,11 @@ def to_html(result: LabResult) -> str:
         body = "".join(f"<div>{html.escape(line)}</div>" for line in check.message.splitlines())
         if check.status in (FAIL, ERROR) and check.hints:
             items = "".join(f"<li>{html.escape(h)}</li>" for h in check.hints)
-            body += f'<ol class="lt-hints" style="margin:4px 0 0 0;color:#0969da">{items}</ol>'
+            body += f'<ol class="lt-hints" style="margin:4px 0 0 0;padding-left:1.5em;color:#0969da">{items}</ol>'
         rows.append(
-            f'<tr class="lt-{check.status}"><td style="color:{colour};font-weight:bold">{SYMBOLS[check.status]} {check.status}</td>'
-            f"<td><b>{html.escape(check.title)}</b>{body}</td><td style=\"text-align:right\">{points}</td></tr>"
+            f'<tr class="lt-{check.status}"><td {cell}><span style="color:{colour};font-weight:bold;white-space:nowrap">'
+            f"{SYMBOLS[check.status]} {check.status}</span></td><td {cell}><b>{html.escape(check.title)}</b>{body}</td>"
+            f'<td style="text-align:right;vertical-align:top;padding:4px 8px">{points}</td></tr>'
         )
     verdict_colour = COLOURS[PASS] if result.passed else COLOURS[FAIL]
     notes = "".join(f'<p style="color:#6e7781">{html.escape(n)}</p>' for n in result.notes)
@@ -106,7 +109,8 @@ def to_html(result: LabResult) -> str:
         f'<div class="labtools-result" data-lab="{html.escape(result.lab)}" data-passed="{str(result.passed).lower()}">'
         f'<h4 style="margin:4px 0">{html.escape(result.lab)}: {html.escape(result.title)} '
         f'<span style="color:{verdict_colour}">{result.score}/{result.max_score} points</span></h4>'
-        '<table style="border-collapse:collapse;text-align:left"><thead><tr><th>Status</th><th>Check</th><th>Points</th></tr></thead>'
+        '<table style="border-collapse:collapse"><thead><tr>'
+        f'<th {cell}>Status</th><th {cell}>Check</th><th style="text-align:right;padding:4px 8px">Points</th></tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table>{notes}"
         f'<p style="font-weight:bold;color:{verdict_colour}">{html.escape(summary_line(result))}</p></div>'
     )

@@ -165,7 +165,7 @@ def traffic_splits_80_20(probe, target):
 
 @lab.check(points=2, live=True, requires=jason_reaches_v2)
 def jason_always_reaches_v2(probe, target):
-    """Requests with end-user: jason all reach reviews v2"""
+    """Sampled traffic with end-user: jason all reaches reviews v2"""
     _wait_for_subset_routes(probe, target)
     _require_quick_reviews(probe)
     decision = probe.weighted_split({"v2": 100}, via="client", headers=JASON, false_pass=SPLIT_FALSE_PASS)

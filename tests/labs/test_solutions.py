@@ -46,10 +46,12 @@ def test_solution_passes_without_schemas(lab_id, monkeypatch, tmp_path):
     assert validity.status == "skip" and not validity.counted and "LABTOOLS_ISTIO_CRDS" in validity.message
 
 
-def test_every_lab_loads_and_checks_have_titles_and_points():
+def test_every_lab_loads_and_checks_have_distinct_titles_and_points():
     for lab in all_labs():
         for check in lab.checks:
             assert check.title and check.points > 0, (lab.id, check.id)
+        titles = [check.title for check in lab.checks]
+        assert len(titles) == len(set(titles)), (lab.id, titles)
 
 
 def test_an_object_given_twice_is_noted(grade):
