@@ -30,7 +30,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from labtools import __version__, settings
+from labtools import __version__, settings, solved
 from labtools.errors import EnvironmentBroken, InputError, UsageError
 from labtools.grading.results import FAIL, STATUSES, LabResult
 
@@ -208,9 +208,14 @@ class LogContents:
 
 
 def record_run(result: LabResult, provenance: str = LEARNER, via: str = "cli") -> Run:
-    """Append one graded run to the learner's log. The CLI's `check` and the notebooks' check cell call this."""
+    """Append one graded run to the learner's log. The CLI's `check` and the notebooks' check cell call this.
+
+    A live run of a lab whose reference solution `labtools solve` applied to that namespace (and no `labtools reset`
+    removed since) is recorded as SOLUTION: the cluster then holds the solution, not the learner's work."""
     if provenance not in PROVENANCES:
         raise ValueError(f"provenance must be one of {PROVENANCES}, not {provenance!r}")
+    if provenance == LEARNER and result.mode == "live" and solved.is_marked(result.lab, result.namespace):
+        provenance = SOLUTION
     run = Run(result, provenance, now_iso(), current_learner(), via)
     append_line(log_path(), json.dumps(run.to_record(), ensure_ascii=False, separators=(",", ":")))
     return run

@@ -30,6 +30,10 @@ from labtools.cli import export as _export  # noqa: E402,F401
 from labtools.cli import report as _report  # noqa: E402,F401
 from labtools.cli import traffic as _traffic  # noqa: E402,F401
 from labtools.cli import up as _up, down as _down, start as _start, status as _status, doctor as _doctor, dashboard as _dashboard  # noqa: E402,F401,E501
+from labtools.cli import reset as _reset  # noqa: E402,F401
+from labtools.cli import solve as _solve  # noqa: E402,F401
+from labtools.cli import images as _images  # noqa: E402,F401
+from labtools.cli import workshop as _workshop  # noqa: E402,F401
 
 
 def main() -> None:

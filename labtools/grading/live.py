@@ -65,15 +65,15 @@ def connect(context: str | None = None) -> Any:
 
     try:
         return kube.Cluster.connect(context=context)
-    except UsageError:
+    except (UsageError, EnvironmentBroken) as problem:
         user_config = _user_kubeconfig()
         if context is None or user_config is None:
-            raise
-        # The user named a context labtools did not create: read it from their kubeconfig (read only).
+            if isinstance(problem, UsageError):
+                raise
+            raise EnvironmentBroken(problem.message, problem.hint or "Run `labtools up` to create the lab cluster.") from None
+        # The user named a context labtools' kubeconfig does not hold (or labtools has none yet, as on a workshop
+        # learner's laptop): use their kubeconfig, where naming the context allows changes (kube's safety rule).
         return kube.Cluster.connect(context=context, kubeconfig=user_config)
-    except EnvironmentBroken as problem:
-        hint = problem.hint or "Run `labtools up` to create the lab cluster."
-        raise EnvironmentBroken(problem.message, hint) from None
 
 
 def _user_kubeconfig() -> Path | None:

@@ -1,0 +1,168 @@
+"""`labtools workshop create|delete|status`: one shared cluster for many learners, a namespace each."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from labtools.cli import app
+
+workshop_app = typer.Typer(
+    name="workshop",
+    help="One shared cluster (with Istio) for many learners: a namespace, Bookinfo and a kubeconfig each.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.add_typer(workshop_app, name="workshop")
+
+CONTEXT_HELP = "The shared cluster's kube context (required: labtools never picks a shared cluster by itself)."
+KUBECONFIG_HELP = "The kubeconfig that holds --context (default: labtools' own, then $KUBECONFIG or ~/.kube/config)."
+PREFIX_HELP = "Learner namespaces are <prefix>-01, <prefix>-02, ..."
+
+
+def _connect(context: Optional[str], kubeconfig: Optional[Path], action: str):
+    from labtools import labstate
+    from labtools.errors import UsageError
+
+    if not context:
+        raise UsageError(f"`labtools workshop {action}` works on a shared cluster: name it with --context CONTEXT.",
+                         hint="`kubectl config get-contexts` lists your contexts.")
+    return labstate.connect(context, kubeconfig)
+
+
+@workshop_app.command("create")
+def create(
+    learners: int = typer.Option(..., "--learners", min=1, max=500, help="How many learners."),
+    context: Optional[str] = typer.Option(None, "--context", help=CONTEXT_HELP),
+    kubeconfig: Optional[Path] = typer.Option(None, "--kubeconfig", help=KUBECONFIG_HELP),
+    prefix: str = typer.Option("learner", "--prefix", help=PREFIX_HELP),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Folder for the learners' kubeconfigs (default: workshop-<prefix>)."),
+    components: Optional[str] = typer.Option(None, "--components", help="Comma-separated, e.g. bookinfo (default: every component the labs use in a learner's namespace)."),
+    server: Optional[str] = typer.Option(None, "--server", help="API server URL for the learners' kubeconfigs (default: the one in your kubeconfig)."),
+) -> None:
+    """Prepare a namespace per learner (Bookinfo, sidecar injection, RBAC limited to it) and write a kubeconfig each.
+    Safe to run again: it completes what is missing."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from labtools import workshop
+    from labtools.cli.output import console
+    from labtools.cli.reset import spinner
+
+    chosen = [c.strip() for c in components.split(",") if c.strip()] if components is not None else None
+    folder = output or Path(f"workshop-{workshop.check_prefix(prefix)}")
+    out = console()
+    with _connect(context, kubeconfig, "create") as cluster, spinner(out, "Preparing the workshop") as progress:
+        seats = workshop.create(cluster, learners, prefix, folder, components=chosen, server=server, progress=progress)
+    table = Table(box=None, pad_edge=False)
+    for column in ("Namespace", "Host", "Kubeconfig", ""):
+        table.add_column(column)
+    for seat in seats:
+        table.add_row(Text(seat.namespace), Text(seat.host), Text(str(seat.kubeconfig)),
+                      Text("new" if seat.created else "already there", style="dim"))
+    out.print(table)
+    first = seats[0]
+    out.print(Text(
+        f"Give each learner their kubeconfig. A learner works with:\n"
+        f"  export KUBECONFIG={first.kubeconfig.name}\n"
+        f"  labtools check 02 --context {first.namespace} --namespace {first.namespace}\n"
+        f"and writes Gateway and VirtualService for host {first.host} (their own host on the shared ingress gateway).\n"
+        f"The kubeconfigs hold credentials: hand them out privately. `labtools workshop delete --context {cluster.context}"
+        + (f" --prefix {prefix}" if prefix != "learner" else "") + "` revokes them."))
+
+
+@workshop_app.command("delete")
+def delete(
+    context: Optional[str] = typer.Option(None, "--context", help=CONTEXT_HELP),
+    kubeconfig: Optional[Path] = typer.Option(None, "--kubeconfig", help=KUBECONFIG_HELP),
+    prefix: str = typer.Option("learner", "--prefix", help=PREFIX_HELP),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+) -> None:
+    """Delete the learner namespaces labtools created for this workshop (and everything in them). Nothing else."""
+    import sys
+
+    from labtools import workshop
+    from labtools.cli.output import console
+    from labtools.cli.reset import spinner
+    from labtools.errors import UsageError
+
+    out = console()
+    with _connect(context, kubeconfig, "delete") as cluster:
+        namespaces = workshop.find(cluster, prefix)
+        if not namespaces:
+            out.print(f"No namespaces of workshop {prefix!r} in context {cluster.context}; nothing to delete.", markup=False)
+            return
+        out.print(f"Namespaces of workshop {prefix!r}: {', '.join(namespaces)}", markup=False)
+        if not yes:
+            if not sys.stdin.isatty():
+                raise UsageError("Deleting the learners' namespaces deletes their work; confirm with --yes.")
+            if not typer.confirm(f"Delete these {len(namespaces)} namespaces and everything in them?", default=False):
+                out.print("Nothing was changed.")
+                raise typer.Exit(1)
+        with spinner(out, "Deleting") as progress:
+            done = workshop.delete(cluster, prefix, progress)
+    for line in done:
+        out.print(f"  deleted {line}", style="dim", markup=False)
+    out.print(f"Deleted workshop {prefix!r}: {len(namespaces)} namespaces. Its kubeconfigs no longer work.", markup=False)
+
+
+@workshop_app.command("status")
+def status(
+    context: Optional[str] = typer.Option(None, "--context", help=CONTEXT_HELP),
+    kubeconfig: Optional[Path] = typer.Option(None, "--kubeconfig", help=KUBECONFIG_HELP),
+    prefix: str = typer.Option("learner", "--prefix", help=PREFIX_HELP),
+    output_format: str = typer.Option("text", "--format", "-f", help="text or json."),
+) -> None:
+    """Every learner's progress, read from the cluster: Bookinfo ready, and per lab its objects and their
+    configuration score (the checks that read objects; live checks run in each learner's own `labtools check`)."""
+    from labtools import workshop
+    from labtools.cli.output import console
+    from labtools.cli.reset import spinner
+    from labtools.errors import UsageError
+
+    if output_format not in ("text", "json"):
+        raise UsageError(f"Unknown format {output_format!r}; use text or json.")
+    out = console()
+    with _connect(context, kubeconfig, "status") as cluster, spinner(out, "Reading the learners' namespaces") as progress:
+        learners = workshop.status(cluster, prefix, progress)
+    if output_format == "json":
+        import dataclasses
+        import json
+
+        from labtools.cli.output import write_or_print
+
+        write_or_print(json.dumps([dataclasses.asdict(learner) for learner in learners], indent=2), None)
+        return
+    if not learners:
+        out.print(f"No namespaces of workshop {prefix!r}.", markup=False)
+        return
+    _render(out, learners)
+
+
+def _render(out, learners) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    labs = sorted({lab for learner in learners for lab in learner.labs})
+    table = Table(pad_edge=False)
+    table.add_column("Learner")
+    table.add_column("Bookinfo", justify="right")
+    for lab in labs:
+        table.add_column(lab.split("-", 1)[0], justify="center")
+    for learner in learners:
+        ready = f"{learner.ready}/{learner.deployments}"
+        row = [Text(learner.namespace), Text(ready, style="green" if learner.ready == learner.deployments and learner.deployments else "yellow")]
+        for lab in labs:
+            state = learner.labs.get(lab)
+            if state is None or not state.started:
+                row.append(Text("-", style="dim"))
+                continue
+            mark = "✓" if state.passed else "✗"
+            text = f"{mark} {state.score}/{state.max_score}" + (" S" if state.by_solution else "")
+            row.append(Text(text, style="green" if state.passed else "red"))
+        table.add_row(*row)
+    out.print(table)
+    out.print(Text("✓/✗ configuration checks passed or not, with points; - not started; S: applied by `labtools solve`.",
+                   style="dim"))

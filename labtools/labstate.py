@@ -1,0 +1,521 @@
+"""A lab's state in the cluster: `labtools reset` brings a learner's namespace to the lab's starting state,
+`labtools solve` to its reference solution. Both compute a plan first (create, replace, delete, keep, install),
+which the caller shows, then carry it out.
+
+    plan = plan_reset(cluster, lab, namespace="learner-01", progress=print)
+    for change in plan.changes: print(change)   # "delete VirtualService learner-01/reviews: lab 04-...'s object (this lab)"
+    done = carry_out(cluster, plan, progress=print)
+
+What a lab's starting state is, in the learner's namespace:
+  * the lab's components (`Lab.uses`, settings.COMPONENTS) are installed: missing objects are applied from the Istio
+    release; components are never removed (lab 08 uses httpbin, but labs 02-07 and 10 still need Bookinfo);
+  * the lab's `setup/*.yaml` objects exist exactly as written (created, or replaced where they differ), including
+    those a setup places in a namespace of its own (lab 10's client outside the mesh, in `legacy`);
+  * the Istio objects (Gateway, VirtualService, DestinationRule, ServiceEntry, PeerAuthentication,
+    AuthorizationPolicy) that belong to this lab or a later one are deleted. An object belongs to the lab that
+    labtools applied it for (its `labtools.dev/lab` label), or else to the first lab whose setup or solution
+    declares that kind and name. Objects of earlier labs stay (lab 04's traffic goes through lab 02's Gateway and
+    lab 03's VirtualService); objects no lab declares are the learner's own and stay too: the plan lists them.
+  * nothing outside the namespace is ever deleted; objects there are only replaced where the lab's task changes a
+    component's object (lab 01 turns the addons' kiali and prometheus Services into NodePorts): reset restores the
+    release's version, and only on a cluster of one learner (namespace `default`), never from a namespace of a
+    shared workshop cluster.
+`solve` is reset plus the lab's solutions/<id>/*.yaml, except files whose leading comments hold the line
+`# labtools: file-only` (lab 10's DestinationRule for an outside host: graded offline, never applied).
+
+In a learner namespace other than `default`, objects are carried over to it: host `bookinfo.app` becomes
+`<namespace>.bookinfo.app` (grading.Target.for_namespace), `<svc>.default.svc.cluster.local` becomes
+`<svc>.<namespace>.svc.cluster.local`, principals `.../ns/default/sa/...` name the namespace.
+
+Every object labtools applies carries `app.kubernetes.io/managed-by: labtools` and `labtools.dev/lab` +
+`labtools.dev/role` (setup | solution) or `labtools.dev/component`. Everything is validated before anything
+changes: locally against the schemas (Istio's CRDs), then by the API server's dry run of the whole set.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from labtools import settings, solved
+from labtools.errors import EnvironmentBroken, InputError, UsageError
+from labtools.grading.checks import Lab, Target
+from labtools.grading.live import ISTIO_KINDS
+from labtools.kube import Cluster, describe
+from labtools.manifests import read_text
+from labtools.meshconfig import Resource, parse_resources
+
+Progress = Callable[[str], None]
+
+MANAGED_BY = "app.kubernetes.io/managed-by"
+LAB_LABEL = "labtools.dev/lab"
+ROLE_LABEL = "labtools.dev/role"
+COMPONENT_LABEL = "labtools.dev/component"
+SETUP, SOLUTION, COMPONENT = "setup", "solution", "component"
+FILE_ONLY_MARKER = "labtools: file-only"
+SETUP_LAB = "00-setup"
+# Namespaces no learner works in: reset and solve refuse them.
+SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease", "istio-system"})
+MANIFEST_SUFFIXES = (".yaml", ".yml")
+# Kinds that live outside namespaces (a lab's setup may hold a Namespace, e.g. lab 10's `legacy`).
+CLUSTER_WIDE = frozenset({"Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "PersistentVolume",
+                          "StorageClass", "PriorityClass", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"})
+
+CREATE, REPLACE, DELETE, KEEP, INSTALL = "create", "replace", "delete", "keep", "install"
+_ISTIO_KIND_NAMES = frozenset(kind for _, kind in ISTIO_KINDS)
+_FQDN_IN_DEFAULT = re.compile(r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.default\.svc\.cluster\.local$")
+_PRINCIPAL_IN_DEFAULT = re.compile(r"^([^/]+)/ns/default/sa/(.+)$")
+
+
+@dataclass(frozen=True)
+class Change:
+    action: str  # create | replace | delete | keep | install
+    kind: str
+    namespace: str
+    name: str
+    reason: str
+    objects: tuple[dict, ...] = ()  # what is applied (create, replace, install); the live object (delete)
+
+    @property
+    def what(self) -> str:
+        if self.kind == "component":
+            return f"component {self.name} ({self.namespace})"
+        return f"{self.kind} {self.namespace + '/' if self.namespace else ''}{self.name}"
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.what}: {self.reason}"
+
+
+@dataclass
+class Plan:
+    purpose: str  # reset | solve
+    lab: Lab
+    namespace: str
+    context: str
+    changes: list[Change] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def pending(self) -> list[Change]:
+        return [c for c in self.changes if c.action != KEEP]
+
+    def of(self, action: str) -> list[Change]:
+        return [c for c in self.changes if c.action == action]
+
+    def counts(self) -> dict[str, int]:
+        return {action: len(self.of(action)) for action in (INSTALL, CREATE, REPLACE, DELETE, KEEP)}
+
+
+# --- connecting ----------------------------------------------------------------------------------------------
+
+
+def connect(context: str | None = None, kubeconfig: Path | None = None) -> Cluster:
+    """The lab cluster; or the context the user named (from `kubeconfig`, labtools' own, or the user's default)."""
+    if kubeconfig is not None:
+        return Cluster.connect(context, Path(kubeconfig).expanduser())
+    from labtools.grading.live import connect as connect_named
+
+    return connect_named(context)
+
+
+def require_learner_namespace(namespace: str) -> str:
+    if namespace in SYSTEM_NAMESPACES:
+        raise UsageError(f"Namespace {namespace} is the cluster's own, not a learner's: labtools does not reset or solve labs there.",
+                         hint="Name the learner's namespace with --namespace (default: default).")
+    if not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", namespace) or len(namespace) > 63:
+        raise UsageError(f"{namespace!r} is not a namespace name (lowercase letters, digits and '-', at most 63).")
+    return namespace
+
+
+# --- the lab's files -------------------------------------------------------------------------------------------
+
+
+def is_file_only(text: str) -> bool:
+    """Whether a manifest's leading comment block holds the line `# labtools: file-only` (never applied)."""
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if not stripped.startswith("#"):
+            return False
+        if stripped.lstrip("#").strip().lower() == FILE_ONLY_MARKER:
+            return True
+    return False
+
+
+def manifest_paths(folder: Path | None) -> list[Path]:
+    if folder is None or not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in MANIFEST_SUFFIXES)
+
+
+def read_objects(paths: Iterable[Path], namespace: str, skip_file_only: bool) -> tuple[list[Resource], list[Path]]:
+    """The objects in these files (namespace filled in), and the files left out as file-only."""
+    resources: list[Resource] = []
+    left_out: list[Path] = []
+    for path in paths:
+        text = read_text(path)
+        if skip_file_only and is_file_only(text):
+            left_out.append(path)
+            continue
+        resources.extend(parse_resources(text, str(path), namespace))
+    return resources, left_out
+
+
+def solution_dir(lab_id: str) -> Path:
+    return settings.solutions_dir() / lab_id
+
+
+def localize(obj: dict, namespace: str) -> dict:
+    """The object as it belongs in a learner's namespace (see the module's docstring); a deep copy."""
+    data = copy.deepcopy(obj)
+    meta = data.setdefault("metadata", {})
+    if data.get("kind") in CLUSTER_WIDE:
+        meta.pop("namespace", None)
+        return data
+    if meta.get("namespace") in (None, "", settings.DEFAULT_NAMESPACE):
+        meta["namespace"] = namespace
+    if namespace != settings.DEFAULT_NAMESPACE and meta["namespace"] == namespace and "spec" in data:
+        data["spec"] = _carry_over(data["spec"], namespace, Target.for_namespace(namespace).host)
+    return data
+
+
+def _carry_over(value: Any, namespace: str, host: str) -> Any:
+    if isinstance(value, dict):
+        return {key: _carry_over(item, namespace, host) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_carry_over(item, namespace, host) for item in value]
+    if not isinstance(value, str):
+        return value
+    if value == settings.BOOKINFO_HOST:
+        return host
+    prefix, slash, rest = value.rpartition("/")
+    if slash and rest == settings.BOOKINFO_HOST and "/" not in prefix:  # a Gateway host "<namespace>/bookinfo.app"
+        return f"{prefix}/{host}"
+    match = _FQDN_IN_DEFAULT.match(value)
+    if match:
+        return f"{match.group(1)}.{namespace}.svc.cluster.local"
+    match = _PRINCIPAL_IN_DEFAULT.match(value)
+    if match:
+        return f"{match.group(1)}/ns/{namespace}/sa/{match.group(2)}"
+    return value
+
+
+def labelled(obj: dict, **labels: str) -> dict:
+    meta = obj.setdefault("metadata", {})
+    meta["labels"] = {**(meta.get("labels") or {}), MANAGED_BY: "labtools", **labels}
+    return obj
+
+
+def _lab_object(resource: Resource, lab_id: str, role: str, namespace: str) -> dict:
+    return labelled(localize(resource.data, namespace), **{LAB_LABEL: lab_id, ROLE_LABEL: role})
+
+
+def validate(objects: list[tuple[dict, Resource]]) -> list[str]:
+    """Problems the API server would refuse, per object (with the file and line they came from); notes aside."""
+    from labtools.schemas import load_schema_set
+
+    schemas = load_schema_set()
+    if schemas is None:
+        return []
+    problems = []
+    for data, origin in objects:
+        resource = Resource(data, origin.source, origin.default_namespace, origin.lines)
+        problems.extend(str(p) for p in schemas.validate(resource))
+    return problems
+
+
+def ownership(namespace: str) -> dict[tuple[str, str], str]:
+    """(kind, name) -> the first lab whose setup or solution declares that object in a learner's namespace."""
+    from labtools.grading.catalog import lab_folders
+
+    owners: dict[tuple[str, str], str] = {}
+    for folder in lab_folders():
+        paths = manifest_paths(folder / "setup") + manifest_paths(solution_dir(folder.name))
+        resources, _ = read_objects(paths, namespace, skip_file_only=False)
+        for resource in resources:
+            if resource.namespace == namespace and resource.kind not in CLUSTER_WIDE:
+                owners.setdefault((resource.kind, resource.name), folder.name)
+    return owners
+
+
+# --- components ------------------------------------------------------------------------------------------------
+
+
+def component_objects(name: str, release: Any, namespace: str) -> list[dict]:
+    """A component's objects from the Istio release, in the learner's namespace where the component lives in one."""
+    from labtools.provision import components
+
+    spec = components.component(name)
+    objs = components.objects(name, release)
+    for obj in objs:
+        meta = obj["metadata"]
+        if spec.namespace == settings.DEFAULT_NAMESPACE and meta.get("namespace") == settings.DEFAULT_NAMESPACE:
+            meta["namespace"] = namespace
+        labelled(obj, **{COMPONENT_LABEL: name})
+    return objs
+
+
+def missing_objects(cluster: Cluster, objs: list[dict]) -> list[dict]:
+    missing = []
+    for obj in objs:
+        meta = obj["metadata"]
+        if not cluster.knows(obj["apiVersion"], obj["kind"]) or cluster.get(
+                obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace")) is None:
+            missing.append(obj)
+    return missing
+
+
+# --- comparing -------------------------------------------------------------------------------------------------
+
+
+def same(desired: dict, live: dict | None) -> bool:
+    """Whether the live object already is what labtools would apply.
+
+    Istio objects: the same spec (their CRDs default nothing that labtools writes). Other kinds: every field written
+    (spec, data, rules, ... and the labels other than labtools' own) is there with the same value (the API server
+    adds defaults), and a Service keeps its type (ClusterIP if unset)."""
+    if live is None:
+        return False
+    if desired.get("kind") in _ISTIO_KIND_NAMES:
+        return _canonical(desired.get("spec")) == _canonical(live.get("spec"))
+    if desired.get("kind") == "Service":
+        wanted_type = (desired.get("spec") or {}).get("type") or "ClusterIP"
+        if ((live.get("spec") or {}).get("type") or "ClusterIP") != wanted_type:
+            return False
+    content = [key for key in desired if key not in ("apiVersion", "kind", "metadata", "status")]
+    labels = (desired.get("metadata") or {}).get("labels") or {}
+    return all(_covers(desired[key], live.get(key)) for key in content) and _covers(
+        {k: v for k, v in labels.items() if not k.startswith(("labtools.dev/", MANAGED_BY))},
+        (live.get("metadata") or {}).get("labels") or {})
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)
+
+
+def _covers(wanted: Any, found: Any) -> bool:
+    if isinstance(wanted, dict):
+        return isinstance(found, dict) and all(k in found and _covers(v, found[k]) for k, v in wanted.items())
+    if isinstance(wanted, list):
+        return isinstance(found, list) and len(wanted) == len(found) and all(_covers(w, f) for w, f in zip(wanted, found))
+    return wanted == found
+
+
+# --- planning --------------------------------------------------------------------------------------------------
+
+
+def plan_reset(cluster: Cluster, lab: Lab, namespace: str = settings.DEFAULT_NAMESPACE, progress: Progress = lambda _: None,
+               release: Any = None) -> Plan:
+    """What `labtools reset` changes to bring `namespace` to `lab`'s starting state. Changes nothing."""
+    return _plan("reset", cluster, lab, namespace, progress, release)
+
+
+def plan_solve(cluster: Cluster, lab: Lab, namespace: str = settings.DEFAULT_NAMESPACE, progress: Progress = lambda _: None,
+               release: Any = None) -> Plan:
+    """What `labtools solve` changes: the starting state plus the lab's reference solution. Changes nothing."""
+    return _plan("solve", cluster, lab, namespace, progress, release)
+
+
+def _plan(purpose: str, cluster: Cluster, lab: Lab, namespace: str, progress: Progress, release: Any) -> Plan:
+    from labtools.provision import istio
+
+    require_learner_namespace(namespace)
+    if lab.id == SETUP_LAB:
+        raise UsageError(f"Lab {lab.id} builds the cluster itself, so it has no starting state or solution to apply.",
+                         hint="`labtools up` sets the cluster up; `labtools up --recreate` starts it over.")
+    plan = Plan(purpose, lab, namespace, cluster.context)
+    progress("reading the lab's files")
+    setup_resources, _ = read_objects(manifest_paths(lab.setup_dir), namespace, skip_file_only=False)
+    desired = [(_lab_object(r, lab.id, SETUP, namespace), r) for r in setup_resources]
+    if purpose == "solve":
+        folder = solution_dir(lab.id)
+        solution_resources, left_out = read_objects(manifest_paths(folder), namespace, skip_file_only=True)
+        if not solution_resources:
+            raise UsageError(f"Lab {lab.id} has no reference solution to apply (nothing in {folder}).")
+        plan.notes += [f"{path.name} is a file-only exercise (`# {FILE_ONLY_MARKER}`): graded offline, never applied."
+                       for path in left_out]
+        solution = [(_lab_object(r, lab.id, SOLUTION, namespace), r) for r in solution_resources]
+        replaced = {_key(obj) for obj, _ in solution}
+        desired = [(obj, r) for obj, r in desired if _key(obj) not in replaced] + solution
+        outside = [obj for obj, _ in solution if obj["metadata"].get("namespace") != namespace]
+        if outside and namespace != settings.DEFAULT_NAMESPACE:
+            raise UsageError(
+                f"Lab {lab.id}'s solution changes {', '.join(describe(o) for o in outside)}, which every learner of this "
+                f"cluster shares; labtools applies it only on a cluster of one learner (namespace {settings.DEFAULT_NAMESPACE}).")
+    problems = validate(desired)
+    if problems:
+        raise InputError(f"Lab {lab.id}'s {'setup and solution' if purpose == 'solve' else 'setup'} would be refused; "
+                         "nothing was changed:\n" + "\n".join(f"  - {p}" for p in problems))
+
+    progress("looking at the cluster")
+    if istio.installed_version(cluster) is None:
+        raise EnvironmentBroken(f"Istio is not installed in context {cluster.context!r} (no Deployment istio-system/istiod).",
+                                hint="`labtools up` sets up the lab cluster with Istio (`labtools up --context ...` for another cluster).")
+    try:
+        found: dict | None = cluster.get("v1", "Namespace", namespace)
+    except EnvironmentBroken:
+        # The cluster answered a moment ago (istiod above), so this is a refusal: a workshop learner's credentials
+        # reach their namespace's objects, not the cluster-wide Namespace object itself. Go on without it.
+        found = {}
+    if found is None:
+        raise UsageError(f"Namespace {namespace} does not exist in context {cluster.context!r}.",
+                         hint="`labtools workshop create` prepares learner namespaces (with Bookinfo and sidecar injection).")
+    labels = (found.get("metadata") or {}).get("labels") or {}
+    if found and labels.get("istio-injection") != "enabled" and not labels.get("istio.io/rev"):
+        plan.notes.append(f"Namespace {namespace} is not labelled istio-injection=enabled: pods started there get no sidecar.")
+
+    plan.changes += _component_changes(cluster, lab, namespace, progress, release)
+    if purpose == "reset":
+        plan.changes += _restorations(cluster, lab, namespace, progress, release)
+    plan.changes += _object_changes(cluster, lab, namespace, [obj for obj, _ in desired], purpose)
+    return plan
+
+
+def _key(obj: dict) -> tuple[str, str, str]:
+    meta = obj.get("metadata") or {}
+    return obj.get("kind", ""), meta.get("namespace", ""), meta.get("name", "")
+
+
+def _release(release: Any, progress: Progress) -> Any:
+    if release is not None:
+        return release
+    from labtools.provision import release as releases
+
+    return releases.ensure(progress=progress)
+
+
+def _component_changes(cluster: Cluster, lab: Lab, namespace: str, progress: Progress, release: Any) -> list[Change]:
+    changes = []
+    for name in lab.uses:
+        spec = settings.COMPONENTS.get(name)
+        if spec is None or not spec.manifests:  # istio itself: checked above, installed by `labtools up`
+            continue
+        release = _release(release, progress)
+        progress(f"looking for component {name}")
+        objs = component_objects(name, release, namespace)
+        where = namespace if spec.namespace == settings.DEFAULT_NAMESPACE else spec.namespace
+        missing = missing_objects(cluster, objs)
+        if missing:
+            listed = ", ".join(describe(o) for o in missing[:4]) + (" ..." if len(missing) > 4 else "")
+            changes.append(Change(INSTALL, "component", where, name, f"{len(missing)} of {len(objs)} objects missing: {listed}",
+                                  tuple(missing)))
+        else:
+            changes.append(Change(KEEP, "component", where, name, f"installed ({len(objs)} object{'s' if len(objs) != 1 else ''})"))
+    return changes
+
+
+def _restorations(cluster: Cluster, lab: Lab, namespace: str, progress: Progress, release: Any) -> list[Change]:
+    """Component objects outside the namespace that the lab's task changes (lab 01: the addons' Services)."""
+    solution, _ = read_objects(manifest_paths(solution_dir(lab.id)), namespace, skip_file_only=True)
+    outside = {(r.kind, r.namespace, r.name) for r in solution if r.namespace != namespace}
+    if not outside:
+        return []
+    changes = []
+    for name in lab.uses:
+        spec = settings.COMPONENTS.get(name)
+        if spec is None or not spec.manifests:
+            continue
+        for obj in component_objects(name, _release(release, progress), namespace):
+            key = _key(obj)
+            if key not in outside:
+                continue
+            kind, where, object_name = key
+            live = cluster.get(obj["apiVersion"], kind, object_name, where)
+            if live is None:
+                continue  # missing: the component change installs it
+            if namespace != settings.DEFAULT_NAMESPACE:
+                changes.append(Change(KEEP, kind, where, object_name,
+                                      "shared by every learner of this cluster: not restored from a learner's namespace"))
+            elif same(obj, live):
+                changes.append(Change(KEEP, kind, where, object_name, f"as component {name} installs it"))
+            else:
+                changes.append(Change(REPLACE, kind, where, object_name,
+                                      f"lab {lab.id}'s task changes it; restored as component {name} installs it", (obj,)))
+    return changes
+
+
+def _object_changes(cluster: Cluster, lab: Lab, namespace: str, desired: list[dict], purpose: str) -> list[Change]:
+    changes = []
+    wanted = {_key(obj) for obj in desired}
+    for obj in desired:
+        kind, where, name = _key(obj)
+        role = obj["metadata"]["labels"][ROLE_LABEL]
+        live = cluster.get(obj["apiVersion"], kind, name, where) if cluster.knows(obj["apiVersion"], kind) else None
+        source = f"the lab's {'reference solution' if role == SOLUTION else 'setup'}"
+        if live is None:
+            changes.append(Change(CREATE, kind, where, name, f"part of {source}", (obj,)))
+        elif same(obj, live):
+            changes.append(Change(KEEP, kind, where, name, f"already as {source} has it"))
+        else:
+            changes.append(Change(REPLACE, kind, where, name, f"differs from {source}", (obj,)))
+    owners = ownership(namespace)
+    for api_version, kind in ISTIO_KINDS:
+        try:
+            found = cluster.list(api_version, kind, namespace=namespace)
+        except InputError:  # the kind is not served here, so no such objects exist
+            continue
+        for live in sorted(found, key=lambda o: o["metadata"]["name"]):
+            name = live["metadata"]["name"]
+            if (kind, namespace, name) in wanted:
+                continue
+            labels = live["metadata"].get("labels") or {}
+            owner = labels.get(LAB_LABEL) or owners.get((kind, name))
+            role = labels.get(ROLE_LABEL)
+            origin = f"{role} of lab {owner}" if role in (SETUP, SOLUTION) else f"lab {owner}'s object"
+            if owner is None:
+                changes.append(Change(KEEP, kind, namespace, name, "no lab declares it: yours to keep or delete"))
+            elif owner >= lab.id:
+                later = "this lab" if owner == lab.id else "a later lab"
+                changes.append(Change(DELETE, kind, namespace, name, f"{origin} ({later})", (live,)))
+            else:
+                changes.append(Change(KEEP, kind, namespace, name, f"{origin}, an earlier lab: later labs build on it"))
+    return changes
+
+
+# --- carrying the plan out -------------------------------------------------------------------------------------
+
+
+def carry_out(cluster: Cluster, plan: Plan, progress: Progress = lambda _: None, ready_timeout: float = 300) -> list[str]:
+    """Apply the plan: every object in one all-or-nothing apply (the API server dry-runs the whole set first), then
+    the deletions; objects that still differ after the apply (fields another field manager owns) are recreated.
+    Finally clear (reset) or set (solve) the lab's solution mark. Returns what was done, one line each."""
+    from labtools.provision import components, readiness
+
+    done: list[str] = []
+    to_apply = [obj for change in plan.changes if change.action in (INSTALL, CREATE, REPLACE) for obj in change.objects]
+    if to_apply:
+        progress(f"applying {len(to_apply)} objects (the API server checks them all first)")
+        for line in components.apply_objects(cluster, to_apply, progress):
+            done.append(f"applied {line}")
+    for change in plan.of(DELETE):
+        progress(f"deleting {change.what}")
+        live = change.objects[0]
+        if cluster.delete(live["apiVersion"], change.kind, change.name, change.namespace):
+            done.append(f"deleted {change.what}")
+    for change in plan.of(REPLACE):
+        desired = change.objects[0]
+        live = cluster.get(desired["apiVersion"], change.kind, change.name, change.namespace)
+        if not same(desired, live):
+            progress(f"recreating {change.what} (fields written by another tool remained)")
+            cluster.delete(desired["apiVersion"], change.kind, change.name, change.namespace)
+            cluster.apply([desired])
+            done.append(f"recreated {change.what}")
+    installed = [obj for change in plan.of(INSTALL) for obj in change.objects]
+    wanted = components.deployments(installed)
+    if wanted and ready_timeout > 0:
+        progress(f"waiting for {len(wanted)} new deployment(s) to become ready")
+        readiness.wait_ready(cluster, wanted, ready_timeout, progress)
+    if plan.purpose == "reset":
+        from labtools.grading.catalog import lab_ids
+
+        later = [lab_id for lab_id in lab_ids() if lab_id >= plan.lab.id]
+        for lab_id in solved.clear(later, plan.namespace):
+            done.append(f"lab {lab_id} is no longer marked as solved by its solution")
+    else:
+        solved.mark(plan.lab.id, plan.namespace, cluster.context)
+    return done

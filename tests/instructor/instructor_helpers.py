@@ -1,0 +1,202 @@
+"""Helpers for the instructor tests: a cluster's starting objects, a stand-in token controller, the test release."""
+
+from __future__ import annotations
+
+import base64
+import json
+import sys
+import threading
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+COMMON = ROOT / "labs" / "common"
+# kinds the kube tests' API server does not declare by default, but labtools reads
+EXTRA_KINDS = {"ServiceEntry": ("networking.istio.io/v1", "serviceentries", True)}
+LEARNER_COMPONENTS = ("bookinfo", "httpbin", "curl", "fortio")
+
+
+def cache_release(files: dict[str, str] | None = None):
+    """Unpack the provision tests' small Istio release (or `files`) into the cache, marked verified."""
+    from provision_helpers import release_files
+
+    from labtools import settings
+    from labtools.provision import release
+    from labtools.provision.release import MARKER
+
+    root = settings.istio_release_dir()
+    for relative, text in (files or release_files()).items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        if relative.startswith("bin/"):
+            path.chmod(0o755)
+    (root / MARKER).write_text("test\n")
+    found = release.cached()
+    assert found is not None
+    return found
+
+
+def stand_ins(name: str, namespace: str) -> list[dict]:
+    """labs/common/<name>.yaml (what offline grading assumes the cluster runs), placed in `namespace`."""
+    from labtools.labstate import localize
+    from labtools.manifests import load_manifests
+
+    return [localize(r.data, namespace) for r in load_manifests([COMMON / f"{name}.yaml"], default_namespace=namespace)]
+
+
+def install_mesh(cluster) -> None:
+    """istio-system as the demo profile leaves it (istiod and the gateways), from the offline stand-ins."""
+    cluster.apply([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "istio-system"}}] + stand_ins("istio", "istio-system"))
+
+
+def add_learner(cluster, namespace: str, components=LEARNER_COMPONENTS) -> None:
+    """A learner namespace with sidecar injection and the stand-ins of the components the labs run there."""
+    objects = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace, "labels": {"istio-injection": "enabled"}}}]
+    for name in components:
+        objects += stand_ins(name, namespace)
+    cluster.apply(objects)
+
+
+def solution_objects(lab_id: str, namespace: str) -> list[dict]:
+    """A lab's reference solution as `labtools solve` would apply it in `namespace` (file-only files left out)."""
+    from labtools.labstate import manifest_paths, read_objects, solution_dir, localize
+
+    resources, _ = read_objects(manifest_paths(solution_dir(lab_id)), namespace, skip_file_only=True)
+    return [localize(r.data, namespace) for r in resources]
+
+
+def objects(api, kind: str, namespace: str | None = None) -> dict[str, dict]:
+    return {o["metadata"]["name"]: o for o in api.objects(kind, namespace)}
+
+
+def writes(requests: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Requests that change something (a dry run changes nothing)."""
+    return [(m, p) for m, p in requests if m in ("POST", "PUT", "PATCH", "DELETE") and "dryRun=All" not in p]
+
+
+@contextmanager
+def token_controller(api, token: str = "token-for-{namespace}", ca: bytes = b"-----BEGIN CERTIFICATE-----\ntest CA\n") -> Iterator[None]:
+    """Stands in for kube-controller-manager's token controller: fills token Secrets with a token and the CA."""
+    stop = threading.Event()
+
+    def fill() -> None:
+        while not stop.is_set():
+            assert api.handler is not None
+            for namespace in list(api.handler.namespace_objects):
+                try:
+                    secrets = api.objects("Secret", namespace)
+                except Exception:  # the namespace is being created or deleted
+                    continue
+                for secret in secrets:
+                    if secret.get("type") == "kubernetes.io/service-account-token" and not (secret.get("data") or {}).get("token"):
+                        data = {"token": base64.b64encode(token.format(namespace=namespace).encode()).decode(),
+                                "ca.crt": base64.b64encode(ca).decode(),
+                                "namespace": base64.b64encode(namespace.encode()).decode()}
+                        path = api.path_for("Secret", namespace, secret["metadata"]["name"])
+                        request = urllib.request.Request(api.url + path, data=json.dumps({"data": data}).encode(), method="PATCH",
+                                                         headers={"Content-Type": "application/merge-patch+json"})
+                        urllib.request.urlopen(request, timeout=5).close()
+            time.sleep(0.05)
+
+    thread = threading.Thread(target=fill, daemon=True, name="token-controller")
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(5)
+
+
+def run_cli(args: list[str], capsys) -> tuple[int, str, str]:
+    """Run `labtools ARGS` in this process (monkeypatched settings apply): exit code, stdout, stderr."""
+    from labtools.cli import main
+
+    old = sys.argv
+    sys.argv = ["labtools", *args]
+    try:
+        main()
+        code = 0
+    except SystemExit as exit_:
+        code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+    finally:
+        sys.argv = old
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def load_yaml(path: Path) -> dict:
+    return yaml.safe_load(path.read_text())
+
+
+DEMO_CHECKS = '''
+from labtools.grading import Lab, fail
+from labtools.grading.expect import require
+
+lab = Lab("{id}", "{title}", uses=("istio", "bookinfo"))
+
+
+@lab.check(points=2)
+def routes_for_the_learners_host(config, target):
+    """VirtualService {vs} serves the learner's host through {gateway}"""
+    vs = require(config, "VirtualService", "{vs}", target.namespace)
+    if target.host not in vs.spec.get("hosts", []):
+        fail(f"hosts are {{vs.spec.get('hosts')}}, not {{target.host}}")
+    if config.get("Gateway", "{gateway}", target.namespace) is None:
+        fail("no Gateway {gateway} in " + target.namespace)
+'''
+GATEWAY = '''apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata:
+  name: {name}
+spec:
+  selector:
+    istio: ingressgateway
+  servers:
+  - port: {{number: 8080, name: http, protocol: HTTP}}
+    hosts: [bookinfo.app]
+'''
+VIRTUAL_SERVICE = '''apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata:
+  name: {name}
+spec:
+  hosts: [bookinfo.app]
+  gateways: [{gateway}]
+  http:
+  - route:
+    - destination: {{host: productpage.default.svc.cluster.local, port: {{number: 9080}}}}
+'''
+FILE_ONLY = '''# labtools: file-only
+# Graded offline only.
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata:
+  name: outside
+spec:
+  host: api.example.com
+'''
+
+
+def demo_course(root: Path, monkeypatch) -> tuple[Path, Path]:
+    """Two small labs of our own (98 and its later lab 99), with setup and solutions, so results do not hinge on
+    the course's live checks: labs/ and solutions/ under `root`."""
+    from labtools import settings
+
+    labs, solutions = root / "labs", root / "solutions"
+    for lab_id, title, vs, gateway in (("98-demo", "Demo", "demo", "demo-gateway"), ("99-later", "Later", "later", "demo-gateway")):
+        (labs / lab_id / "setup").mkdir(parents=True)
+        (labs / lab_id / "checks.py").write_text(DEMO_CHECKS.format(id=lab_id, title=title, vs=vs, gateway=gateway))
+        (labs / lab_id / "setup" / "gateway.yaml").write_text(GATEWAY.format(name=gateway))
+        (solutions / lab_id).mkdir(parents=True)
+        (solutions / lab_id / "vs.yaml").write_text(VIRTUAL_SERVICE.format(name=vs, gateway=gateway))
+    (solutions / "98-demo" / "outside.yaml").write_text(FILE_ONLY)
+    (labs / "common").mkdir()
+    monkeypatch.setenv("LABTOOLS_LABS", str(labs))
+    monkeypatch.setattr(settings, "solutions_dir", lambda: solutions)
+    return labs, solutions
