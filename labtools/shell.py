@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,7 +62,9 @@ def last_lines(text: str, count: int = STDERR_LINES) -> str:
 
 
 def which(tool: str) -> str | None:
-    return shutil.which(tool)
+    """The tool on PATH, else the one installed next to this Python (a virtualenv used without activating it,
+    as in the README's `.venv/bin/labtools up`, still finds its own `jupyter`)."""
+    return shutil.which(tool) or shutil.which(tool, path=os.path.dirname(sys.executable))
 
 
 def run(

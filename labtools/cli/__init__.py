@@ -22,18 +22,14 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-# Registering a command = importing its module (each module adds itself to `app`).
-from labtools.cli import check as _check  # noqa: E402,F401
-from labtools.cli import labs as _labs  # noqa: E402,F401
-from labtools.cli import progress as _progress  # noqa: E402,F401
-from labtools.cli import export as _export  # noqa: E402,F401
-from labtools.cli import report as _report  # noqa: E402,F401
-from labtools.cli import traffic as _traffic  # noqa: E402,F401
-from labtools.cli import up as _up, down as _down, start as _start, status as _status, doctor as _doctor, dashboard as _dashboard  # noqa: E402,F401,E501
-from labtools.cli import reset as _reset  # noqa: E402,F401
-from labtools.cli import solve as _solve  # noqa: E402,F401
-from labtools.cli import images as _images  # noqa: E402,F401
-from labtools.cli import workshop as _workshop  # noqa: E402,F401
+# Registering a command = importing its module (each module adds itself to `app`); `--help` lists them in this
+# order: the mesh, the labs, the learner's record, the instructor's tools.
+from labtools.cli import (  # noqa: E402,F401
+    up, start, status, doctor, dashboard, down,
+    labs, check, traffic,
+    progress, export,
+    reset, solve, report, images, workshop,
+)
 
 
 def main() -> None:

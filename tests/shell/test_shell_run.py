@@ -73,6 +73,7 @@ def test_a_command_that_hangs_is_stopped_at_its_timeout(tool):
 @pytest.mark.parametrize("name", ["kind", "istioctl", "docker", "kubectl", "jupyter"])
 def test_a_missing_tool_is_tool_not_found_with_an_install_hint(monkeypatch, tmp_path, name):
     monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(shell.sys, "executable", str(tmp_path / "python3"))  # nor next to the interpreter
     with pytest.raises(shell.ToolNotFound) as raised:
         shell.run([name, "version"])
     assert raised.value.tool == name
@@ -92,3 +93,16 @@ def test_run_attached_returns_the_exit_code(tool):
 
 def test_last_lines_keeps_the_end_and_drops_blank_lines():
     assert shell.last_lines("a\n\n b \nc\n", 2) == "   b\n  c"
+
+
+def test_a_tool_next_to_the_interpreter_is_found_without_path(monkeypatch, tmp_path):
+    """`.venv/bin/labtools up`, with the venv not activated, still finds `.venv/bin/jupyter`."""
+    venv_bin = tmp_path / "venv" / "bin"
+    venv_bin.mkdir(parents=True)
+    jupyter = venv_bin / "jupyter"
+    jupyter.write_text("#!/bin/sh\necho lab\n")
+    jupyter.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    monkeypatch.setattr(shell.sys, "executable", str(venv_bin / "python3"))
+    assert shell.which("jupyter") == str(jupyter)
+    assert shell.run(["jupyter"]).stdout.strip() == "lab"
