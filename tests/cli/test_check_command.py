@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import HAVE_CRDS
+
 ROOT = Path(__file__).resolve().parents[2]
 SOLUTION_04 = str(ROOT / "solutions" / "04-traffic-split")
 
@@ -22,7 +24,8 @@ def labtools(*args, cwd=ROOT):
 def test_lab_by_id_or_number_passes(name):
     run = labtools("check", name, "--offline", SOLUTION_04)
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "04-traffic-split (offline): PASSED, 8/8 points" in run.stdout
+    points = "8/8" if HAVE_CRDS else "7/7"  # without Istio's schemas the validity check is skipped, not counted
+    assert f"04-traffic-split (offline): PASSED, {points} points" in run.stdout
 
 
 def test_json_output_and_exit_code_1_on_failure(tmp_path):
@@ -32,7 +35,7 @@ def test_json_output_and_exit_code_1_on_failure(tmp_path):
     assert run.returncode == 1
     data = json.loads(run.stdout)
     assert (data["lab"], data["mode"], data["passed"]) == ("04-traffic-split", "offline", False)
-    assert data["score"] < data["max_score"] == 8
+    assert data["score"] < data["max_score"] == (8 if HAVE_CRDS else 7)
     failed = [c for c in data["checks"] if c["status"] == "fail"]
     assert [c["id"] for c in failed] == ["others_split_80_20"]
     assert set(failed[0]) >= {"id", "title", "status", "points", "message", "hint"}
@@ -47,7 +50,7 @@ def test_junit_to_a_file(tmp_path):
     from labtools.grading.catalog import load_lab
 
     assert suite.get("failures") == "0" and int(suite.get("tests")) == len(load_lab("04").checks)
-    assert int(suite.get("skipped")) == sum(1 for c in load_lab("04").checks if c.live)
+    assert int(suite.get("skipped")) == sum(1 for c in load_lab("04").checks if c.live) + (0 if HAVE_CRDS else 1)
 
 
 def make_bad_inputs(folder: Path) -> dict[str, Path]:

@@ -2,6 +2,7 @@
 
 import pytest
 
+from tests.conftest import HAVE_CRDS
 from tests.labs.conftest import assert_fails, assert_passes, solution_text
 
 S07, S08, S09 = (solution_text(lab) for lab in ("07-timeouts", "08-retries", "09-circuit-breaking"))
@@ -40,7 +41,8 @@ spec:
 @pytest.mark.parametrize("value, message", [("3", "strings with a unit"), ("'3 s'", "a space between"), ("3sec", "unknown unit 'sec'")])
 def test_07_invalid_duration(grade, value, message):
     result = grade("07", S07.replace("timeout: 3s", f"timeout: {value}"))
-    assert_fails(result, "objects_are_valid", "spec.http[0].timeout")
+    if HAVE_CRDS:
+        assert_fails(result, "objects_are_valid", "spec.http[0].timeout")
     assert_fails(result, "productpage_has_3s_timeout", message)
 
 

@@ -28,11 +28,12 @@ def lab_module(lab_id: str):
 
 def cluster_for(mesh, lab_id: str, namespaces=("default",), extra=(), **options):
     """A fake cluster holding, for each namespace, what the lab's setup and reference solution leave there, the
-    client pods, the outside client (legacy) and the ingress gateway pod."""
+    client pods, the pods of the setup's own workloads (lab 10's legacy-client) and the ingress gateway pod."""
     objects = []
     for namespace in namespaces:
         objects += test_mesh.lab_objects(lab_id, namespace, **options)
         objects += test_mesh.namespace_pods(namespace)
+        objects += test_mesh.setup_pods(lab_id, namespace)
     objects += test_mesh.shared_pods()
     return test_mesh.MeshCluster(mesh, objects + list(extra))
 

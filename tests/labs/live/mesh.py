@@ -50,6 +50,7 @@ GATEWAY_TIMEOUT_S = round(3.0 * SCALE, 3)  # lab 07: the learner's timeout on /p
 PRODUCTPAGE_TRY_S = round(3.0 * SCALE, 3)  # productpage waits this long for reviews, then tries once more
 HTTPBIN_GET_S = 0.05  # httpbin's /get takes a moment, so fortio's three connections overlap at the proxy
 SPIFFE_DEFAULT = "spiffe://cluster.local/ns/default/sa/bookinfo-productpage"
+INJECT = "sidecar.istio.io/inject"
 RBAC = "envoy.filters.http.rbac"
 RBAC_TYPE = "type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC"
 RBAC_PER_ROUTE_TYPE = "type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBACPerRoute"
@@ -447,10 +448,29 @@ def namespace_pods(namespace: str) -> list[dict[str, Any]]:
     ]
 
 
+def setup_pods(lab_id: str, namespace: str) -> list[dict[str, Any]]:
+    """The pods of the Deployments a lab's setup runs itself (lab 10's legacy-client), one each, as the injector
+    leaves them: with a sidecar unless the pod template opts out (sidecar.istio.io/inject: "false")."""
+    lab = load_lab(lab_id)
+    paths = sorted(lab.setup_dir.glob("*.yaml")) if lab.setup_dir and lab.setup_dir.is_dir() else []
+    pods = []
+    for resource in (r for path in paths for r in parse_resources(path.read_text(), str(path), namespace)):
+        if resource.kind != "Deployment":
+            continue
+        template = resource.spec["template"]
+        meta = template["metadata"]
+        opted_out = "false" in (meta.get("labels", {}).get(INJECT), (meta.get("annotations") or {}).get(INJECT))
+        container = template["spec"]["containers"][0]
+        made = pod(f"{resource.name}-6f7e8d9c5-{namespace[:5]}", resource.namespace, dict(meta["labels"]),
+                   app_container=container["name"], sidecar=not opted_out)
+        made["spec"]["containers"][0]["image"] = container["image"]
+        pods.append(made)
+    return pods
+
+
 def shared_pods() -> list[dict[str, Any]]:
-    """Pods outside the learner's namespace: the outside client of lab 10 (no sidecar) and the ingress gateway."""
+    """Pods outside the learner's namespace: the ingress gateway."""
     return [
-        pod("curl-7f8e9d-legacy", "legacy", {"app": "curl"}, sidecar=False),
         pod("istio-ingressgateway-5f6d7c8b9-asdfg", "istio-system",
             {"istio": "ingressgateway", "app": "istio-ingressgateway"}, app_container="istio-proxy", sidecar=False),
     ]

@@ -121,7 +121,7 @@ def security_cluster(mesh, namespace: str = "default"):
 def test_10_strict_mtls_policy_and_identity(mesh):
     checks = grade(mesh, "10-security", cluster=security_cluster(mesh))
     expect(checks, "policy_selects_productpage", "pass")  # productpage's Deployment and its pod are one workload
-    expect(checks, "plain_text_client_refused", "pass", "pod legacy/curl-", "connection reset x3",
+    expect(checks, "plain_text_client_refused", "pass", "pod default/legacy-client-", "connection reset x3",
            "http://productpage.default.svc.cluster.local:9080/productpage")
     expect(checks, "ingress_get_still_answers", "pass", "answered 200")
     expect(checks, "ingress_post_forbidden", "pass", "answered 403", "RBAC: access denied")
@@ -139,13 +139,24 @@ def test_10_permissive_no_policy_and_a_foreign_identity(mesh, quick):
            "expected spiffe://cluster.local/ns/broken/sa/bookinfo-productpage")
 
 
+def legacy_client_pod(cluster, namespace: str = "default"):
+    return next(o for o in cluster.objects if o["kind"] == "Pod" and o["metadata"]["namespace"] == namespace
+                and o["metadata"]["labels"].get("app") == "legacy-client")
+
+
+def test_10_the_plain_text_client_runs_in_the_learners_namespace(mesh):
+    checks = grade(mesh, "10-security", "broken", cluster=security_cluster(mesh, "broken"))
+    expect(checks, "plain_text_client_refused", "fail", "pod broken/legacy-client-",
+           "http://productpage.broken.svc.cluster.local:9080/productpage")
+
+
 def test_10_an_outside_client_with_a_sidecar_proves_nothing(mesh, quick):
     quick("10-security")
     cluster = security_cluster(mesh)
-    legacy = next(o for o in cluster.objects if o["metadata"].get("namespace") == "legacy" and o["kind"] == "Pod")
-    legacy["spec"]["containers"].append({"name": "istio-proxy", "image": "docker.io/istio/proxyv2"})
+    legacy_client_pod(cluster)["spec"]["containers"].append({"name": "istio-proxy", "image": "docker.io/istio/proxyv2"})
     checks = grade(mesh, "10-security", cluster=cluster)
-    expect(checks, "plain_text_client_refused", "error", "has a sidecar", "proves nothing")
+    expect(checks, "plain_text_client_refused", "error", "has a sidecar", "proves nothing",
+           "kubectl rollout restart deployment legacy-client -n default")
 
 
 def test_10_an_unreachable_productpage_is_not_taken_for_mtls(mesh, quick):
@@ -158,23 +169,28 @@ def test_10_an_unreachable_productpage_is_not_taken_for_mtls(mesh, quick):
 def test_10_no_outside_client_is_an_environment_error(mesh, quick):
     quick("10-security")
     cluster = security_cluster(mesh)
-    cluster.objects = [o for o in cluster.objects if o["metadata"].get("namespace") != "legacy"]
+    cluster.objects = [o for o in cluster.objects if o is not legacy_client_pod(cluster)]
     checks = grade(mesh, "10-security", cluster=cluster)
-    expect(checks, "plain_text_client_refused", "error", "No pod with labels app=curl in namespace legacy",
+    expect(checks, "plain_text_client_refused", "error", "No pod with labels app=legacy-client in namespace default",
            "setup")
 
 
-def test_10_the_legacy_client_is_part_of_the_labs_setup():
+def test_10_the_legacy_client_is_part_of_the_labs_setup_in_the_learners_namespace():
     from labtools.grading.catalog import load_lab
-    from labtools.grading.offline import setup_resources
+    from labtools.manifests import load_manifests
 
-    resources = {(r.kind, r.namespace, r.name): r for r in setup_resources(load_lab("10-security"))}
-    namespace = resources[("Namespace", "default", "legacy")]  # cluster-wide: Resource.namespace is only a default
-    assert namespace.labels == {"istio-injection": "disabled"}
-    deployment = resources[("Deployment", "legacy", "curl")]
+    resources = {(r.kind, r.namespace, r.name): r
+                 for r in load_manifests([load_lab("10-security").setup_dir], default_namespace="learner-07")}
+    assert all(r.namespace == "learner-07" and "namespace" not in r.metadata for r in resources.values())
+    assert "Namespace" not in {kind for kind, _, _ in resources}  # nothing a learner's credentials cannot create
+    deployment = resources[("Deployment", "learner-07", "legacy-client")]
     template = deployment.spec["template"]
-    assert template["metadata"]["labels"] == {"app": "curl", "sidecar.istio.io/inject": "false"}
-    assert template["spec"]["containers"][0]["image"] == "curlimages/curl"
+    assert template["metadata"]["labels"] == {"app": "legacy-client", "sidecar.istio.io/inject": "false"}
+    assert template["metadata"]["annotations"] == {"sidecar.istio.io/inject": "false"}
+    container = template["spec"]["containers"][0]
+    assert (container["image"], container["command"]) == ("curlimages/curl", ["/bin/sleep", "infinity"])
+    # The client's label is its own: the curl sample (app=curl, with a sidecar) that other labs exec into is another pod.
+    assert deployment.spec["selector"]["matchLabels"] == {"app": "legacy-client"}
 
 
 def test_10_the_file_only_exercise_is_skipped_live(mesh):
