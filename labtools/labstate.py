@@ -9,13 +9,18 @@ which the caller shows, then carry it out.
 What a lab's starting state is, in the learner's namespace:
   * the lab's components (`Lab.uses`, settings.COMPONENTS) are installed: missing objects are applied from the Istio
     release; components are never removed (lab 08 uses httpbin, but labs 02-07 and 10 still need Bookinfo);
-  * the lab's `setup/*.yaml` objects exist exactly as written (created, or replaced where they differ), including
-    those a setup places in a namespace of its own (lab 10's client outside the mesh, in `legacy`);
+  * the lab's `setup/*.yaml` objects exist exactly as written (created, or replaced where they differ), in the
+    learner's namespace (lab 10's plain-text client included: a setup that reaches outside it is refused in a
+    workshop namespace, where a learner's credentials end at their own namespace);
   * the Istio objects (Gateway, VirtualService, DestinationRule, ServiceEntry, PeerAuthentication,
     AuthorizationPolicy) that belong to this lab or a later one are deleted. An object belongs to the lab that
     labtools applied it for (its `labtools.dev/lab` label), or else to the first lab whose setup or solution
     declares that kind and name. Objects of earlier labs stay (lab 04's traffic goes through lab 02's Gateway and
-    lab 03's VirtualService); objects no lab declares are the learner's own and stay too: the plan lists them.
+    lab 03's VirtualService); objects no lab declares are the learner's own and stay too: the plan lists them;
+  * except where a kept object would compete with one the lab starts from (or, for solve, its solution): a
+    VirtualService for the same host and the same gateway (or `mesh`) as one of the lab's, or a DestinationRule for
+    the same host as one of the lab's, is deleted, the plan saying why (lab 04's VirtualService reviews would
+    otherwise fight lab 07's reviews-delay for the sidecars' routes to reviews).
   * nothing outside the namespace is ever deleted; objects there are only replaced where the lab's task changes a
     component's object (lab 01 turns the addons' kiali and prometheus Services into NodePorts): reset restores the
     release's version, and only on a cluster of one learner (namespace `default`), never from a namespace of a
@@ -47,7 +52,8 @@ from labtools.grading.checks import Lab, Target
 from labtools.grading.live import ISTIO_KINDS
 from labtools.kube import Cluster, describe
 from labtools.manifests import read_text
-from labtools.meshconfig import Resource, parse_resources
+from labtools.meshconfig import MeshConfig, Resource, fqdn, parse_resources
+from labtools.meshconfig.routing import MESH
 
 Progress = Callable[[str], None]
 
@@ -61,7 +67,7 @@ SETUP_LAB = "00-setup"
 # Namespaces no learner works in: reset and solve refuse them.
 SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease", "istio-system"})
 MANIFEST_SUFFIXES = (".yaml", ".yml")
-# Kinds that live outside namespaces (a lab's setup may hold a Namespace, e.g. lab 10's `legacy`).
+# Kinds that live outside namespaces (they never belong to a learner's namespace).
 CLUSTER_WIDE = frozenset({"Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "PersistentVolume",
                           "StorageClass", "PriorityClass", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"})
 
@@ -108,6 +114,12 @@ class Plan:
 
     def counts(self) -> dict[str, int]:
         return {action: len(self.of(action)) for action in (INSTALL, CREATE, REPLACE, DELETE, KEEP)}
+
+    def summary(self) -> str:
+        """`1 to create, 1 to delete, 4 kept.`"""
+        counts = self.counts()
+        words = [f"{counts[action]} to {action}" for action in (INSTALL, CREATE, REPLACE, DELETE) if counts[action]]
+        return ", ".join(words + [f"{counts[KEEP]} kept"]) + "."
 
 
 # --- connecting ----------------------------------------------------------------------------------------------
@@ -229,17 +241,18 @@ def validate(objects: list[tuple[dict, Resource]]) -> list[str]:
     return problems
 
 
-def ownership(namespace: str) -> dict[tuple[str, str], str]:
-    """(kind, name) -> the first lab whose setup or solution declares that object in a learner's namespace."""
+def ownership(namespace: str) -> dict[tuple[str, str], tuple[str, str]]:
+    """(kind, name) -> (lab, role): the first lab whose setup or solution declares that object in a learner's
+    namespace, and which of the two declares it."""
     from labtools.grading.catalog import lab_folders
 
-    owners: dict[tuple[str, str], str] = {}
+    owners: dict[tuple[str, str], tuple[str, str]] = {}
     for folder in lab_folders():
-        paths = manifest_paths(folder / "setup") + manifest_paths(solution_dir(folder.name))
-        resources, _ = read_objects(paths, namespace, skip_file_only=False)
-        for resource in resources:
-            if resource.namespace == namespace and resource.kind not in CLUSTER_WIDE:
-                owners.setdefault((resource.kind, resource.name), folder.name)
+        for role, paths in ((SETUP, manifest_paths(folder / "setup")), (SOLUTION, manifest_paths(solution_dir(folder.name)))):
+            resources, _ = read_objects(paths, namespace, skip_file_only=False)
+            for resource in resources:
+                if resource.namespace == namespace and resource.kind not in CLUSTER_WIDE:
+                    owners.setdefault((resource.kind, resource.name), (folder.name, role))
     return owners
 
 
@@ -342,11 +355,13 @@ def _plan(purpose: str, cluster: Cluster, lab: Lab, namespace: str, progress: Pr
         solution = [(_lab_object(r, lab.id, SOLUTION, namespace), r) for r in solution_resources]
         replaced = {_key(obj) for obj, _ in solution}
         desired = [(obj, r) for obj, r in desired if _key(obj) not in replaced] + solution
-        outside = [obj for obj, _ in solution if obj["metadata"].get("namespace") != namespace]
-        if outside and namespace != settings.DEFAULT_NAMESPACE:
-            raise UsageError(
-                f"Lab {lab.id}'s solution changes {', '.join(describe(o) for o in outside)}, which every learner of this "
-                f"cluster shares; labtools applies it only on a cluster of one learner (namespace {settings.DEFAULT_NAMESPACE}).")
+    outside = [obj for obj, _ in desired if obj["metadata"].get("namespace") != namespace]
+    if outside and namespace != settings.DEFAULT_NAMESPACE:
+        parts = sorted({obj["metadata"]["labels"][ROLE_LABEL] for obj in outside})  # setup, solution
+        raise UsageError(
+            f"Lab {lab.id}'s {' and '.join(parts)} changes {', '.join(describe(o) for o in outside)}, which every "
+            f"learner of this cluster shares; labtools applies it only on a cluster of one learner (namespace "
+            f"{settings.DEFAULT_NAMESPACE}).")
     problems = validate(desired)
     if problems:
         raise InputError(f"Lab {lab.id}'s {'setup and solution' if purpose == 'solve' else 'setup'} would be refused; "
@@ -454,6 +469,7 @@ def _object_changes(cluster: Cluster, lab: Lab, namespace: str, desired: list[di
         else:
             changes.append(Change(REPLACE, kind, where, name, f"differs from {source}", (obj,)))
     owners = ownership(namespace)
+    starting = MeshConfig([Resource(obj) for obj in desired if obj.get("kind") in _ISTIO_KIND_NAMES], namespace=namespace)
     for api_version, kind in ISTIO_KINDS:
         try:
             found = cluster.list(api_version, kind, namespace=namespace)
@@ -464,17 +480,64 @@ def _object_changes(cluster: Cluster, lab: Lab, namespace: str, desired: list[di
             if (kind, namespace, name) in wanted:
                 continue
             labels = live["metadata"].get("labels") or {}
-            owner = labels.get(LAB_LABEL) or owners.get((kind, name))
-            role = labels.get(ROLE_LABEL)
+            declared_owner, declared_role = owners.get((kind, name), (None, None))
+            owner = labels.get(LAB_LABEL) or declared_owner
+            role = labels.get(ROLE_LABEL) or declared_role
             origin = f"{role} of lab {owner}" if role in (SETUP, SOLUTION) else f"lab {owner}'s object"
-            if owner is None:
-                changes.append(Change(KEEP, kind, namespace, name, "no lab declares it: yours to keep or delete"))
-            elif owner >= lab.id:
+            if owner is not None and owner >= lab.id:
                 later = "this lab" if owner == lab.id else "a later lab"
                 changes.append(Change(DELETE, kind, namespace, name, f"{origin} ({later})", (live,)))
+                continue
+            if declared_role == SETUP:
+                # Scaffolding no lab's solution declares (lab 07's slowed reviews) is not work later labs build on;
+                # objects a solution declares first (lab 02's Gateway) are, even where a later setup repeats them.
+                changes.append(Change(DELETE, kind, namespace, name,
+                                      f"{origin}, an earlier lab's scaffolding: not part of this lab's start", (live,)))
+                continue
+            conflict = competes(Resource(live), starting)
+            if conflict:
+                whose = "yours" if owner is None else f"{origin}, an earlier lab"
+                changes.append(Change(DELETE, kind, namespace, name, f"{whose}, but it {conflict}", (live,)))
+            elif owner is None:
+                changes.append(Change(KEEP, kind, namespace, name, "no lab declares it: yours to keep or delete"))
             else:
                 changes.append(Change(KEEP, kind, namespace, name, f"{origin}, an earlier lab: later labs build on it"))
     return changes
+
+
+def competes(kept: Resource, starting: MeshConfig) -> str | None:
+    """How a kept object would compete with an object the lab starts from (`starting`: its setup, for solve also
+    its solution), or None.
+
+    VirtualServices for one host are merged only at gateways, and there in no defined order across objects; for
+    sidecars one of them wins arbitrarily (istioctl analyze IST0109). So a VirtualService for a host and a gateway
+    (or `mesh`) that one of the lab's also claims competes with it. DestinationRules for one host are merged, but
+    the first top-level trafficPolicy and the first definition of a subset win, so a second one for the lab's host
+    competes too (istio.io, docs/ops/best-practices/traffic-management: "Split large virtual services and
+    destination rules"). Only the same host competes: for a request, the most specific host always wins."""
+    if kept.kind == "VirtualService":
+        hosts = {fqdn(str(host), kept.namespace): str(host) for host in kept.spec.get("hosts") or []}
+        contexts = starting.gateways_of(kept)
+        for rule in starting.of_kind("VirtualService"):
+            shared_hosts = [hosts[h] for h in (fqdn(str(host), rule.namespace) for host in rule.spec.get("hosts") or [])
+                            if h in hosts]
+            shared_contexts = [c for c in starting.gateways_of(rule) if c in contexts]
+            if shared_hosts and shared_contexts:
+                where = "the mesh" if shared_contexts[0] == MESH else f"gateway {shared_contexts[0]}"
+                return f"claims host {shared_hosts[0]} for {where}, which {_declared_by(rule)} routes"
+    elif kept.kind == "DestinationRule":
+        host = fqdn(str(kept.spec.get("host", "")), kept.namespace)
+        for rule in starting.of_kind("DestinationRule"):
+            if fqdn(str(rule.spec.get("host", "")), rule.namespace) == host:
+                return f"sets policies for host {kept.spec.get('host')}, which {_declared_by(rule)} configures"
+    return None
+
+
+def _declared_by(resource: Resource) -> str:
+    """`lab 07's setup VirtualService reviews-delay`: one of the objects a plan applies, labelled by `_lab_object`."""
+    lab_id, role = resource.labels.get(LAB_LABEL, "?"), resource.labels.get(ROLE_LABEL)
+    part = "reference solution" if role == SOLUTION else "setup"
+    return f"lab {lab_id.split('-', 1)[0]}'s {part} {resource.kind} {resource.name}"
 
 
 # --- carrying the plan out -------------------------------------------------------------------------------------
@@ -505,10 +568,10 @@ def carry_out(cluster: Cluster, plan: Plan, progress: Progress = lambda _: None,
             cluster.delete(desired["apiVersion"], change.kind, change.name, change.namespace)
             cluster.apply([desired])
             done.append(f"recreated {change.what}")
-    installed = [obj for change in plan.of(INSTALL) for obj in change.objects]
-    wanted = components.deployments(installed)
+    # New workloads: the components installed and the setup's own (lab 10's plain-text client), which live checks exec into.
+    wanted = components.deployments(to_apply)
     if wanted and ready_timeout > 0:
-        progress(f"waiting for {len(wanted)} new deployment(s) to become ready")
+        progress(f"waiting for {len(wanted)} deployment(s) to become ready")
         readiness.wait_ready(cluster, wanted, ready_timeout, progress)
     if plan.purpose == "reset":
         from labtools.grading.catalog import lab_ids

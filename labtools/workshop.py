@@ -67,7 +67,10 @@ LEARNER_RULES = [
     {"apiGroups": ["security.istio.io"], "resources": SECURITY, "verbs": WRITE},
     {"apiGroups": [""], "resources": ["pods", "pods/log", "services", "endpoints", "serviceaccounts", "events", "configmaps"],
      "verbs": READ},
-    {"apiGroups": ["apps"], "resources": ["deployments", "replicasets"], "verbs": READ},
+    # Deployments are writable in the learner's own namespace: `labtools reset 10` creates lab 10's client without a
+    # sidecar, and lab 00 teaches `kubectl rollout restart` for pods that started before injection was on.
+    {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": WRITE},
+    {"apiGroups": ["apps"], "resources": ["replicasets"], "verbs": READ},
     # Exec and port-forward upgrade to a WebSocket with a GET, authorized as `get`; since Kubernetes 1.35 the API
     # server also requires `create` (feature gate AuthorizePodWebsocketUpgradeCreatePermission, kubernetes#134577).
     {"apiGroups": [""], "resources": ["pods/exec", "pods/portforward"], "verbs": ["get", "create"]},

@@ -87,8 +87,10 @@ def productpage_gives_up_after_3s(probe, target):
     if reply.status == 200:
         fail(f"{where} answered {answer}: reviews is not slowed down, so there is nothing for the timeout to cut. "
              "The lab's setup delays every call to reviews by 5 s (VirtualService reviews-delay).",
-             hint="Run the lab's setup cell (`lab.apply_setup()`) again, then your exercise cell (the setup puts "
-                  "back lab 03's VirtualService bookinfo, without the timeout).")
+             hint="Run the lab's setup cell (`lab.apply_setup()`, or `labtools reset 07`) again: it restores "
+                  "reviews-delay and removes any other VirtualService for reviews, such as lab 04's, that competes with "
+                  "it. Then run your exercise cell (the setup puts back lab 03's VirtualService bookinfo, without the "
+                  "timeout).")
     if reply.status == 504:
         fail(f"{where} answered {answer}: a timeout cut it, but not after about {TIMEOUT_S:g} s "
              f"(accepted: {low:g} to {high:g} s).")

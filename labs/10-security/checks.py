@@ -119,11 +119,12 @@ def external_host_uses_mutual_tls(config):
 
 
 # --- live: what callers experience ---------------------------------------------------------------------------------
-# A client outside the mesh: the lab's setup runs Istio's curl sample in namespace `legacy`, which has no sidecar
-# injection (labs/10-security/setup/legacy-client.yaml). Its requests are plain text; with STRICT mTLS productpage's
-# sidecar accepts only mutual TLS and closes such a connection (curl reports a reset, exit code 56).
-LEGACY_NAMESPACE = "legacy"
-LEGACY_SELECTOR = "app=curl"
+# A client outside the mesh: the lab's setup runs curl without a sidecar in the learner's own namespace (Deployment
+# legacy-client, labs/10-security/setup/legacy-client.yaml), where a workshop learner's credentials may exec. Its
+# requests are plain text; with STRICT mTLS productpage's sidecar accepts only mutual TLS and closes such a
+# connection (curl reports a reset, exit code 56). PeerAuthentication applies on the receiving side, so being in the
+# same namespace changes nothing.
+LEGACY_SELECTOR = "app=legacy-client"
 TRUST_DOMAIN = "cluster.local"
 PROPAGATION_S = 20
 
@@ -134,12 +135,13 @@ def plain_text_client_refused(probe, target):
     from labtools.probes import ProbeError
     from labtools.probes.replies import RESET
 
-    legacy = probe.client(LEGACY_SELECTOR, namespace=LEGACY_NAMESPACE)
-    where = f"pod {LEGACY_NAMESPACE}/{legacy.name}"
+    legacy = probe.client(LEGACY_SELECTOR, namespace=target.namespace)
+    where = f"pod {target.namespace}/{legacy.name}"
     if legacy.has_sidecar:
         raise ProbeError(f"The outside client {where} has a sidecar, so it talks mutual TLS and proves nothing.",
-                         hint=f"Namespace {LEGACY_NAMESPACE} must not be labelled for injection; apply the lab's "
-                              "setup again and restart the pod.")
+                         hint="Its pod template opts out of injection (sidecar.istio.io/inject: \"false\"); apply the "
+                              "lab's setup again (`lab.apply_setup()` or `labtools reset 10`) and restart the pod: "
+                              f"kubectl rollout restart deployment legacy-client -n {target.namespace}")
     url = f"http://productpage.{target.namespace}.svc.cluster.local:9080/productpage"
     seen = watch(lambda: legacy.curl(url, n=3, concurrency=3), until=lambda replies: all(r.error == RESET for r in replies),
                  timeout=PROPAGATION_S, describe=lambda replies: replies.describe())

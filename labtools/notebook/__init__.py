@@ -17,7 +17,10 @@ Cells, in this order:
 
    It reports the schemas, the cluster (or "working offline" and why), the lab's components and its setup/ objects,
    and objects earlier labs made (`needs`), each missing thing with the command that fixes it. `lab.apply_setup()`
-   applies labs/<id>/setup/ and installs samples `labtools up` does not (httpbin, curl, fortio).
+   brings the namespace to the lab's starting state as `labtools reset <lab>` does (labtools.labstate), showing the
+   plan first: it installs the samples the lab uses (httpbin, curl, fortio), applies labs/<id>/setup/, and deletes
+   what this lab and later labs applied and earlier objects that would compete with the setup (lab 04's
+   VirtualService reviews in lab 07). Say so in the markdown before that cell.
 3. Concepts (markdown, our own words, the "why" before the "how"): the teaching notes of CURRICULUM.md.
 4. A worked example: the YAML in a markdown code block, then every field explained (a table is fine). Use a
    neighbouring example, not the answer to the exercise.

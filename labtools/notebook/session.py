@@ -29,6 +29,7 @@ KIND_VERSIONS = {
 KIALI_GRAPH_PATH = "/kiali/console/graph/namespaces/"
 KIALI_GRAPH_TYPES = ("app", "versionedApp", "workload", "service")
 SETUP_LAB = "00-setup"
+INJECT = "sidecar.istio.io/inject"  # a pod's opt-out of (or into) sidecar injection
 
 _current: "LabSession | None" = None
 
@@ -233,42 +234,33 @@ class LabSession:
         self._state = None
         return view
 
-    def apply_setup(self, dry_run: bool = False) -> View:
-        """Put the cluster in the state this lab starts from: samples it uses that `labtools up` does not install
-        (httpbin, curl, fortio) and the manifests in labs/<id>/setup/."""
-        parts: list[View] = []
-        extra = [name for name in self.lab.uses if name not in settings.UP_COMPONENTS]
-        if extra and not dry_run:
-            parts.append(self._install_components(extra))
-        files = self._setup_files()
-        if files:
-            sources = [(_read(path), f"setup/{path.name}") for path in files]
-            parts.append(applying.apply_sources(sources, self.namespace, dry_run, self.cluster_state))
-        if not parts:
-            return Notice(INFO, f"Lab {self.lab.id} starts from what `labtools up` installs; there is nothing else to apply.")
-        return Group(*parts)
-
-    def _install_components(self, names: list[str]) -> View:
+    def apply_setup(self, dry_run: bool = False, ready_timeout: float = 300) -> View:
+        """Bring your namespace to the state this lab starts from, exactly as `labtools reset <lab>` does: install the
+        samples it uses where they are missing (httpbin, curl, fortio), apply labs/<id>/setup/, and delete what this
+        lab and later labs applied and earlier objects that would compete with the setup. The plan is shown first,
+        with the reason for every change; `dry_run=True` shows it and changes nothing. Your files are never touched.
+        Newly started workloads are waited for up to `ready_timeout` seconds. Without a cluster: skipped, saying why
+        (the setup files are still validated)."""
         state = self.cluster_state()
         if not state.up:
-            return _skipped("installing " + ", ".join(names), state)
-        components = optional_module("labtools.provision.components")
-        release = optional_module("labtools.provision.release")
-        if components is None or release is None:
-            return Notice(SKIP, "Skipped: this labtools cannot install samples (labtools.provision is missing).")
-        try:
-            found = release.ensure()
-            done = []
-            for name in names:
-                objects = components.objects(name, found)
-                if components.installed(state.cluster, objects):
-                    done.append(f"{name}: already installed")
-                else:
-                    applied = components.apply_component(state.cluster, name, found)
-                    done.append(f"{name}: applied {len(applied)} objects")
-        except LabtoolsError as problem:
-            return Notice(ERROR, problem.message, hint=problem.hint)
-        return Notice(OK, "Samples in place.", done)
+            return self._setup_offline(state)
+        from labtools.notebook.resetting import reset_to_start
+
+        return reset_to_start(state.cluster, self.lab, self.namespace, dry_run, ready_timeout)
+
+    def _setup_offline(self, state: ClusterState) -> Notice:
+        lines = [state.reason]
+        files = self._setup_files()
+        if files:
+            validation = applying.validate([(_read(path), f"setup/{path.name}") for path in files], self.namespace)
+            refused = applying.refusal(validation)
+            if refused is not None:
+                return refused
+            names = ", ".join(applying.describe(r) for r in validation.resources)
+            lines.append(f"The setup files hold {names}: " + ("valid." if not validation.schema_note
+                                                               else "read, not validated. " + validation.schema_note))
+        return Notice(SKIP, f"Skipped: bringing namespace {self.namespace} to the starting state of lab {self.lab.id} "
+                            "needs your cluster, and none answers.", lines, hint=state.hint)
 
     def _setup_files(self) -> list[Path]:
         folder = self.lab.setup_dir
@@ -525,19 +517,30 @@ class LabSession:
             pods = state.cluster.pods(namespace)
         except LabtoolsError as problem:
             return Notice(ERROR, problem.message, hint=problem.hint)
-        rows, bare = [], 0
+        rows, bare, outside = [], 0, []
         for pod in sorted(pods, key=lambda p: p["metadata"]["name"]):
             spec = pod.get("spec") or {}
             has = readiness.has_sidecar(pod) if readiness else any(
                 c.get("name") == "istio-proxy" for c in (spec.get("containers") or []) + (spec.get("initContainers") or []))
-            bare += 0 if has else 1
+            opted_out = not has and _opts_out_of_injection(pod)
+            if opted_out:
+                outside.append(pod["metadata"]["name"])
+            bare += 0 if has or opted_out else 1
             containers = ", ".join(c.get("name", "?") for c in spec.get("containers") or [])
             rows.append((pod["metadata"]["name"], (pod.get("status") or {}).get("phase", "?"), containers,
-                         "✔ istio-proxy" if has else "✘ none"))
-        note = (f"{bare} pod(s) have no sidecar: they started before the namespace was labelled istio-injection=enabled "
-                "(injection happens only when a pod is created). Restart them: `kubectl rollout restart deployment -n "
-                f"{namespace}`." if bare else "Every pod carries a sidecar: all their traffic goes through Envoy.")
-        return Table(("Pod", "Phase", "Containers", "Sidecar"), rows, title=f"Pods in {namespace}", note=note)
+                         "✔ istio-proxy" if has else f"✘ none (it opts out: {INJECT}=false)" if opted_out else "✘ none"))
+        notes = []
+        if bare:
+            notes.append(f"{bare} pod(s) have no sidecar: they started before the namespace was labelled "
+                         "istio-injection=enabled (injection happens only when a pod is created). Restart them: "
+                         f"`kubectl rollout restart deployment -n {namespace}`.")
+        if outside:
+            notes.append(f"{', '.join(outside)} {'opts' if len(outside) == 1 else 'opt'} out of injection ({INJECT}: "
+                         "\"false\"): outside the mesh on purpose, with plain-text requests that carry no identity.")
+        if not bare:
+            notes.insert(0, "Every other pod carries a sidecar." if outside
+                         else "Every pod carries a sidecar: all their traffic goes through Envoy.")
+        return Table(("Pod", "Phase", "Containers", "Sidecar"), rows, title=f"Pods in {namespace}", note=" ".join(notes))
 
     def kiali_link(self, graph_type: str = "versionedApp") -> Link:
         """Kiali's traffic graph for your namespace (Kiali on 127.0.0.1:30007 once lab 01 exposed it)."""
@@ -601,6 +604,12 @@ def _get(state: ClusterState, kind: str, name: str, namespace: str, api_version:
         return state.cluster.get(version, kind, name, namespace)
     except InputError:  # the kind is not served (Istio's CRDs missing): the object is certainly not there
         return None
+
+
+def _opts_out_of_injection(pod: dict) -> bool:
+    """Whether a pod asks Istio's injector to leave it alone: the label, or the older annotation, set to "false"."""
+    meta = pod.get("metadata") or {}
+    return "false" in ((meta.get("labels") or {}).get(INJECT), (meta.get("annotations") or {}).get(INJECT))
 
 
 def _deployment_ready(deployment: dict, readiness: Any) -> bool:

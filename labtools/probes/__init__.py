@@ -16,7 +16,7 @@ Traffic from outside (the ingress gateway) -> Replies
 
 Traffic from inside the mesh (exec into a client pod; default selector app=curl, Istio's samples/curl)
     replies = probe.from_client("http://ratings:9080/ratings/0", n=50, headers={"end-user": "jason"}, concurrency=5)
-    probe.from_client(url, selector="app=curl", namespace="legacy")       # lab 10: a pod without a sidecar
+    probe.from_client(url, selector="app=legacy-client")                  # lab 10: a pod without a sidecar
     probe.client("app=curl").has_sidecar                                  # is the caller really outside the mesh?
     result = probe.fortio("http://httpbin:8000/get", connections=3, requests=30)   # lab 09 (app=fortio)
     result.with_status(503), result.statuses, result.describe()

@@ -2,8 +2,9 @@
 
 Two learners share a cluster (the local API server, which records every request). Learner B has solved the lab
 and, to make any leak visible, also wrote a Gateway and VirtualService for learner A's host. Grading learner A:
-  * every request that names a namespace names A's, istio-system (the shared mesh: ingress gateway, mesh-wide
-    policies) or a namespace the lab's own setup declares (lab 10's `legacy` client outside the mesh);
+  * every request that names a namespace names A's or istio-system (the shared mesh: ingress gateway, mesh-wide
+    policies), and nothing else: not even lab 10's plain-text client lives elsewhere (it runs in A's namespace,
+    where a workshop learner's credentials reach);
   * no request anywhere (path or query) mentions learner B, and no namespaced kind is listed across all namespaces;
   * A's results are A's: the checks that B's objects would satisfy fail for A, naming A's namespace.
 The same holds the other way round, and for `workshop status` and `reset`, which read one learner at a time.
@@ -15,7 +16,7 @@ import re
 
 import pytest
 
-from instructor_helpers import add_learner, install_mesh
+from instructor_helpers import add_learner, install_mesh, writes
 from labtools import labstate, workshop
 from labtools.grading.catalog import lab_ids, load_lab
 from labtools.grading.live import grade_cluster
@@ -31,23 +32,16 @@ ACROSS_NAMESPACES = re.compile(r"^/(?:api/v1|apis/[^/]+/[^/]+)/(" + "|".join(NAM
 NO_INGRESS = "http://127.0.0.1:9"  # nothing listens: live traffic checks fail fast instead of waiting
 
 
-def setup_namespaces(lab_id: str, learner: str) -> set[str]:
-    """Namespaces other than the learner's that the lab's own setup declares (shared by every learner)."""
-    lab = load_lab(lab_id)
-    resources, _ = labstate.read_objects(labstate.manifest_paths(lab.setup_dir), learner, skip_file_only=False)
-    return {r.namespace for r in resources if r.kind not in labstate.CLUSTER_WIDE and r.namespace != learner}
-
-
 def namespaces_read(requests: list[tuple[str, str]]) -> set[str]:
     return {match for _, path in requests for match in re.findall(r"/namespaces/([^/?]+)", path)}
 
 
-def assert_only_reads(requests: list[tuple[str, str]], learner: str, other: str, allowed: set[str]) -> None:
+def assert_only_reads(requests: list[tuple[str, str]], learner: str, other: str) -> None:
     paths = [path for _, path in requests]
     assert paths, "grading read nothing at all?"
     leaks = [path for path in paths if other in path]
     assert not leaks, f"requests about {other}: {leaks}"
-    assert namespaces_read(requests) <= {learner, SHARED} | allowed, sorted(namespaces_read(requests))
+    assert namespaces_read(requests) <= {learner, SHARED}, sorted(namespaces_read(requests))
     across = [path for path in paths if ACROSS_NAMESPACES.match(path)]
     assert not across, f"listed across all namespaces: {across}"
 
@@ -80,11 +74,11 @@ def test_grading_one_learner_never_reads_another_learners_namespace(classroom, r
 
     requests_seen.clear()
     mine = grade_cluster(lab, namespace=A, cluster=cluster, ingress_url=NO_INGRESS)
-    assert_only_reads(requests_seen, A, B, setup_namespaces(lab_id, A))
+    assert_only_reads(requests_seen, A, B)
 
     requests_seen.clear()
     theirs = grade_cluster(lab, namespace=B, cluster=cluster, ingress_url=NO_INGRESS)
-    assert_only_reads(requests_seen, B, A, setup_namespaces(lab_id, B))
+    assert_only_reads(requests_seen, B, A)
 
     if lab_id in (labstate.SETUP_LAB, "01-observability"):
         return
@@ -102,10 +96,22 @@ def test_workshop_status_and_reset_read_one_learner_at_a_time(classroom, release
     cluster = classroom
     requests_seen.clear()
     state = workshop.learner_status(cluster, A)
-    assert_only_reads(requests_seen, A, B, set())
+    assert_only_reads(requests_seen, A, B)
     assert not state.labs["02-gateway"].started  # B's Gateway for A's host is not A's work
 
     requests_seen.clear()
     plan = labstate.plan_reset(cluster, load_lab("03"), A, release=release)
     labstate.carry_out(cluster, plan, ready_timeout=0)
-    assert_only_reads(requests_seen, A, B, set())
+    assert_only_reads(requests_seen, A, B)
+
+
+def test_a_learner_resets_lab_10_within_their_own_namespace(classroom, release, requests_seen):
+    """Lab 10's plain-text client is part of its setup: reset creates it in the learner's namespace, nowhere else."""
+    cluster = classroom
+    requests_seen.clear()
+    plan = labstate.plan_reset(cluster, load_lab("10"), A, release=release)
+    assert "create Deployment learner-a/legacy-client" in [f"{c.action} {c.what}" for c in plan.changes]
+    labstate.carry_out(cluster, plan, ready_timeout=5)
+    assert_only_reads(requests_seen, A, B)
+    changed = [path for _, path in writes(requests_seen)]
+    assert changed and all(f"/namespaces/{A}/" in path for path in changed), changed

@@ -69,7 +69,7 @@ def test_objects_are_carried_into_a_learner_namespace():
     assert labstate.localize(gateway, "default")["spec"] == gateway["spec"]  # the lab cluster's own namespace: as written
     elsewhere = {"kind": "Service", "metadata": {"name": "kiali", "namespace": "istio-system"}, "spec": {"x": "bookinfo.app"}}
     assert labstate.localize(elsewhere, A) == elsewhere  # objects of other namespaces are left as they are
-    assert "namespace" not in labstate.localize({"kind": "Namespace", "metadata": {"name": "legacy"}}, A)["metadata"]
+    assert "namespace" not in labstate.localize({"kind": "Namespace", "metadata": {"name": "elsewhere"}}, A)["metadata"]
     assert gateway["spec"]["servers"][0]["hosts"][0] == "bookinfo.app"  # a copy: the input is unchanged
 
 
@@ -144,6 +144,111 @@ def test_reset_applies_the_setup_and_recreates_an_object_another_tool_changed(cl
     assert not labstate.plan_reset(cluster, load_lab("07"), A, release=release).pending
 
 
+def virtual_service(namespace: str, name: str, hosts: list[str], gateways: list[str] | None = None) -> dict:
+    spec = {"hosts": hosts, "http": [{"route": [{"destination": {"host": "reviews"}}]}]}
+    if gateways is not None:
+        spec["gateways"] = gateways
+    return {"apiVersion": "networking.istio.io/v1", "kind": "VirtualService",
+            "metadata": {"name": name, "namespace": namespace}, "spec": spec}
+
+
+def destination_rule(namespace: str, name: str, host: str) -> dict:
+    return {"apiVersion": "networking.istio.io/v1", "kind": "DestinationRule",
+            "metadata": {"name": name, "namespace": namespace}, "spec": {"host": host}}
+
+
+def test_reset_deletes_kept_objects_that_would_compete_with_the_labs_setup(cluster, api, release):
+    """Lab 07's setup VirtualService reviews-delay routes host reviews for the mesh. Istio merges VirtualServices for
+    one host only at gateways, so lab 04's reviews (same host, mesh) would make one of them win arbitrarily."""
+    install_mesh(cluster)
+    add_learner(cluster, A)
+    cluster.apply([obj for lab in ("02-gateway", "03-virtual-service", "04-traffic-split")
+                   for obj in solution_objects(lab, A)] + [
+        virtual_service(A, "mine-fqdn", [f"reviews.{A}.svc.cluster.local"]),  # the same host, written in full
+        virtual_service(A, "mine-details", ["details"]),  # another host: no competition
+        virtual_service(A, "mine-at-a-gateway", ["reviews"], ["bookinfo-gateway"]),  # not for the mesh
+        virtual_service(A, "mine-page", [f"{A}.bookinfo.app"], ["bookinfo-gateway"]),  # the setup's bookinfo: same gateway
+        virtual_service(A, "mine-other-gateway", [f"{A}.bookinfo.app"], ["other-gateway"]),
+    ])
+    plan = labstate.plan_reset(cluster, load_lab("07"), A, release=release)
+    assert actions(plan) == {
+        "Gateway learner-a/bookinfo-gateway": KEEP,  # lab 07's setup has the same Gateway
+        "VirtualService learner-a/bookinfo": KEEP,
+        "VirtualService learner-a/reviews-delay": CREATE,
+        "VirtualService learner-a/reviews": DELETE,
+        "VirtualService learner-a/mine-fqdn": DELETE,
+        "VirtualService learner-a/mine-page": DELETE,
+        "VirtualService learner-a/mine-details": KEEP,
+        "VirtualService learner-a/mine-at-a-gateway": KEEP,
+        "VirtualService learner-a/mine-other-gateway": KEEP,
+        "DestinationRule learner-a/reviews-destination": KEEP,  # lab 07's setup has no DestinationRule for reviews
+    }
+    reasons = {change.what: change.reason for change in plan.changes}
+    assert reasons["VirtualService learner-a/reviews"] == (
+        "solution of lab 04-traffic-split, an earlier lab, but it claims host reviews for the mesh, which lab 07's "
+        "setup VirtualService reviews-delay routes")
+    assert reasons["VirtualService learner-a/mine-fqdn"] == (
+        f"yours, but it claims host reviews.{A}.svc.cluster.local for the mesh, which lab 07's setup VirtualService "
+        "reviews-delay routes")
+    assert reasons["VirtualService learner-a/mine-page"] == (
+        f"yours, but it claims host {A}.bookinfo.app for gateway {A}/bookinfo-gateway, which lab 07's setup "
+        "VirtualService bookinfo routes")
+
+    labstate.carry_out(cluster, plan)
+    remaining = objects(api, "VirtualService", A)
+    assert sorted(remaining) == ["bookinfo", "mine-at-a-gateway", "mine-details", "mine-other-gateway", "reviews-delay"]
+    assert not labstate.plan_reset(cluster, load_lab("07"), A, release=release).pending
+
+
+def test_reset_deletes_a_second_destination_rule_for_a_setup_host(cluster, api, release):
+    """Lab 06's setup DestinationRule ratings-destination defines subset v1 of ratings; of two rules for one host,
+    only the first top-level policy and the first definition of a subset count."""
+    install_mesh(cluster)
+    add_learner(cluster, A)
+    cluster.apply([destination_rule(A, "my-ratings", f"ratings.{A}.svc.cluster.local"),
+                   destination_rule(A, "my-details", "details")])
+    plan = labstate.plan_reset(cluster, load_lab("06"), A, release=release)
+    assert actions(plan) == {"DestinationRule learner-a/ratings-destination": CREATE,
+                             "DestinationRule learner-a/my-ratings": DELETE,
+                             "DestinationRule learner-a/my-details": KEEP}
+    reason = next(c.reason for c in plan.changes if c.name == "my-ratings")
+    assert reason == (f"yours, but it sets policies for host ratings.{A}.svc.cluster.local, which lab 06's setup "
+                      "DestinationRule ratings-destination configures")
+
+
+def test_solve_deletes_kept_objects_that_would_compete_with_the_solution(cluster, api, release):
+    install_mesh(cluster)
+    add_learner(cluster, A, components=("bookinfo", "httpbin", "curl", "fortio"))
+    cluster.apply([virtual_service(A, "my-httpbin", ["httpbin"])])
+    plan = labstate.plan_solve(cluster, load_lab("08"), A, release=release)
+    assert actions(plan)["VirtualService learner-a/my-httpbin"] == DELETE
+    assert next(c.reason for c in plan.changes if c.name == "my-httpbin") == (
+        "yours, but it claims host httpbin for the mesh, which lab 08's reference solution VirtualService httpbin routes")
+    assert actions(labstate.plan_reset(cluster, load_lab("08"), A, release=release))["VirtualService learner-a/my-httpbin"] == KEEP
+
+
+def test_no_labs_setup_reaches_outside_the_learners_namespace():
+    """A learner's credentials end at their namespace: every lab's setup must stay inside it."""
+    from labtools.grading.catalog import lab_folders
+
+    for folder in lab_folders():
+        resources, _ = labstate.read_objects(labstate.manifest_paths(folder / "setup"), A, skip_file_only=False)
+        outside = [str(r) for r in resources if r.kind in labstate.CLUSTER_WIDE or r.namespace != A]
+        assert not outside, f"{folder.name}'s setup: {outside}"
+
+
+def test_a_setup_outside_the_namespace_is_applied_only_on_a_cluster_of_one(cluster, api, release, tmp_path, monkeypatch):
+    labs, _ = demo_course(tmp_path, monkeypatch)
+    (labs / "98-demo" / "setup" / "shared.yaml").write_text("apiVersion: v1\nkind: Namespace\nmetadata: {name: shared}\n")
+    install_mesh(cluster)
+    add_learner(cluster, A)
+    with pytest.raises(UsageError) as refused:
+        labstate.plan_reset(cluster, load_lab("98"), A, release=release)
+    assert refused.value.message.startswith("Lab 98-demo's setup changes Namespace shared, which every learner of this "
+                                            "cluster shares")
+    assert actions(labstate.plan_reset(cluster, load_lab("98"), "default", release=release))["Namespace shared"] == CREATE
+
+
 def test_reset_installs_a_missing_component_from_the_release(cluster, api, release):
     install_mesh(cluster)
     add_learner(cluster, A, components=("bookinfo",))
@@ -196,7 +301,8 @@ def test_solve_applies_the_solution_but_never_a_file_only_file(cluster, api, rel
     assert not objects(api, "DestinationRule", A)
     policy = objects(api, "AuthorizationPolicy", A)["productpage-viewer"]
     assert policy["metadata"]["labels"][labstate.ROLE_LABEL] == "solution"
-    assert "curl" in objects(api, "Deployment", "legacy")  # the lab's setup owns its client outside the mesh
+    client = objects(api, "Deployment", A)["legacy-client"]  # the setup's plain-text client, in the learner's namespace
+    assert client["metadata"]["labels"][labstate.ROLE_LABEL] == "setup"
 
 
 @requires_crds()
@@ -302,3 +408,14 @@ def test_stand_ins_match_the_release_components_by_name(release):
     standin = {(o["kind"], o["metadata"]["name"]) for o in stand_ins("bookinfo", A)}
     component = {(o["kind"], o["metadata"]["name"]) for o in labstate.component_objects("bookinfo", release, A)}
     assert component <= standin
+
+
+def test_an_earlier_labs_scaffolding_is_removed_but_its_solutions_are_kept():
+    """Lab 07's slowed reviews is scaffolding for lab 07 alone; lab 02's Gateway is work later labs build on."""
+    from labtools import labstate
+
+    owners = labstate.ownership("default")
+    assert owners[("VirtualService", "reviews-delay")] == ("07-timeouts", labstate.SETUP)
+    assert owners[("DestinationRule", "ratings-destination")] == ("06-fault-injection", labstate.SETUP)
+    assert owners[("Gateway", "bookinfo-gateway")] == ("02-gateway", labstate.SOLUTION)
+    assert owners[("VirtualService", "bookinfo")] == ("03-virtual-service", labstate.SOLUTION)

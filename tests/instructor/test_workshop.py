@@ -49,6 +49,8 @@ def test_create_prepares_a_namespace_an_account_and_a_kubeconfig_per_learner(sha
         role = objects(api, "Role", ns)["labtools-learner"]
         assert {"gateways", "virtualservices", "destinationrules", "serviceentries"} <= {
             r for rule in role["rules"] for r in rule["resources"] if "networking.istio.io" in rule["apiGroups"]}
+        deployments = next(rule for rule in role["rules"] if "deployments" in rule["resources"])
+        assert {"create", "patch", "delete"} <= set(deployments["verbs"])  # only in their own namespace (a Role)
         exec_rule = next(rule for rule in role["rules"] if "pods/exec" in rule["resources"])
         assert set(exec_rule["verbs"]) == {"get", "create"}
         binding = objects(api, "RoleBinding", ns)["labtools-learner"]

@@ -10,7 +10,7 @@ import pytest
 
 from labtools import settings
 from labtools.notebook import open_lab
-from tests.notebooks.nbtools import LABS, copy_labs, errors, execute, outputs_html, outputs_text
+from tests.notebooks.nbtools import LABS, ROOT, copy_labs, errors, execute, outputs_html, outputs_text
 
 kubefake = pytest.importorskip("tests.kube.kubefake", reason="the kube layer's fake API server (tests/kube) is missing")
 VIRTUAL_SERVICE = (settings.solutions_dir() / "03-virtual-service" / "bookinfo.yaml").read_text()
@@ -28,7 +28,26 @@ def titles(report, status):
     return [n.title for n in report.items if n.status == status]
 
 
-def test_prerequisites_find_what_is_missing_and_apply_setup_fixes_the_lab_objects(api):
+def set_up_like_labtools_up(monkeypatch) -> None:
+    """The cluster as `labtools up` leaves it: Istio's and Bookinfo's stand-ins applied, and the Istio release (the
+    provision tests' small one) in the cache, which `lab.apply_setup()` installs components from."""
+    monkeypatch.syspath_prepend(str(ROOT / "tests" / "provision"))  # where the small release is built
+    from tests.instructor.instructor_helpers import add_learner, cache_release, install_mesh
+    from labtools.kube import Cluster
+
+    cache_release()
+    with Cluster.connect() as cluster:
+        install_mesh(cluster)
+        add_learner(cluster, "default", components=("bookinfo",))
+
+
+@pytest.fixture
+def mesh(api, monkeypatch):
+    set_up_like_labtools_up(monkeypatch)
+    return api
+
+
+def test_prerequisites_find_what_is_missing_and_apply_setup_fixes_the_lab_objects(api, monkeypatch):
     lab = open_lab("03")
     report = lab.prerequisites()
     assert any(t.startswith("Your cluster answers: context kind-istio-labs (Kubernetes v1.34.11)") for t in titles(report, "ok"))
@@ -39,8 +58,14 @@ def test_prerequisites_find_what_is_missing_and_apply_setup_fixes_the_lab_object
     assert "Gateway default/bookinfo-gateway" in missing_setup.title and "lab.apply_setup()" in missing_setup.hint
     assert not report.ok
 
+    refused = lab.apply_setup()  # no Istio yet: reset refuses, as `labtools reset` does
+    assert refused.outcome.status == "error" and "Nothing was changed: Istio is not installed" in refused.outcome.title
+    assert not api.objects("Gateway", "default")
+
+    set_up_like_labtools_up(monkeypatch)
     applied = lab.apply_setup()
-    assert "Applied: Gateway default/bookinfo-gateway" in repr(applied)
+    assert applied.ok, applied.text()
+    assert "+ create  Gateway default/bookinfo-gateway: part of the lab's setup" in applied.text()
     assert [g["metadata"]["name"] for g in api.objects("Gateway", "default")] == ["bookinfo-gateway"]
     again = lab.prerequisites(needs={"Gateway/bookinfo-gateway": "02-gateway", "VirtualService/bookinfo": "03"})
     assert any("starting objects are in place" in t for t in titles(again, "ok"))
@@ -72,7 +97,7 @@ def test_sidecars_lists_pods_and_explains_the_ones_without(api):
     assert table.note.startswith("1 pod(s) have no sidecar: they started before the namespace was labelled")
 
 
-def test_live_check_reads_the_cluster(api, monkeypatch):
+def test_live_check_reads_the_cluster(mesh, monkeypatch):
     monkeypatch.setattr(settings, "INGRESS_URL", "http://127.0.0.1:9")  # nothing listens: live probes fail fast
     lab = open_lab("03")
     lab.apply_setup()
@@ -102,3 +127,52 @@ def test_a_notebook_applies_its_exercise_to_the_cluster_from_the_kernel(api, mon
     traffic = next(c for c in code if "lab.traffic(" in c.source)
     assert "Nothing answered through the ingress" in outputs_text(traffic)
     assert LABS.joinpath("02-gateway", "exercise", "gateway.yaml").read_text() in exercise.source + "\n"
+
+
+def test_apply_setup_shows_the_reset_plan_and_removes_what_would_compete_with_the_setup(mesh):
+    """Lab 07, after lab 04: the setup cell is `labtools reset 07`, plan first; lab 04's VirtualService reviews
+    would compete with the setup's reviews-delay for the sidecars' routes to reviews, so it goes."""
+    reviews = (settings.solutions_dir() / "04-traffic-split" / "reviews.yaml").read_text()
+    assert open_lab("04").apply(reviews).notice.status == "ok"
+    lab = open_lab("07")
+
+    planned = lab.apply_setup(dry_run=True)
+    text = planned.text()
+    assert "Context kind-istio-labs: 3 to create, 1 to delete, " in text
+    assert ("− delete  VirtualService default/reviews: solution of lab 04-traffic-split, an earlier lab, but it claims "
+            "host reviews for the mesh, which lab 07's setup VirtualService reviews-delay routes") in text
+    assert "= keep    DestinationRule default/reviews-destination" in text
+    assert planned.outcome.title == "Dry run: nothing was changed."
+    assert sorted(vs["metadata"]["name"] for vs in mesh.objects("VirtualService", "default")) == ["reviews"]
+
+    done = lab.apply_setup()
+    assert done.ok and "Namespace default is at the starting state of lab 07-timeouts." in done.text()
+    assert "deleted VirtualService default/reviews" in done.outcome.lines
+    assert sorted(vs["metadata"]["name"] for vs in mesh.objects("VirtualService", "default")) == ["bookinfo", "reviews-delay"]
+    html = done.html()
+    assert 'class="lt-plan"' in html and "claims host reviews for the mesh" in html
+
+    again = lab.apply_setup()
+    assert again.outcome.title == "Nothing to change: namespace default is at the starting state of lab 07-timeouts."
+
+
+def test_apply_setup_of_lab_10_runs_its_plain_text_client_in_the_learners_namespace(mesh):
+    view = open_lab("10").apply_setup(ready_timeout=5)
+    assert view.ok, view.text()
+    client = {d["metadata"]["name"]: d for d in mesh.objects("Deployment", "default")}["legacy-client"]
+    assert client["spec"]["template"]["metadata"]["labels"]["sidecar.istio.io/inject"] == "false"
+    assert "legacy" not in {n["metadata"]["name"] for n in mesh.objects("Namespace")}  # no namespace of its own
+
+
+def test_sidecars_tell_a_pod_that_opts_out_from_one_that_missed_injection(api):
+    for name, labels in (("productpage-v1-abc", {"app": "productpage"}),
+                         ("legacy-client-def", {"app": "legacy-client", "sidecar.istio.io/inject": "false"})):
+        containers = [{"name": "app", "image": "app"}] + ([{"name": "istio-proxy", "image": "proxyv2"}]
+                                                          if labels["app"] == "productpage" else [])
+        api.create({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "default", "labels": labels},
+                    "spec": {"containers": containers}, "status": {"phase": "Running"}})
+    table = open_lab("10").sidecars()
+    assert [(row[0], row[3]) for row in table.rows] == [
+        ("legacy-client-def", "✘ none (it opts out: sidecar.istio.io/inject=false)"), ("productpage-v1-abc", "✔ istio-proxy")]
+    assert table.note.startswith("Every other pod carries a sidecar. legacy-client-def opts out of injection")
+    assert "rollout restart" not in table.note

@@ -16,6 +16,7 @@ from labtools.notebook import check, latency_histogram, open_lab, split_bars, st
 from labtools.notebook import environment, session as sessions
 from labtools.notebook.checking import CheckView
 from labtools.notebook.environment import ClusterState
+from tests.conftest import requires_crds
 from tests.notebooks.nbtools import copy_labs
 
 GATEWAY_SOLUTION = (settings.solutions_dir() / "02-gateway" / "gateway.yaml").read_text()
@@ -345,6 +346,24 @@ def test_live_cells_skip_with_the_reason(labs, monkeypatch):
     for view in (lab.traffic("/productpage"), lab.sidecars(), lab.live("reading stats", lambda probe: 1)):
         assert view.status == "skip" and view.title.startswith("Skipped:")
         assert view.lines == ["Cannot reach the Kubernetes API at https://127.0.0.1:6443."]
+
+
+@requires_crds()
+def test_apply_setup_offline_skips_saying_why_and_still_validates_the_setup(labs, monkeypatch):
+    offline(monkeypatch, "Cannot reach the Kubernetes API at https://127.0.0.1:6443.")
+    notice = open_lab("10").apply_setup()
+    assert notice.status == "skip"
+    assert notice.title == ("Skipped: bringing namespace default to the starting state of lab 10-security needs your "
+                            "cluster, and none answers.")
+    assert notice.lines == ["Cannot reach the Kubernetes API at https://127.0.0.1:6443.",
+                            "The setup files hold VirtualService default/bookinfo, Gateway default/bookinfo-gateway, "
+                            "Deployment default/legacy-client: valid."]
+    assert notice.hint == "Run `labtools up`."
+    (labs / "07-timeouts" / "setup" / "reviews-delay.yaml").write_text(
+        "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: slow}\n"
+        "spec:\n  hosts: [reviews]\n  http:\n  - timeout: 3\n    route: [{destination: {host: reviews}}]\n")
+    broken = open_lab("07").apply_setup()  # a broken setup is said even offline
+    assert broken.status == "error" and "spec.http[0].timeout" in broken.text()
 
 
 def test_live_runs_the_function_with_a_probe(labs, monkeypatch):
