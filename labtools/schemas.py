@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from labtools import settings
-from labtools.errors import EnvironmentBroken
 from labtools.meshconfig.schema import Schema, SchemaSet
 
 CACHE_FORMAT = 1
@@ -27,24 +26,37 @@ def find_crd_file() -> Path | None:
     return next((path for path in settings.istio_crd_candidates() if path.is_file()), None)
 
 
-def missing_crds_message() -> str:
-    return (
-        "Not validated: Istio's CRD file is not on this machine yet. Run `labtools up` once (it downloads the "
-        "Istio release), or set LABTOOLS_ISTIO_CRDS to a crd-all.gen.yaml file."
-    )
+MISSING_CRDS = (
+    "Not validated: Istio's CRD file is not on this machine yet. Run `labtools up` once (it downloads the "
+    "Istio release), or set LABTOOLS_ISTIO_CRDS to a crd-all.gen.yaml file."
+)
+
+
+def load_schema_set() -> SchemaSet | None:
+    """The schemas for validation, or None when no usable Istio CRD file is available (see `schema_note`)."""
+    return lookup_schemas(find_crd_file())[0]
+
+
+def schema_note() -> str:
+    """Why objects cannot be validated right now, or "" when they can."""
+    return lookup_schemas(find_crd_file())[1]
 
 
 @lru_cache(maxsize=4)
-def load_schema_set(crd_file: Path | None = None) -> SchemaSet | None:
-    """The schemas for validation, or None when no Istio CRD file is available."""
-    crd_file = crd_file or find_crd_file()
+def lookup_schemas(crd_file: Path | None) -> tuple[SchemaSet | None, str]:
+    """(schemas, "") or (None, why not). A broken CRD file (a cut-off download) means "not validated", with the
+    reason and the fix, rather than no grading at all."""
     if crd_file is None:
-        return None
-    kinds = _cached_kinds(crd_file)
-    return SchemaSet(kinds, origin=str(crd_file), core_lookup=_core_schema)
+        return None, MISSING_CRDS
+    try:
+        kinds = _cached_kinds(crd_file)
+    except ValueError as problem:
+        return None, f"Not validated: {problem} Delete it and run `labtools up` again (it downloads the release)."
+    return SchemaSet(kinds, origin=str(crd_file), core_lookup=_core_schema), ""
 
 
 def _cached_kinds(crd_file: Path) -> dict[str, dict[str, Schema]]:
+    """Served schemas by kind and version; ValueError when the file is not a usable CRD file."""
     stat = crd_file.stat()
     fingerprint = f"{CACHE_FORMAT}:{crd_file.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
     cache = settings.cache_dir() / "schemas" / (hashlib.sha256(fingerprint.encode()).hexdigest()[:24] + ".json")
@@ -58,10 +70,10 @@ def _cached_kinds(crd_file: Path) -> dict[str, dict[str, Schema]]:
     try:
         documents = list(yaml.load_all(crd_file.read_text(encoding="utf-8"), Loader=loader))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise EnvironmentBroken(f"Istio's CRD file {crd_file} cannot be read: {exc}") from None
+        raise ValueError(f"Istio's CRD file {crd_file} cannot be read ({exc}).") from None
     kinds = SchemaSet.from_crds(documents, str(crd_file)).kinds
     if not kinds:
-        raise EnvironmentBroken(f"{crd_file} holds no CustomResourceDefinitions; is it Istio's crd-all.gen.yaml?")
+        raise ValueError(f"{crd_file} holds no CustomResourceDefinitions, so it is not Istio's crd-all.gen.yaml.")
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
         temporary = cache.with_suffix(f".{os.getpid()}.tmp")

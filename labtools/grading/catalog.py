@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import re
 import sys
@@ -39,7 +40,9 @@ def resolve(name: str) -> Path:
 
 def load_lab(name: str) -> Lab:
     folder = resolve(name)
-    module_name = "labtools_lab_" + folder.name.replace("-", "_")
+    # Keyed by the file's path too: two labs folders (LABTOOLS_LABS) may hold labs of the same id.
+    digest = hashlib.sha1(str(folder.resolve()).encode()).hexdigest()[:8]
+    module_name = f"labtools_lab_{folder.name.replace('-', '_')}_{digest}"
     module = sys.modules.get(module_name)
     if module is None:
         spec = importlib.util.spec_from_file_location(module_name, folder / "checks.py")

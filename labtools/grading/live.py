@@ -17,6 +17,7 @@ from typing import Any
 from labtools import settings
 from labtools.errors import EnvironmentBroken, InputError, UsageError
 from labtools.grading.checks import Lab, Target
+from labtools.grading.offline import validated_config
 from labtools.grading.results import LabResult
 from labtools.grading.runner import Evidence, run_lab
 from labtools.meshconfig import MeshConfig, Resource, Source
@@ -84,8 +85,6 @@ def _user_kubeconfig() -> Path | None:
 
 def read_config(cluster: Any, namespace: str) -> tuple[MeshConfig, list[str]]:
     """The cluster's objects as a MeshConfig, validated like files are; and notes for the report."""
-    from labtools.schemas import load_schema_set, missing_crds_message
-
     namespaces = [namespace] if namespace == SYSTEM_NAMESPACE else [namespace, SYSTEM_NAMESPACE]
     resources: list[Resource] = []
     submitted: list[Resource] = []
@@ -106,20 +105,7 @@ def read_config(cluster: Any, namespace: str) -> tuple[MeshConfig, list[str]]:
                 resources.append(resource)
                 if is_istio and resource.namespace == namespace:
                     submitted.append(resource)
-    schemas = load_schema_set()
-    problems = [p for resource in submitted for p in schemas.validate(resource)] if schemas else []
-    if schemas is None:
-        notes.append(missing_crds_message())
-    config = MeshConfig(
-        resources,
-        submitted=submitted,
-        problems=problems,
-        namespace=namespace,
-        validated=schemas is not None,
-        schema_note="" if schemas else missing_crds_message(),
-        live=True,
-    )
-    return config, notes
+    return validated_config(resources, submitted, namespace, live=True), notes
 
 
 def _as_applied(obj: dict[str, Any], keep_status: bool) -> dict[str, Any]:

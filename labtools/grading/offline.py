@@ -22,18 +22,17 @@ def setup_resources(lab: Lab, namespace: str = "default") -> list[Resource]:
 
 
 def build_config(lab: Lab, submitted: list[Resource], namespace: str = "default") -> MeshConfig:
-    from labtools.schemas import load_schema_set, missing_crds_message
+    return validated_config(merge(setup_resources(lab, namespace), submitted), submitted, namespace)
+
+
+def validated_config(resources: list[Resource], submitted: list[Resource], namespace: str, live: bool = False) -> MeshConfig:
+    """The objects in force as a MeshConfig, with what the API server would refuse in the learner's own objects."""
+    from labtools.schemas import load_schema_set, schema_note
 
     schemas = load_schema_set()
     problems = [p for resource in submitted for p in schemas.validate(resource)] if schemas else []
-    return MeshConfig(
-        merge(setup_resources(lab, namespace), submitted),
-        submitted=submitted,
-        problems=problems,
-        namespace=namespace,
-        validated=schemas is not None,
-        schema_note="" if schemas else missing_crds_message(),
-    )
+    return MeshConfig(resources, submitted=submitted, problems=problems, namespace=namespace,
+                      validated=schemas is not None, schema_note=schema_note(), live=live)
 
 
 def grade_files(lab: Lab, paths: Iterable[str | Path], namespace: str = "default", host: str | None = None) -> LabResult:

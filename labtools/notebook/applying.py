@@ -52,14 +52,11 @@ def validate(sources: list[Source], namespace: str) -> Validation:
             resources.extend(parse_resources(text, label, namespace))
     except LabtoolsError as problem:
         return Validation(error=problem)
-    from labtools.schemas import load_schema_set, missing_crds_message
+    from labtools.schemas import load_schema_set, schema_note
 
-    try:
-        schemas = load_schema_set()
-    except LabtoolsError as problem:
-        return Validation(resources, error=problem)
+    schemas = load_schema_set()
     if schemas is None:
-        return Validation(resources, schema_note=missing_crds_message())
+        return Validation(resources, schema_note=schema_note())
     problems = [str(p) for resource in resources for p in schemas.validate(resource)]
     unchecked = [describe(r) for r in resources if not schemas.validates(r)]
     return Validation(resources, problems, unchecked)

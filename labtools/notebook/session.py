@@ -157,14 +157,14 @@ class LabSession:
         return report
 
     def _report_schemas(self, report: Report) -> None:
-        from labtools.schemas import find_crd_file, missing_crds_message
+        from labtools.schemas import find_crd_file, schema_note
 
-        crd = find_crd_file()
-        if crd is None:
-            report.add(WARN, "Istio's schemas are not on this machine: YAML is read but not validated before it is applied.",
-                       [missing_crds_message()])
+        note = schema_note()
+        if note:
+            report.add(WARN, "Istio's schemas are not usable here: YAML is read but not validated before it is applied.",
+                       [note])
         else:
-            report.add(OK, f"YAML is validated against Istio's schemas ({crd.name}).")
+            report.add(OK, f"YAML is validated against Istio's schemas ({find_crd_file().name}).")
 
     def _report_docker(self, report: Report) -> None:
         problem = docker_problem()

@@ -34,14 +34,14 @@ def test_solution_passes_offline(lab_id):
 def test_solution_passes_without_schemas(lab_id, monkeypatch, tmp_path):
     monkeypatch.setenv("LABTOOLS_ISTIO_CRDS", str(tmp_path / "absent.yaml"))
     monkeypatch.setenv("LABTOOLS_CACHE", str(tmp_path / "cache"))
-    from labtools.schemas import load_schema_set
+    from labtools.schemas import lookup_schemas
 
-    load_schema_set.cache_clear()
+    lookup_schemas.cache_clear()
     try:
         lab = load_lab(lab_id)
         result = grade_files(lab, [solution_dir(lab)])
     finally:
-        load_schema_set.cache_clear()
+        lookup_schemas.cache_clear()
     assert_passes(result)
     validity = result.checks[0]
     assert validity.status == "skip" and not validity.counted and "LABTOOLS_ISTIO_CRDS" in validity.message

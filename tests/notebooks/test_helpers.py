@@ -161,6 +161,7 @@ def test_write_refuses_names_outside_the_exercise_folder(labs, name):
 # --- applying: validate first, all or nothing -------------------------------------------------------------------
 
 
+@requires_crds()
 def test_one_bad_document_applies_nothing_and_names_document_line_and_field(labs, monkeypatch):
     cluster = FakeCluster()
     live(monkeypatch, cluster)
@@ -181,6 +182,7 @@ def test_unreadable_yaml_applies_nothing_and_names_the_line(labs, monkeypatch):
     assert "line 4" in outcome.notice.title
 
 
+@requires_crds()
 def test_dry_run_validates_without_a_cluster(labs, monkeypatch):
     monkeypatch.setattr(sessions, "reach_cluster", lambda *a, **k: pytest.fail("a dry run must not connect"))
     outcome = open_lab("02").apply(GATEWAY_SOLUTION, dry_run=True)
@@ -213,6 +215,7 @@ def test_a_rejection_by_the_cluster_is_shown_not_raised(labs, monkeypatch):
     assert outcome.notice.status == "error" and "nothing was applied" in outcome.notice.title
 
 
+@requires_crds()
 def test_apply_reads_a_file_of_the_exercise_folder(labs, monkeypatch):
     offline(monkeypatch)
     outcome = open_lab("02").apply("gateway.yaml", dry_run=True)
@@ -478,6 +481,7 @@ def shell():
     InteractiveShell.clear_instance()
 
 
+@requires_crds()
 def test_the_apply_magic_saves_validates_and_applies_nothing_on_error(labs, monkeypatch, shell):
     offline(monkeypatch)
     sessions.open_lab("02")

@@ -13,6 +13,7 @@ from labtools.grading.catalog import load_lab
 from labtools.grading.offline import grade_files
 from labtools.notebook.clean import dirty_cells, strip
 from tests.notebooks.nbtools import LABS, NOTEBOOKS, exercise_cells, lab_id, read, teaching_words
+from tests.conftest import HAVE_CRDS
 
 MIN_WORDS = 600
 IDS = [lab_id(p) for p in NOTEBOOKS]
@@ -89,4 +90,5 @@ def test_starter_files_fail_the_checks(path):
     assert not result.passed, f"{lab.id}: the starter files pass the lab's checks; a starter must leave work to do"
     assert result.count("error") == 0, [c.message for c in result.checks if c.status == "error"]
     validity = [c for c in result.checks if c.id == "objects_are_valid"]
-    assert all(c.status == "pass" for c in validity), f"{lab.id}: the starter should be valid: {validity[0].message}"
+    expected = "pass" if HAVE_CRDS else "skip"  # without Istio's schemas nothing can be validated
+    assert all(c.status == expected for c in validity), f"{lab.id}: the starter should be valid: {validity[0].message}"
