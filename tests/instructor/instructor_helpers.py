@@ -14,6 +14,8 @@ from typing import Iterator
 
 import yaml
 
+from tests.provision.provision_helpers import run_cli  # noqa: F401  (re-exported for the instructor tests)
+
 ROOT = Path(__file__).resolve().parents[2]
 COMMON = ROOT / "labs" / "common"
 # kinds the kube tests' API server does not declare by default, but labtools reads
@@ -113,21 +115,6 @@ def token_controller(api, token: str = "token-for-{namespace}", ca: bytes = b"--
         thread.join(5)
 
 
-def run_cli(args: list[str], capsys) -> tuple[int, str, str]:
-    """Run `labtools ARGS` in this process (monkeypatched settings apply): exit code, stdout, stderr."""
-    from labtools.cli import main
-
-    old = sys.argv
-    sys.argv = ["labtools", *args]
-    try:
-        main()
-        code = 0
-    except SystemExit as exit_:
-        code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
-    finally:
-        sys.argv = old
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def load_yaml(path: Path) -> dict:
