@@ -32,7 +32,7 @@ def validated_config(resources: list[Resource], submitted: list[Resource], names
     schemas = load_schema_set()
     problems = [p for resource in submitted for p in schemas.validate(resource)] if schemas else []
     return MeshConfig(resources, submitted=submitted, problems=problems, namespace=namespace,
-                      validated=schemas is not None, schema_note=schema_note(), live=live)
+                      schema_note=schema_note(), live=live)
 
 
 def grade_files(lab: Lab, paths: Iterable[str | Path], namespace: str = "default", host: str | None = None) -> LabResult:

@@ -19,10 +19,6 @@ def fqdn(host: str, namespace: str) -> str:
     return f"{host}.{namespace}.svc.{CLUSTER_DOMAIN}"
 
 
-def service_host(name: str, namespace: str) -> str:
-    return f"{name}.{namespace}.svc.{CLUSTER_DOMAIN}"
-
-
 def split_service_host(host: str) -> tuple[str, str] | None:
     """(name, namespace) of a cluster-local service FQDN, or None."""
     suffix = f".svc.{CLUSTER_DOMAIN}"
@@ -40,11 +36,6 @@ def host_matches(pattern: str, host: str) -> bool:
     if pattern.startswith("*."):
         return host.endswith(pattern[1:])
     return pattern == host
-
-
-def hosts_overlap(a: str, b: str) -> bool:
-    """Whether two host patterns can match a common host (Istio's gateway/VirtualService host intersection)."""
-    return host_matches(a, b) or host_matches(b, a)
 
 
 def specificity(pattern: str) -> int:

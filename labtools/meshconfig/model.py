@@ -36,7 +36,7 @@ def merge(*layers: Iterable[Resource]) -> list[Resource]:
 class MeshConfig:
     """Objects in force (setup objects overlaid by the learner's), the learner's own, and validation problems.
 
-    `validated` is False when no schema was available to validate against (see `schema_note`).
+    `schema_note` says why the learner's objects could not be validated ("" when they were).
     `live` is True when the objects were read from a cluster rather than from files.
     """
 
@@ -46,7 +46,6 @@ class MeshConfig:
         submitted: list[Resource] | None = None,
         problems: list[Problem] | None = None,
         namespace: str = "default",
-        validated: bool = True,
         schema_note: str = "",
         live: bool = False,
     ):
@@ -54,9 +53,12 @@ class MeshConfig:
         self.submitted = submitted if submitted is not None else resources
         self.problems = problems or []
         self.namespace = namespace
-        self.validated = validated
         self.schema_note = schema_note
         self.live = live
+
+    @property
+    def validated(self) -> bool:
+        return not self.schema_note
 
     # --- finding objects -------------------------------------------------------------------------------------
     def of_kind(self, kind: str, namespace: str | None = None) -> list[Resource]:
@@ -69,19 +71,11 @@ class MeshConfig:
     def submitted_of_kind(self, kind: str) -> list[Resource]:
         return [r for r in self.submitted if r.kind == kind]
 
-    def problems_for(self, resource: Resource) -> list[Problem]:
-        return [p for p in self.problems if p.resource is resource]
-
     # --- services and workloads ------------------------------------------------------------------------------
     def service(self, host: str, namespace: str | None = None) -> Resource | None:
         """The Service a host names (short or FQDN), or None when it is not a cluster service."""
         parts = split_service_host(fqdn(host, namespace or self.namespace))
         return self.get("Service", parts[0], parts[1]) if parts else None
-
-    def service_ports(self, host: str) -> list[int]:
-        service = self.service(host)
-        ports = (service.spec.get("ports") if service else None) or []
-        return [p["port"] for p in ports if isinstance(p, dict) and isinstance(p.get("port"), int)]
 
     def workloads(self, namespace: str, labels: dict[str, str]) -> list[Resource]:
         """Workloads in `namespace` whose pods carry all of `labels`: controllers (Deployments...) by their pod

@@ -98,14 +98,6 @@ class RouteDecision:
         fault = self.fault or {}
         return _fault_percent(fault.get("delay"), "percent"), _fault_percent(fault.get("abort"), None)
 
-    def share(self, host: str | None = None, subset: str | None = None) -> float:
-        """Fraction of requests like this one sent to `host` (FQDN) and/or `subset`."""
-        return sum(
-            d.share
-            for d in self.destinations
-            if (host is None or d.host == host) and (subset is None or d.subset == subset)
-        )
-
     def shares_by_subset(self) -> dict[str | None, float]:
         shares: dict[str | None, float] = {}
         for d in self.destinations:

@@ -44,6 +44,7 @@ Cells, in this order:
        lab.traffic("/api/v1/products/0/reviews", n=100, show="versions", expected=...)  # bars grow as answers arrive
        lab.traffic(..., login="jason")                                 # productpage forwards end-user for a session
        lab.traffic("http://ratings:9080/ratings/0", from_pod="app=curl", headers={"end-user": "jason"})  # in the mesh
+       lab.traffic("/api/v1/products/0/reviews", n=30, show="pods")  # which reviews pod answered (lab 05)
        lab.sidecars()                                                  # pods and whether they carry istio-proxy
    Anything else live goes through `lab.live(what, function)`: it calls function(probe) with a labtools.probes.Probe
    (see labtools/probes/__init__.py), or shows "Skipped: <what> needs your cluster" without one. Pictures of live
@@ -52,6 +53,9 @@ Cells, in this order:
                 concurrency=5), timeout_s=3))
        lab.live("sending 60 requests with 3 connections", lambda probe: status_timeline(
                 probe.from_client("http://httpbin:8000/get", n=60, concurrency=3)))
+   A picture made of several parts is a `Group(...)`; rows of values are a `Table(headers, rows, title=...)`. Lab
+   cells import from the packages' public faces (labtools.notebook, labtools.meshconfig, labtools.probes), never
+   from their submodules.
 8. Kiali: what to look at (markdown), then `lab.kiali_link()`.
 9. Classic mistakes (markdown): the ones CURRICULUM.md names for the lab, and what the learner sees when they happen.
 10. Recap (markdown): a few bullets.
@@ -61,6 +65,7 @@ What tests/notebooks enforces for every labs/*/lab.ipynb (new notebooks are pick
 - at least 600 words of markdown outside code blocks; headings "# Lab NN · Title", and ones containing "Kiali",
   "Classic mistakes" and "Recap";
 - the first code cell calls open_lab("NN") and lab.prerequisites(); a check cell and lab.kiali_link() exist;
+- code cells import nothing from a submodule of labtools' packages (labtools.notebook.views and the like);
 - every `%%apply --save FILE` cell equals labs/<id>/exercise/FILE, contains TODO, and those files fail the lab's
   offline checks while being valid YAML;
 - it runs top to bottom in a python3 kernel with no cluster and no Docker, without errors; every cell calling
@@ -75,10 +80,11 @@ from Istio's documentation carry over, sentences do not.
 from labtools.meshconfig import Request
 from labtools.notebook.pictures import SplitBars, latency_histogram, split_bars, status_timeline
 from labtools.notebook.session import LabSession, check, open_lab
+from labtools.notebook.views import Group, Table
 
 __all__ = [
-    "LabSession", "Request", "SplitBars", "check", "latency_histogram", "load_ipython_extension", "open_lab",
-    "split_bars", "status_timeline",
+    "Group", "LabSession", "Request", "SplitBars", "Table", "check", "latency_histogram", "load_ipython_extension",
+    "open_lab", "split_bars", "status_timeline",
 ]
 
 

@@ -35,12 +35,10 @@ class Validation:
 Source = tuple[str, str]  # (YAML text, where it comes from: a file name or "<cell>")
 
 
-# Kinds without a namespace, named "Kind name" rather than "Kind namespace/name".
-CLUSTER_WIDE = {"Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "PersistentVolume",
-                "StorageClass", "PriorityClass", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"}
-
-
 def describe(resource: Resource) -> str:
+    """`Kind namespace/name`, or `Kind name` for a kind that lives outside namespaces."""
+    from labtools.labstate import CLUSTER_WIDE
+
     return f"{resource.kind} {resource.name}" if resource.kind in CLUSTER_WIDE else str(resource)
 
 

@@ -17,31 +17,21 @@ NOTEBOOK_RUN_METADATA = ("widgets",)
 
 def dirty_cells(notebook: Any) -> list[int]:
     """Indexes of cells that carry outputs, an execution count or run metadata."""
-    found = []
-    for index, cell in enumerate(notebook.cells):
-        if cell.get("cell_type") != "code":
-            continue
-        if cell.get("outputs") or cell.get("execution_count") is not None or any(k in cell.get("metadata", {}) for k in RUN_METADATA):
-            found.append(index)
-    return found
+    return [index for index, cell in enumerate(notebook.cells) if cell.get("cell_type") == "code" and (
+        cell.get("outputs") or cell.get("execution_count") is not None
+        or any(key in cell.get("metadata", {}) for key in RUN_METADATA))]
 
 
 def strip(notebook: Any) -> bool:
     """Clean a notebook in place; True when something was removed."""
-    changed = any(key in notebook.metadata for key in NOTEBOOK_RUN_METADATA)
+    changed = bool(dirty_cells(notebook)) or any(key in notebook.metadata for key in NOTEBOOK_RUN_METADATA)
     for key in NOTEBOOK_RUN_METADATA:
         notebook.metadata.pop(key, None)
     for cell in notebook.cells:
-        if cell.get("cell_type") != "code":
-            continue
-        if cell.get("outputs") or cell.get("execution_count") is not None:
-            changed = True
-        cell["outputs"] = []
-        cell["execution_count"] = None
-        for key in RUN_METADATA:
-            if key in cell.get("metadata", {}):
-                del cell["metadata"][key]
-                changed = True
+        if cell.get("cell_type") == "code":
+            cell["outputs"], cell["execution_count"] = [], None
+            for key in RUN_METADATA:
+                cell.get("metadata", {}).pop(key, None)
     return changed
 
 

@@ -57,13 +57,6 @@ def save(folder: Path, filename: str, text: str) -> Saved:
     return Saved(path, changed=True, backup=backup)
 
 
-def backups(folder: Path, filename: str) -> list[Path]:
-    """Earlier versions of an answer file, oldest first."""
-    stem, suffix = _split(filename)
-    found = (folder / BACKUPS).glob(f"{stem}-*{suffix}.bak")
-    return sorted(found)
-
-
 def _read(path: Path) -> str | None:
     try:
         return path.read_text(encoding="utf-8")
@@ -74,13 +67,12 @@ def _read(path: Path) -> str | None:
 
 
 def _backup(path: Path, previous: str) -> Path:
-    stem, suffix = _split(path.name)
     folder = path.parent / BACKUPS
     folder.mkdir(parents=True, exist_ok=True)
     moment = datetime.now().strftime("%Y%m%d-%H%M%S")
     for attempt in range(1000):
         extra = f"-{attempt}" if attempt else ""
-        target = folder / f"{stem}-{moment}{extra}{suffix}.bak"
+        target = folder / f"{path.stem}-{moment}{extra}{path.suffix}.bak"
         try:
             with open(target, "x", encoding="utf-8") as handle:  # "x": never replace an earlier backup
                 handle.write(previous)
@@ -88,8 +80,3 @@ def _backup(path: Path, previous: str) -> Path:
         except FileExistsError:
             continue
     raise InputError(f"{path}: too many backups in one second; nothing was changed.")
-
-
-def _split(filename: str) -> tuple[str, str]:
-    name = Path(filename)
-    return name.stem, name.suffix

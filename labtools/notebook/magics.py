@@ -58,5 +58,5 @@ def show_error(shell: Any, etype: type, value: LabtoolsError, tb: Any, tb_offset
     from IPython.display import display
 
     notice = Notice(ERROR, value.message, hint=value.hint)
-    display({"text/plain": notice.text(), "text/html": notice.html()}, raw=True)
+    display(notice.bundle(), raw=True)
     return [f"{etype.__name__}: {value.message}"]

@@ -17,7 +17,7 @@ import math
 import time
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping
 
 from labtools.grading.expect import percent
 from labtools.notebook.views import INFO, LiveView, Notice, View, code_html, escape
@@ -191,25 +191,18 @@ def _latencies_ms(items: Iterable[Any]) -> tuple[list[float], int]:
     return values, unanswered
 
 
-def _nearest_rank(values: Sequence[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[max(1, math.ceil(q / 100 * len(ordered))) - 1]
-
-
-def _ms(value: float) -> str:
-    return f"{value:.0f} ms" if value < 1000 else f"{value / 1000:.2f} s"
-
-
 def latency_histogram(latencies_ms: Iterable[Any], timeout_s: float | None = None, delay_s: float | None = None,
                       title: str = "Response times", bins: int = 30) -> View:
     """How long requests took. Mark a route's `timeout_s` and an injected `delay_s` to see which side they fall.
 
     Accepts milliseconds, or objects with `latency_s` (a probe's replies)."""
+    from labtools.probes.replies import format_seconds, percentile
+
     values, unanswered = _latencies_ms(latencies_ms)
     if not values:
         return Notice(INFO, f"{title}: no response times to draw.", hint="Send some requests first.")
-    summary = [f"{title}: {len(values)} answers, p50 {_ms(_nearest_rank(values, 50))}, "
-               f"p90 {_ms(_nearest_rank(values, 90))}, max {_ms(max(values))}"]
+    p50, p90, top = (format_seconds(percentile(values, q) / 1000) for q in (50, 90, 100))
+    summary = [f"{title}: {len(values)} answers, p50 {p50}, p90 {p90}, max {top}"]
     if unanswered:
         summary.append(f"{unanswered} request(s) got no answer at all and are not drawn")
     marks = []

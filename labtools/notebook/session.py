@@ -8,22 +8,23 @@ from urllib.parse import urlencode
 
 from labtools import settings
 from labtools.errors import EnvironmentBroken, InputError, LabtoolsError, UsageError
-from labtools.grading.checks import Lab
+from labtools.grading.catalog import component_file, load_lab
+from labtools.grading.checks import Lab, Target
 from labtools.grading.expect import percent
-from labtools.meshconfig import MeshConfig, Request, pod_labels_of
+from labtools.grading.live import CORE_KINDS, ISTIO_KINDS
+from labtools.grading.offline import build_config, grade_files
+from labtools.manifests import SUFFIXES, load_manifests, read_text
+from labtools.meshconfig import Destination, MeshConfig, Request, RouteDecision, fqdn
+from labtools.meshconfig.hosts import gateway_key
+from labtools.meshconfig.routing import applicable_virtual_services
 from labtools.notebook import applying, exercise
 from labtools.notebook.checking import CheckButton, CheckView
-from labtools.notebook.environment import ClusterState, docker_problem, optional_module, reach_cluster
+from labtools.notebook.environment import ClusterState, docker_problem, reach_cluster
 from labtools.notebook.pictures import SplitBars
 from labtools.notebook.views import ERROR, INFO, OK, SKIP, WARN, Group, Link, Notice, Report, Table, View, in_ipython
 
-# apiVersion to look objects up by kind (prerequisites name objects as "Kind/name").
-KIND_VERSIONS = {
-    "Gateway": "networking.istio.io/v1", "VirtualService": "networking.istio.io/v1",
-    "DestinationRule": "networking.istio.io/v1", "ServiceEntry": "networking.istio.io/v1",
-    "PeerAuthentication": "security.istio.io/v1", "AuthorizationPolicy": "security.istio.io/v1",
-    "Service": "v1", "ServiceAccount": "v1", "Namespace": "v1", "Deployment": "apps/v1",
-}
+# apiVersion to look objects up by kind (prerequisites name objects as "Kind/name"): the kinds live grading reads.
+KIND_VERSIONS = {kind: version for version, kind in (*ISTIO_KINDS, *CORE_KINDS, ("v1", "Namespace"))}
 # Kiali's graph page: <web_root>/console/graph/namespaces/ (Kiali's frontend routes; Istio's samples/addons/kiali.yaml
 # sets web_root /kiali). Query parameters as Kiali's URLParam names them: namespaces, graphType, duration, refresh.
 KIALI_GRAPH_PATH = "/kiali/console/graph/namespaces/"
@@ -42,8 +43,6 @@ def current() -> "LabSession | None":
 def open_lab(lab_id: str, namespace: str = settings.DEFAULT_NAMESPACE, context: str | None = None,
              kubeconfig: str | Path | None = None) -> "LabSession":
     """Open a lab by id or number ("02", "02-gateway") and make it the target of `%%apply`."""
-    from labtools.grading.catalog import load_lab
-
     global _current
     session = LabSession(load_lab(lab_id), namespace, context, Path(kubeconfig) if kubeconfig else None)
     _current = session
@@ -56,8 +55,6 @@ def open_lab(lab_id: str, namespace: str = settings.DEFAULT_NAMESPACE, context: 
 
 def check(lab_id: str, mode: str = "auto") -> CheckView:
     """Grade a lab from any cell: `check("04")`. Live when a cluster answers, otherwise its exercise files."""
-    from labtools.grading.catalog import load_lab
-
     return LabSession(load_lab(lab_id)).check(mode)
 
 
@@ -82,9 +79,7 @@ class LabSession:
     @property
     def host(self) -> str:
         """The host name Bookinfo is served on through the ingress for this namespace (as grading uses it)."""
-        if self.namespace == settings.DEFAULT_NAMESPACE:
-            return settings.BOOKINFO_HOST
-        return f"{self.namespace}.{settings.BOOKINFO_HOST}"
+        return Target.for_namespace(self.namespace).host
 
     @property
     def exercise_dir(self) -> Path:
@@ -176,13 +171,12 @@ class LabSession:
                        hint=problem.hint)
 
     def _report_components(self, report: Report, state: ClusterState) -> None:
-        from labtools.grading.catalog import component_file
-        from labtools.manifests import load_manifests
+        from labtools.provision.readiness import deployment_ready
 
-        readiness = optional_module("labtools.provision.readiness")
         for name in self.lab.uses:
-            try:
-                wanted = [r for r in load_manifests([component_file(name)]) if r.kind == "Deployment"]
+            try:  # the components' stand-ins, in the learner's namespace as offline grading reads them
+                wanted = [r for r in load_manifests([component_file(name)], default_namespace=self.namespace)
+                          if r.kind == "Deployment"]
             except LabtoolsError:
                 continue
             missing, starting = [], []
@@ -190,7 +184,7 @@ class LabSession:
                 found = state.cluster.get("apps/v1", "Deployment", deployment.name, deployment.namespace)
                 if found is None:
                     missing.append(str(deployment))
-                elif not _deployment_ready(found, readiness):
+                elif not deployment_ready(found):
                     starting.append(str(deployment))
             description = settings.COMPONENTS[name].description if name in settings.COMPONENTS else name
             if missing:
@@ -207,8 +201,6 @@ class LabSession:
         files = self._setup_files()
         if not files:
             return
-        from labtools.manifests import load_manifests
-
         resources = load_manifests(files, default_namespace=self.namespace)
         missing = [str(r) for r in resources if _get(state, r.kind, r.name, r.namespace, r.api_version) is None]
         if missing:
@@ -252,7 +244,7 @@ class LabSession:
         lines = [state.reason]
         files = self._setup_files()
         if files:
-            validation = applying.validate([(_read(path), f"setup/{path.name}") for path in files], self.namespace)
+            validation = applying.validate([(read_text(path), f"setup/{path.name}") for path in files], self.namespace)
             refused = applying.refusal(validation)
             if refused is not None:
                 return refused
@@ -263,22 +255,16 @@ class LabSession:
                             "needs your cluster, and none answers.", lines, hint=state.hint)
 
     def _setup_files(self) -> list[Path]:
-        folder = self.lab.setup_dir
-        if folder is None or not folder.is_dir():
-            return []
-        return sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml"))
+        from labtools.labstate import manifest_paths
+
+        return manifest_paths(self.lab.setup_dir)
 
     # --- the learner's answer -------------------------------------------------------------------------------------
     def answer_files(self) -> list[Path]:
-        from labtools.manifests import SUFFIXES
-
         if not self.exercise_dir.is_dir():
             return []
         return sorted(p for p in self.exercise_dir.rglob("*")
                       if p.is_file() and p.suffix.lower() in SUFFIXES and ".work" not in p.relative_to(self.exercise_dir).parts)
-
-    def exercise_file(self, filename: str) -> Path:
-        return exercise.exercise_path(self.exercise_dir, filename)
 
     def write(self, filename: str, text: str) -> Notice:
         """Save `text` as exercise/<filename>; a different earlier version is kept in exercise/.work/backups/."""
@@ -312,7 +298,7 @@ class LabSession:
         candidates = [self.exercise_dir / name, Path(name)] if not Path(name).is_absolute() else [Path(name)]
         for path in candidates:
             if path.is_file():
-                return _read(path), str(path.relative_to(self.lab.folder)) if path.is_relative_to(self.lab.folder) else str(path)
+                return read_text(path), str(path.relative_to(self.lab.folder)) if path.is_relative_to(self.lab.folder) else str(path)
         raise InputError(f"There is no file {name!r} in exercise/ or here.",
                          hint="Pass YAML text (several lines), or the name of a file in the exercise folder.")
 
@@ -330,19 +316,16 @@ class LabSession:
         state = self.cluster_state() if mode != "offline" else None
         if mode == "live" and not state.up:
             return CheckView(self.lab.id, notices=[Notice(ERROR, f"No cluster to grade: {state.reason}", hint=state.hint)])
-        live = optional_module("labtools.grading.live")
-        notices = []
-        if state is not None and state.up and live is None:
-            notices.append(Notice(INFO, "This labtools cannot grade a cluster yet (labtools.grading.live is missing), "
-                                        "so your files are graded offline."))
-        if state is not None and state.up and live is not None:
+        if state is not None and state.up:
+            from labtools.grading import live
+
             try:
                 result = live.grade_cluster(self.lab, namespace=self.namespace, context=self.context, cluster=state.cluster)
             except LabtoolsError as problem:
                 return CheckView(self.lab.id, notices=[Notice(ERROR, problem.message, hint=problem.hint)])
             graded = (f"Graded live: what your cluster holds in namespace {self.namespace} ({state.describe()}). "
                       "Not what you expected? Run the exercise cell again: it applies your YAML.")
-            return CheckView(self.lab.id, result, graded, notices)
+            return CheckView(self.lab.id, result, graded)
         why = f"no cluster answers ({state.reason})" if state is not None and not state.up else "you asked for offline grading"
         if not any(not c.live for c in self.lab.checks):
             return CheckView(self.lab.id, notices=[Notice(
@@ -351,23 +334,20 @@ class LabSession:
                 hint=state.hint if state is not None else None)])
         files = self.answer_files()
         if not files:
-            return CheckView(self.lab.id, notices=notices + [Notice(
+            return CheckView(self.lab.id, notices=[Notice(
                 INFO, "Nothing to grade yet: there is no answer file in exercise/.",
                 hint="Run the exercise cell: it saves your YAML there.")])
-        from labtools.grading.offline import grade_files
-
         try:
             result = grade_files(self.lab, [self.exercise_dir], namespace=self.namespace)
         except LabtoolsError as problem:
-            return CheckView(self.lab.id, notices=notices + [Notice(ERROR, problem.message, hint=problem.hint)])
+            return CheckView(self.lab.id, notices=[Notice(ERROR, problem.message, hint=problem.hint)])
         names = ", ".join(str(p.relative_to(self.exercise_dir)) for p in files)
         graded = f"Graded offline: your files in exercise/ ({names}), because {why}. Live checks are skipped."
-        return CheckView(self.lab.id, result, graded, notices)
+        return CheckView(self.lab.id, result, graded)
 
     def _record(self, view: CheckView) -> None:
-        progress = optional_module("labtools.progress")
-        if progress is None:
-            return
+        from labtools import progress
+
         try:
             progress.record_run(view.result, provenance=progress.LEARNER, via="notebook")
         except LabtoolsError as problem:
@@ -380,9 +360,6 @@ class LabSession:
     # --- reading the learner's routing ----------------------------------------------------------------------------
     def offline_config(self) -> MeshConfig:
         """The lab's starting objects with the learner's answer files on top, as offline grading sees them."""
-        from labtools.grading.offline import build_config
-        from labtools.manifests import load_manifests
-
         files = self.answer_files()
         submitted = load_manifests(files, default_namespace=self.namespace) if files else []
         return build_config(self.lab, submitted, self.namespace)
@@ -398,21 +375,17 @@ class LabSession:
             config = self.offline_config()
         except LabtoolsError as problem:
             return Notice(ERROR, problem.message, hint=problem.hint)
-        from labtools.meshconfig.routing import applicable_virtual_services
-
-        gateway_key = f"{self.namespace}/{gateway}" if gateway and "/" not in gateway else gateway
         rows = []
         for item in requests:
-            request = item if isinstance(item, Request) else Request(
-                host=host or (self.host if gateway_key else "productpage"), path=item,
-                headers=dict(headers or {}), gateway=gateway_key, source_namespace=self.namespace)
+            request = item if isinstance(item, Request) else self._request(
+                host or (self.host if gateway else "productpage"), item, headers, gateway)
             decision = config.route(request)
             if decision.matched:
                 target = ", ".join(f"{d.label()} ({percent(d.share)})" for d in decision.destinations) or "no destination"
                 meets = decision.rule_label
             elif request.gateway:
                 meets, target = decision.reason, "404: the gateway has no route for it"
-            elif not applicable_virtual_services(config.of_kind("VirtualService"), request):
+            elif _no_rule_covers(config, request):
                 meets, target = decision.reason, "the Service itself: spread over all its pods (no routing rules)"
             else:
                 meets, target = decision.reason, "404: a VirtualService covers the host, but no rule matches"
@@ -429,23 +402,19 @@ class LabSession:
         A share that reaches no pod (a subset that selects nothing) appears as "no pod (503)".
         """
         config = self.offline_config()
-        from labtools.meshconfig.routing import applicable_virtual_services
-
-        gateway_key = f"{self.namespace}/{gateway}" if gateway and "/" not in gateway else gateway
-        request = Request(host=host, path=path, headers=dict(headers or {}), gateway=gateway_key,
-                          source_namespace=self.namespace)
+        request = self._request(host, path, headers, gateway)
         decision = config.route(request)
-        if decision.matched:
-            shares = config.shares_by_label(decision, label)
-        elif gateway_key is None and not applicable_virtual_services(config.of_kind("VirtualService"), request):
-            workloads = config.endpoints(host)
-            shares = {}
-            for workload in workloads:
-                value = pod_labels_of(workload).get(label)
-                shares[value] = shares.get(value, 0.0) + 1 / len(workloads)
-        else:
-            return {}
+        if not decision.matched:
+            if not _no_rule_covers(config, request) or not config.endpoints(host):
+                return {}
+            decision = RouteDecision(request, destinations=(Destination(fqdn(host, self.namespace), None, None, 1.0),))
+        shares = config.shares_by_label(decision, label)
         return {(k if k is not None else "no pod (503)"): v for k, v in shares.items() if v > 1e-9}
+
+    def _request(self, host: str, path: str, headers: Mapping[str, str] | None, gateway: str | None) -> Request:
+        """A request from the learner's namespace; `gateway` is named as a VirtualService names it."""
+        return Request(host=host, path=path, headers=dict(headers or {}), source_namespace=self.namespace,
+                       gateway=gateway_key(gateway, self.namespace) if gateway else None)
 
     def _answers_label(self) -> str:
         files = self.answer_files()
@@ -455,20 +424,24 @@ class LabSession:
     def traffic(self, path: str = "/productpage", n: int = 20, concurrency: int = 5,
                 headers: Mapping[str, str] | None = None, show: str = "status",
                 expected: Mapping[str, float] | None = None, host: str | None = None,
-                from_pod: str | None = None, login: str | None = None) -> View:
+                from_pod: str | None = None, login: str | None = None, namespace: str | None = None) -> View:
         """Send `n` requests and draw where they went, live, as the answers arrive. Without a cluster: skipped.
 
         By default through the ingress gateway (127.0.0.1:8080, Host: bookinfo.app) to `path`. With `from_pod`, a
         label selector such as "app=ratings", `path` is a URL inside the mesh (http://productpage:9080/productpage)
-        requested with curl from that pod, through its sidecar.
+        requested with curl from that pod, through its sidecar; the pod is looked for in `namespace` (default: the
+        lab's).
         show="status": bars of status codes; show="versions": bars of the reviews version that answered (the
-        reviews JSON carries it: /api/v1/products/0/reviews), against `expected` shares when given.
+        reviews JSON carries it: /api/v1/products/0/reviews), against `expected` shares when given;
+        show="pods": bars of the reviews pod that answered (its name is in the same JSON), else the status.
         `login="jason"` logs in to productpage first and sends its session cookie: productpage passes
         `end-user: jason` on to reviews only for a logged-in session, never from a header sent by the client.
         The result has `.replies` (labtools.probes.Replies) when the requests ran.
         """
-        if show not in ("status", "versions"):
-            raise UsageError(f"show must be 'status' or 'versions', not {show!r}")
+        if show not in SHOWN:
+            raise UsageError(f"show must be one of {', '.join(map(repr, SHOWN))}, not {show!r}")
+        if namespace and not from_pod:
+            raise UsageError("namespace says where the pod named by from_pod runs; give from_pod too.")
         state = self.cluster_state()
         if not state.up:
             return _skipped(f"sending {n} requests to {path}", state)
@@ -479,19 +452,20 @@ class LabSession:
             except LabtoolsError as problem:
                 return Notice(ERROR, problem.message, hint=problem.hint)
         if from_pod:
-            where = f"from a pod with {from_pod}"
-            stream = lambda: probe.client(from_pod).stream(path, n, headers, concurrency=concurrency)  # noqa: E731
+            where = f"from a pod with {from_pod}" + (f" in namespace {namespace}" if namespace else "")
+            stream = lambda: probe.client(from_pod, namespace).stream(path, n, headers, concurrency=concurrency)  # noqa: E731
         else:
             client = probe.http(host)
             where = f"through the ingress (Host: {client.host})"
             stream = lambda: client.stream(path, n, concurrency, headers=headers)  # noqa: E731
         bars = SplitBars(expected if show == "versions" else None, title=f"{n} requests to {path} {where}")
         replies: list[Any] = []
+        shown = SHOWN[show]
 
         def outcomes():
             for reply in stream():
                 replies.append(reply)
-                yield reply.version if show == "versions" else reply.outcome
+                yield shown(reply)
 
         try:
             bars.feed(outcomes())
@@ -512,7 +486,8 @@ class LabSession:
         state = self.cluster_state()
         if not state.up:
             return _skipped(f"listing the pods of {namespace}", state)
-        readiness = optional_module("labtools.provision.readiness")
+        from labtools.provision.readiness import has_sidecar
+
         try:
             pods = state.cluster.pods(namespace)
         except LabtoolsError as problem:
@@ -520,8 +495,7 @@ class LabSession:
         rows, bare, outside = [], 0, []
         for pod in sorted(pods, key=lambda p: p["metadata"]["name"]):
             spec = pod.get("spec") or {}
-            has = readiness.has_sidecar(pod) if readiness else any(
-                c.get("name") == "istio-proxy" for c in (spec.get("containers") or []) + (spec.get("initContainers") or []))
+            has = has_sidecar(pod)
             opted_out = not has and _opts_out_of_injection(pod)
             if opted_out:
                 outside.append(pod["metadata"]["name"])
@@ -554,15 +528,14 @@ class LabSession:
         if not state.up:
             note = "No cluster answers now: the link works once your cluster runs and lab 01 has exposed Kiali."
         else:
-            dashboards = optional_module("labtools.provision.dashboards")
-            if dashboards is not None:
-                try:
-                    found = dashboards.locate(state.cluster, "kiali")
-                    if found.url is None:
-                        note = (f"Kiali is not on port {node_port} yet (lab 01 exposes it there). Meanwhile "
-                                "`labtools dashboard kiali` in a terminal opens it through a port-forward.")
-                except LabtoolsError as problem:
-                    note = problem.message + (f" {problem.hint}" if problem.hint else "")
+            from labtools.provision.dashboards import locate
+
+            try:
+                if locate(state.cluster, "kiali").url is None:
+                    note = (f"Kiali is not on port {node_port} yet (lab 01 exposes it there). Meanwhile "
+                            "`labtools dashboard kiali` in a terminal opens it through a port-forward.")
+            except LabtoolsError as problem:
+                note = problem.message + (f" {problem.hint}" if problem.hint else "")
         return Link(url, f"Kiali graph of namespace {self.namespace}", note)
 
 
@@ -580,7 +553,7 @@ class TrafficView(Group):
 
         shown = self.bars.shown_here()  # drawn live by this very cell: add only the summary below
         view = self.summary if shown else self
-        display({"text/plain": view.text(), "text/html": view.html()}, raw=True)
+        display(view.bundle(), raw=True)
 
 
 def _skipped(what: str, state: ClusterState) -> Notice:
@@ -612,11 +585,9 @@ def _opts_out_of_injection(pod: dict) -> bool:
     return "false" in ((meta.get("labels") or {}).get(INJECT), (meta.get("annotations") or {}).get(INJECT))
 
 
-def _deployment_ready(deployment: dict, readiness: Any) -> bool:
-    if readiness is not None:
-        return readiness.deployment_ready(deployment)
-    status = deployment.get("status") or {}
-    return status.get("availableReplicas", 0) >= (deployment.get("spec") or {}).get("replicas", 1)
+def _no_rule_covers(config: MeshConfig, request: Request) -> bool:
+    """A request inside the mesh that no VirtualService applies to: the Service spreads it over all its pods."""
+    return request.gateway is None and not applicable_virtual_services(config.of_kind("VirtualService"), request)
 
 
 def _extras(decision: Any) -> str:
@@ -637,7 +608,16 @@ def _extras(decision: Any) -> str:
     return "; ".join(parts)
 
 
-def _read(path: Path) -> str:
-    from labtools.manifests import read_text
+def _reviews_pod(reply: Any) -> str:
+    """The reviews pod that answered (the reviews JSON names it), else what the request got ("503", "timeout")."""
+    from labtools.probes.bookinfo import reviews_pod
 
-    return read_text(path)
+    return reviews_pod(reply.body) or reply.outcome
+
+
+# What lab.traffic(show=...) draws a bar for, per reply (labtools.probes.Reply; None counts as "other").
+SHOWN: dict[str, Callable[[Any], str | None]] = {
+    "status": lambda reply: reply.outcome,
+    "versions": lambda reply: reply.version,
+    "pods": _reviews_pod,
+}

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from labtools.errors import LabtoolsError
-from labtools.notebook.environment import docker_problem, optional_module
+from labtools.notebook.environment import docker_problem
 from labtools.notebook.views import COLOURS, ERROR, INFO, OK, SKIP, SYMBOLS, WARN, LiveView, Notice, View, code_html, escape
 
 RUNNING = "running"
@@ -44,57 +44,57 @@ class SetupProgress(LiveView):
     def step_started(self, name: str, title: str) -> None:
         self.steps.append(StepState(name, title))
         self.waiting_for = ""
-        self.redraw()
+        self.show()
 
     def step_finished(self, name: str, title: str, changed: bool, detail: str) -> None:
         step = self._step(name, title)
         step.status, step.changed, step.detail = OK, changed, detail
         step.seconds = time.monotonic() - step.started
         self.waiting_for = ""
-        self.redraw()
+        self.show()
 
     def waiting(self, message: str) -> None:
         self.waiting_for = message
-        self.redraw()
+        self.show()
 
     def note(self, message: str) -> None:
         self.notes.append(message)
-        self.redraw()
+        self.show()
 
     def finding(self, finding: Any) -> None:
-        if getattr(finding, "severity", "ok") != "ok":
+        if finding.severity != "ok":
             self.findings.append(finding)
-            self.redraw()
+            self.show()
 
     # --- outcome -------------------------------------------------------------------------------------------------
     def failed(self, problem: LabtoolsError) -> None:
-        running = next((s for s in reversed(self.steps) if s.status == RUNNING), None)
+        running = self._running()
         if running is not None:
             running.status, running.detail = ERROR, problem.message
         self.waiting_for = ""
         where = f" at step “{running.title}”" if running else ""
         self.outcome = Notice(ERROR, f"Setup stopped{where}.", [problem.message], hint=problem.hint)
-        self.redraw()
+        self.show()
 
     def interrupted(self) -> None:
-        running = next((s for s in reversed(self.steps) if s.status == RUNNING), None)
+        running = self._running()
         if running is not None:
             running.status, running.detail = WARN, "interrupted"
         self.outcome = Notice(WARN, "Setup interrupted.", hint="Run the cell again: finished steps are checked and skipped.")
-        self.redraw()
+        self.show()
 
     def finished(self, lines: list[str]) -> None:
         self.outcome = Notice(OK, "The mesh is up.", lines)
-        self.redraw()
+        self.show()
 
     @property
     def ok(self) -> bool:
         return self.outcome is not None and self.outcome.status == OK
 
-    def redraw(self) -> None:
-        self.show()
-
     # --- rendering -----------------------------------------------------------------------------------------------
+    def _running(self) -> StepState | None:
+        return next((s for s in reversed(self.steps) if s.status == RUNNING), None)
+
     def _step(self, name: str, title: str) -> StepState:
         found = next((s for s in self.steps if s.name == name), None)
         if found is None:
@@ -141,25 +141,23 @@ class SetupProgress(LiveView):
 
 
 def _finding_notice(finding: Any) -> Notice:
-    status = ERROR if getattr(finding, "severity", "") == "fail" else WARN
-    detail = [finding.detail] if getattr(finding, "detail", "") else []
-    return Notice(status, f"[{finding.code}] {finding.summary}", detail, hint=getattr(finding, "fix", "") or None)
+    """A labtools.provision.model.Finding that is not ok: a failure or a warning, with its fix."""
+    detail = [finding.detail] if finding.detail else []
+    return Notice(ERROR if finding.failed else WARN, f"[{finding.code}] {finding.summary}", detail, hint=finding.fix or None)
 
 
 def run_setup(recreate: bool = False) -> View:
     """Run the whole `labtools up` pipeline from a cell, drawing its progress. Needs Docker; says so without it."""
-    pipeline = optional_module("labtools.provision.pipeline")
-    if pipeline is None:
-        return Notice(SKIP, "Skipped: this labtools cannot set up a cluster (labtools.provision.pipeline is missing).",
-                      hint="Update labtools, then run this cell again.")
     problem = docker_problem()
     if problem is not None:
         return Notice(SKIP, "Skipped: the lab cluster runs in Docker, and Docker cannot be used here.",
                       [problem.message, "Until then every lab works offline: your YAML is validated and graded from "
                        "your files, and cells that need the cluster say that they are skipped."],
                       hint=problem.hint)
+    from labtools.provision import pipeline
+
     progress = SetupProgress()
-    progress.redraw()
+    progress.show()
     try:
         result = pipeline.up(pipeline.UpOptions(recreate=recreate), reporter=progress)
     except LabtoolsError as failure:
@@ -168,9 +166,8 @@ def run_setup(recreate: bool = False) -> View:
     except KeyboardInterrupt:
         progress.interrupted()
         return progress
-    changed = getattr(result, "changed", [])
     progress.finished([
-        f"Context {getattr(result, 'context', '?')} in {getattr(result, 'kubeconfig', '?')} (your own kubeconfig is untouched).",
-        "Changed: " + (", ".join(changed) if changed else "nothing; everything was already in place."),
+        f"Context {result.context} in {result.kubeconfig} (your own kubeconfig is untouched).",
+        "Changed: " + (", ".join(result.changed) if result.changed else "nothing; everything was already in place."),
     ])
     return progress

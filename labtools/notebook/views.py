@@ -38,6 +38,10 @@ class View:
     def text(self) -> str:
         raise NotImplementedError
 
+    def bundle(self) -> dict[str, str]:
+        """What IPython's display(..., raw=True) shows: HTML where it can, text elsewhere."""
+        return {"text/plain": self.text(), "text/html": self.html()}
+
     def _repr_html_(self) -> str:
         return self.html()
 
@@ -187,11 +191,10 @@ class LiveArea:
             return
         from IPython.display import display
 
-        bundle = {"text/plain": view.text(), "text/html": view.html()}
         if self._handle is None:
-            self._handle = display(bundle, raw=True, display_id=True)
+            self._handle = display(view.bundle(), raw=True, display_id=True)
         else:
-            self._handle.update(bundle, raw=True)
+            self._handle.update(view.bundle(), raw=True)
 
     @property
     def shown(self) -> bool:
@@ -225,4 +228,4 @@ class LiveView(View):
             return
         from IPython.display import display
 
-        display({"text/plain": self.text(), "text/html": self.html()}, raw=True)
+        display(self.bundle(), raw=True)

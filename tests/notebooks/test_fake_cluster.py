@@ -10,15 +10,14 @@ import pytest
 
 from labtools import settings
 from labtools.notebook import open_lab
-from tests.notebooks.nbtools import LABS, ROOT, copy_labs, errors, execute, outputs_html, outputs_text
+from tests.notebooks.nbtools import LABS, ROOT, errors, execute, outputs_html, outputs_text
 
 kubefake = pytest.importorskip("tests.kube.kubefake", reason="the kube layer's fake API server (tests/kube) is missing")
 VIRTUAL_SERVICE = (settings.solutions_dir() / "03-virtual-service" / "bookinfo.yaml").read_text()
 
 
 @pytest.fixture
-def api(tmp_path, monkeypatch):
-    monkeypatch.setenv("LABTOOLS_LABS", str(copy_labs(tmp_path / "labs")))
+def api(labs):
     with kubefake.RunningApiServer() as server:
         server.write_kubeconfig(settings.kubeconfig_path(), settings.CONTEXT_NAME)
         yield server

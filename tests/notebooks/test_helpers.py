@@ -13,11 +13,10 @@ from labtools import settings
 from labtools.errors import EnvironmentBroken, InputError, UsageError
 from labtools.grading import CheckResult, LabResult
 from labtools.notebook import check, latency_histogram, open_lab, split_bars, status_timeline
-from labtools.notebook import environment, session as sessions
+from labtools.notebook import session as sessions
 from labtools.notebook.checking import CheckView
 from labtools.notebook.environment import ClusterState
 from tests.conftest import requires_crds
-from tests.notebooks.nbtools import copy_labs
 
 GATEWAY_SOLUTION = (settings.solutions_dir() / "02-gateway" / "gateway.yaml").read_text()
 BAD_SECOND_DOCUMENT = GATEWAY_SOLUTION + """---
@@ -32,14 +31,6 @@ spec:
   - route: [{destination: {host: productpage}}]
     timeout: 3 seconds
 """
-
-
-@pytest.fixture
-def labs(tmp_path, monkeypatch):
-    """A scratch labs/ folder, so that answers written here never touch the repository."""
-    folder = copy_labs(tmp_path / "labs")
-    monkeypatch.setenv("LABTOOLS_LABS", str(folder))
-    return folder
 
 
 class FakeCluster:
@@ -261,6 +252,8 @@ def test_a_live_only_lab_offline_is_a_skip_not_a_pass(labs, monkeypatch):
 
 
 def test_live_check_uses_the_cluster_that_answered(labs, monkeypatch):
+    from labtools.grading import live as live_grading
+
     cluster = FakeCluster()
     live(monkeypatch, cluster)
     calls = []
@@ -269,9 +262,7 @@ def test_live_check_uses_the_cluster_that_answered(labs, monkeypatch):
         calls.append((lab.id, namespace, cluster))
         return LabResult(lab.id, lab.title, "live", [CheckResult("x", "X", "pass", 1)])
 
-    real = environment.optional_module
-    monkeypatch.setattr(sessions, "optional_module", lambda name: types.SimpleNamespace(grade_cluster=grade_cluster)
-                        if name == "labtools.grading.live" else real(name))
+    monkeypatch.setattr(live_grading, "grade_cluster", grade_cluster)
     view = check("02")
     assert calls == [("02-gateway", "default", cluster)]
     assert view.passed and view.graded.startswith("Graded live: what your cluster holds in namespace default")
@@ -309,6 +300,19 @@ def test_prerequisites_offline_say_why_and_what_to_run(labs, monkeypatch):
     assert offline_notice.hint == "Run `labtools up`." and report.ok
     assert any("bookinfo.yaml" in n.title for n in report.items)
     assert "lt-report" in report._repr_html_()
+
+
+def test_prerequisites_look_for_the_components_in_the_learners_namespace(labs, monkeypatch):
+    class Empty(FakeCluster):
+        def get(self, api_version, kind, name, namespace=None):
+            return None
+
+    live(monkeypatch, Empty())
+    report = sessions.open_lab("03", namespace="team-a").prerequisites()
+    bookinfo = next(n for n in report.items if n.title.startswith("Bookinfo sample: missing"))
+    assert "Deployment team-a/productpage-v1" in bookinfo.title and "default/" not in bookinfo.title
+    istio = next(n for n in report.items if n.title.startswith("Istio control plane"))
+    assert "Deployment istio-system/istiod" in istio.title  # the stand-ins' own namespaces stay
 
 
 def test_kiali_link_points_at_the_graph_of_the_namespace(labs, monkeypatch):
@@ -435,7 +439,8 @@ def test_setup_without_docker_skips_and_says_why(labs, monkeypatch):
     assert view.lines[0] == "[LT001] Docker is not installed." and view.hint == "Install Docker Desktop."
 
 
-def _fake_pipeline(fail_at: str | None = None):
+def _fake_up(fail_at: str | None = None):
+    """Stands in for labtools.provision.pipeline.up: reports three steps to the notebook's reporter."""
     def up(options, reporter):
         for name, title in (("preflight", "Check the machine"), ("cluster", "Kind cluster"), ("istio", "Install Istio")):
             reporter.step_started(name, title)
@@ -446,17 +451,16 @@ def _fake_pipeline(fail_at: str | None = None):
         reporter.note("Resuming: nothing to resume.")
         return types.SimpleNamespace(context="kind-istio-labs", kubeconfig=Path("/x/kubeconfig"), changed=["cluster", "istio"])
 
-    return types.SimpleNamespace(up=up, UpOptions=lambda recreate: types.SimpleNamespace(recreate=recreate))
+    return up
 
 
 @pytest.mark.parametrize("fail_at", [None, "istio"])
 def test_setup_shows_the_pipeline_progress(labs, monkeypatch, fail_at):
     from labtools.notebook import setup
+    from labtools.provision import pipeline
 
     monkeypatch.setattr(setup, "docker_problem", lambda: None)
-    real = setup.optional_module
-    monkeypatch.setattr(setup, "optional_module",
-                        lambda name: _fake_pipeline(fail_at) if name == "labtools.provision.pipeline" else real(name))
+    monkeypatch.setattr(pipeline, "up", _fake_up(fail_at))
     progress = open_lab("00").setup_cluster()
     statuses = [(s.name, s.status) for s in progress.steps]
     if fail_at is None:
@@ -553,6 +557,30 @@ def test_traffic_draws_versions_as_they_arrive(labs, monkeypatch, reviews_server
     assert statuses.bars.counts == {"404": 5}
     jason = open_lab("04").traffic("/api/v1/products/0/reviews", n=6, show="versions", login="jason")
     assert jason.bars.counts == {"v2": 6}
+
+
+def test_traffic_draws_the_reviews_pods_that_answered(labs, monkeypatch, reviews_server):
+    live(monkeypatch, FakeCluster())
+    monkeypatch.setattr(settings, "INGRESS_URL", reviews_server)
+    view = open_lab("05").traffic("/api/v1/products/0/reviews", n=5, show="pods")
+    assert view.bars.counts == {"reviews-v1-5b8f7c-abcde": 4, "reviews-v3-5b8f7c-abcde": 1}
+    with pytest.raises(UsageError):
+        open_lab("05").traffic("/api/v1/products/0/reviews", show="colours")
+
+
+def test_traffic_from_a_pod_looks_for_it_in_the_namespace_named(labs, monkeypatch):
+    class NoPods(FakeCluster):
+        def list(self, api_version, kind, namespace=None, label_selector=None):
+            return []
+
+    live(monkeypatch, NoPods())
+    url = "http://productpage.default.svc.cluster.local:9080/productpage"
+    view = open_lab("10").traffic(url, n=3, from_pod="app=legacy-client", namespace="legacy")
+    bars, error = view.parts
+    assert bars.title == f"3 requests to {url} from a pod with app=legacy-client in namespace legacy"
+    assert error.status == "error" and error.title == "No pod with labels app=legacy-client in namespace legacy."
+    with pytest.raises(UsageError):
+        open_lab("10").traffic("/productpage", namespace="legacy")  # through the ingress: no pod to look for
 
 
 def test_traffic_to_nothing_says_nothing_answered(labs, monkeypatch):

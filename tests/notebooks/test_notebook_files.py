@@ -70,6 +70,14 @@ def test_follows_the_cell_conventions(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_cells_import_only_public_names(path):
+    """Lab cells use the packages' public faces (labtools.notebook, labtools.probes...), not their private parts."""
+    code = "\n".join(c.source for c in read(path).cells if c.cell_type == "code")
+    private = re.findall(r"^\s*(?:from|import) (labtools\.\w+\.[\w.]+)", code, flags=re.M)
+    assert not private, f"{path}: cells import from submodules {private}; import the names from their package"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_exercise_cells_match_their_starter_files(path):
     cells = exercise_cells(read(path))
     assert cells, f"{path}: no exercise cell (%%apply --save FILE)"

@@ -9,9 +9,7 @@ from __future__ import annotations
 import pytest
 
 from labtools import settings
-from tests.notebooks.nbtools import (
-    NOTEBOOKS, copy_labs, errors, execute, lab_id, outputs_html, outputs_text, read, save_target,
-)
+from tests.notebooks.nbtools import NOTEBOOKS, errors, execute, lab_id, outputs_html, outputs_text, read, save_target
 
 pytestmark = pytest.mark.notebook
 IDS = [lab_id(p) for p in NOTEBOOKS]
@@ -19,16 +17,9 @@ IDS = [lab_id(p) for p in NOTEBOOKS]
 LIVE_CALLS = ("lab.traffic(", "lab.sidecars(", "lab.setup_cluster(", "lab.live(")
 
 
-@pytest.fixture
-def labs_copy(tmp_path, monkeypatch):
-    labs = copy_labs(tmp_path / "labs")
-    monkeypatch.setenv("LABTOOLS_LABS", str(labs))
-    return labs
-
-
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
-def test_runs_top_to_bottom_without_a_cluster(path, labs_copy):
-    notebook = execute(labs_copy / lab_id(path) / "lab.ipynb")
+def test_runs_top_to_bottom_without_a_cluster(path, labs):
+    notebook = execute(labs / lab_id(path) / "lab.ipynb")
     assert not errors(notebook), errors(notebook)
     code = [c for c in notebook.cells if c.cell_type == "code"]
 
@@ -67,12 +58,12 @@ SOLVABLE = [p for p in NOTEBOOKS if _with_solutions(p)[1]]
 
 
 @pytest.mark.parametrize("path", SOLVABLE, ids=[lab_id(p) for p in SOLVABLE])
-def test_the_reference_answer_passes_in_the_notebook(path, labs_copy):
+def test_the_reference_answer_passes_in_the_notebook(path, labs):
     """Type the solution into the exercise cell, run everything: the check cell reports a pass."""
     import nbformat
 
     notebook, _ = _with_solutions(path)
-    target = labs_copy / lab_id(path) / "lab.ipynb"
+    target = labs / lab_id(path) / "lab.ipynb"
     nbformat.write(notebook, target)
     executed = execute(target)
     assert not errors(executed), errors(executed)
