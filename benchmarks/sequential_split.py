@@ -19,6 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from labtools.probes.replies import percentile  # noqa: E402
 from labtools.probes.sequential import SequentialSplitTest  # noqa: E402
 
 EXPECTED = {"v1": 80, "v3": 20}
@@ -36,18 +37,17 @@ def simulate(share: float, runs: int, rng: random.Random) -> dict:
         fails += test.verdict == "fail"
         truncated += test.truncated
         sizes.append(test.n)
-    sizes.sort()
     return {
         "fail": fails / runs,
         "mean": sum(sizes) / runs,
-        "p50": sizes[runs // 2],
-        "p99": sizes[min(runs - 1, math.ceil(0.99 * runs) - 1)],
-        "max": sizes[-1],
+        "p50": percentile(sizes, 50),
+        "p99": percentile(sizes, 99),
+        "max": max(sizes),
         "truncated": truncated / runs,
     }
 
 
-def fixed_sample_error(n: int, tolerance: float, true_share: float, expected_share: float = 0.2) -> float:
+def fixed_sample_pass_probability(n: int, tolerance: float, true_share: float, expected_share: float = 0.2) -> float:
     """Exact probability that a fixed sample of n puts the observed share within `tolerance` of expected (passes)."""
     low, high = (expected_share - tolerance) * n, (expected_share + tolerance) * n
     return sum(math.comb(n, k) * true_share ** k * (1 - true_share) ** (n - k)
@@ -73,8 +73,9 @@ def main() -> None:
     print(f"({time.perf_counter() - started:.0f} s)")
     print("\nFixed sample of 100 requests (exact binomial), for comparison:")
     for tolerance in (0.10, 0.05):
-        false_fail = 1 - fixed_sample_error(100, tolerance, 0.2)
-        false_pass = max(fixed_sample_error(100, tolerance, 0.3), fixed_sample_error(100, tolerance, 0.1))
+        false_fail = 1 - fixed_sample_pass_probability(100, tolerance, 0.2)
+        false_pass = max(fixed_sample_pass_probability(100, tolerance, 0.3),
+                         fixed_sample_pass_probability(100, tolerance, 0.1))
         print(f"  +-{100 * tolerance:g} points: false fail at 80/20 {false_fail:.1%}, "
               f"false pass at 70/30 or 90/10 up to {false_pass:.1%}")
 

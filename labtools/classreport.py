@@ -25,14 +25,12 @@ from labtools.errors import InputError
 from labtools.grading.results import FAIL
 from labtools.progress import (
     ATTEMPTED, EXPORT_FORMAT, EXPORT_SCHEMA, EXPORT_SCHEMA_VERSION, LEARNER, NOT_ATTEMPTED, PASSED,
-    SOLVED_BY_SOLUTION, lab_status,
+    SOLVED_BY_SOLUTION, STYLES, SYMBOLS, lab_status, now_iso,
 )
 
 MAX_EXPORT_BYTES = 5 * 1024 * 1024  # a real export is a few kB; anything this large is not one
-SYMBOLS = {PASSED: "✔", SOLVED_BY_SOLUTION: "◆", ATTEMPTED: "✘", NOT_ATTEMPTED: "·"}
 WORDS = {PASSED: "passed", SOLVED_BY_SOLUTION: "solved by solution", ATTEMPTED: "attempted, not passed",
          NOT_ATTEMPTED: "not attempted"}
-STYLES = {PASSED: "green", SOLVED_BY_SOLUTION: "magenta", ATTEMPTED: "red", NOT_ATTEMPTED: "dim"}
 
 
 # --- reading exports -----------------------------------------------------------------------------------------
@@ -289,23 +287,20 @@ def build_report(outcome: ReadOutcome, generated_at: str | None = None) -> Class
     labs = sorted(titles.items())
     check_titles = _check_titles(learners)
 
-    stats = []
+    stats, stuck = [], []
     for lab, title in labs:
-        standings = [export.standing(lab) for export in learners]
-        counts = Counter(s.status for s in standings)
+        standings = [(export, export.standing(lab)) for export in learners]
+        counts = Counter(s.status for _, s in standings)
         stats.append(LabStats(
             lab, title, len(learners), {status: counts.get(status, 0) for status in SYMBOLS},
-            _median([s.attempts for s in standings if s.attempts]),
-            _median([s.attempts_to_pass for s in standings if s.attempts_to_pass is not None]),
+            _median([s.attempts for _, s in standings if s.attempts]),
+            _median([s.attempts_to_pass for _, s in standings if s.attempts_to_pass is not None]),
         ))
-
-    stuck = []
-    for lab, title in labs:
-        stuck_here = [e for e in learners if e.standing(lab).status == ATTEMPTED]
+        stuck_here = [(e, s) for e, s in standings if s.status == ATTEMPTED]
         if stuck_here:
-            failing = Counter(c for e in stuck_here for c in e.standing(lab).latest_failed_checks)
+            failing = Counter(c for _, s in stuck_here for c in s.latest_failed_checks)
             ordered = sorted(failing.items(), key=lambda item: (-item[1], item[0]))
-            stuck.append(StuckLab(lab, title, [e.label for e in stuck_here],
+            stuck.append(StuckLab(lab, title, [e.label for e, _ in stuck_here],
                                   [(check_titles.get((lab, c), c), n) for c, n in ordered]))
     stuck.sort(key=lambda s: (-len(s.learners), s.lab))
 
@@ -322,7 +317,7 @@ def build_report(outcome: ReadOutcome, generated_at: str | None = None) -> Class
     failed_checks.sort(key=lambda f: (-f.learners, -f.runs, f.lab, f.check))
 
     return ClassReport(
-        generated_at=generated_at or datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        generated_at=generated_at or now_iso(),
         learners=learners, labs=labs, stats=stats, stuck=stuck, failed_checks=failed_checks,
         inactive=[e for e in learners if not e.active], skipped=list(outcome.skipped), notes=list(outcome.notes),
     )
@@ -521,12 +516,10 @@ def to_html(report: ClassReport) -> str:
                  + "".join(f'<th title="{e(title)}">{e(lab)}</th>' for lab, title in report.labs)
                  + "<th>Passed</th></tr></thead><tbody>")
     for export in report.learners:
-        cells = []
-        for lab, _ in report.labs:
-            s = export.standing(lab)
-            cells.append(f'<td class="cell {s.status}" data-lab="{e(lab)}" data-status="{s.status}" '
-                         f'title="{e(_cell_tooltip(s))}">{SYMBOLS[s.status]} {e(_cell_text(s))}</td>')
-        passed = sum(1 for lab, _ in report.labs if export.standing(lab).status == PASSED)
+        standings = [export.standing(lab) for lab, _ in report.labs]
+        cells = [f'<td class="cell {s.status}" data-lab="{e(s.lab)}" data-status="{s.status}" '
+                 f'title="{e(_cell_tooltip(s))}">{SYMBOLS[s.status]} {e(_cell_text(s))}</td>' for s in standings]
+        passed = sum(1 for s in standings if s.status == PASSED)
         parts.append(f'<tr data-learner-id="{e(export.learner_id)}"><th>{e(export.label)}</th>{"".join(cells)}'
                      f'<td class="num">{passed}/{len(report.labs)}</td></tr>')
     parts.append("</tbody></table>")

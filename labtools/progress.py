@@ -41,6 +41,9 @@ PROVENANCES = (LEARNER, SOLUTION)
 # A learner's standing in one lab. Passing with their own work wins over a solution run, which wins over trying.
 PASSED, SOLVED_BY_SOLUTION, ATTEMPTED, NOT_ATTEMPTED = "passed", "solution", "attempted", "not-attempted"
 LAB_STATUSES = (PASSED, SOLVED_BY_SOLUTION, ATTEMPTED, NOT_ATTEMPTED)
+# How the learner's `labtools progress` and the instructor's class report show a standing.
+SYMBOLS = {PASSED: "✔", SOLVED_BY_SOLUTION: "◆", ATTEMPTED: "✘", NOT_ATTEMPTED: "·"}
+STYLES = {PASSED: "green", SOLVED_BY_SOLUTION: "magenta", ATTEMPTED: "red", NOT_ATTEMPTED: "dim"}
 
 EXPORT_FORMAT = "labtools-progress-export"
 EXPORT_SCHEMA_VERSION = 1
@@ -387,6 +390,12 @@ def summarize(runs: Iterable[Run], catalog: Iterable[tuple[str, str]] = ()) -> l
         entry.runs.append(run)
         entry.title = entry.title or run.result.title
     return [labs[lab] for lab in sorted(labs)]
+
+
+def summarize_log() -> tuple[list[LabProgress], list[str]]:
+    """The learner's standing in every lab of this installation and of the log; and the log's unreadable lines."""
+    contents = read_log()
+    return summarize(contents.runs, known_labs()), contents.problems
 
 
 def known_labs() -> list[tuple[str, str]]:

@@ -24,9 +24,8 @@ def export(
     from labtools.cli.progress import warn
 
     learner = log.current_learner()
-    contents = log.read_log()
-    warn(contents.problems)
-    labs = log.summarize(contents.runs, log.known_labs())
+    labs, problems = log.summarize_log()
+    warn(problems)
     document = log.export_document(learner, labs)
     text = json.dumps(document, indent=2, ensure_ascii=False)
     if output is not None and str(output) == "-":

@@ -23,7 +23,6 @@ def progress(
     from rich.text import Text
 
     from labtools import progress as log
-    from labtools.classreport import STYLES, SYMBOLS
     from labtools.cli.output import console
     from labtools.errors import UsageError
 
@@ -35,9 +34,8 @@ def progress(
                         f"(learner id {learner.id[:8]}); your exports carry this name.", markup=False)
         return
     learner = log.current_learner()
-    contents = log.read_log()
-    warn(contents.problems)
-    labs = log.summarize(contents.runs, log.known_labs())
+    labs, problems = log.summarize_log()
+    warn(problems)
     # The learner's own view: shorter words than the class report's.
     words = {log.PASSED: "passed", log.SOLVED_BY_SOLUTION: "solution used", log.ATTEMPTED: "not passed yet",
              log.NOT_ATTEMPTED: "not attempted"}
@@ -54,7 +52,7 @@ def progress(
         status = entry.status
         best, latest = entry.best, entry.latest
         table.add_row(
-            entry.lab, Text(f"{SYMBOLS[status]} {words[status]}", style=STYLES[status]),
+            entry.lab, Text(f"{log.SYMBOLS[status]} {words[status]}", style=log.STYLES[status]),
             str(entry.attempts) if entry.attempts else "-",
             f"{best.result.score}/{best.result.max_score}" if best else "-",
             f"{latest.result.score}/{latest.result.max_score}" if latest else "-",

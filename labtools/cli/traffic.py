@@ -8,6 +8,7 @@ import typer
 
 from labtools import settings
 from labtools.cli import app
+from labtools.errors import UsageError
 
 FORMATS = ("text", "json")
 BAR_WIDTH = 30
@@ -26,8 +27,6 @@ def traffic(
     output_format: str = typer.Option("text", "--format", "-f", help="text or json."),
 ) -> None:
     """Send traffic (to feed Kiali, or to see a split) and show statuses, reviews versions and latency."""
-    from labtools.errors import UsageError
-
     if output_format not in FORMATS:
         raise UsageError(f"Unknown format {output_format!r}; use one of: {', '.join(FORMATS)}.")
     extra = parse_headers(headers or [])
@@ -51,8 +50,6 @@ def traffic(
 
 
 def parse_headers(values: list[str]) -> dict[str, str]:
-    from labtools.errors import UsageError
-
     parsed: dict[str, str] = {}
     for value in values:
         name, colon, content = value.partition(":")

@@ -67,14 +67,14 @@ def connect(context: str | None = None) -> Any:
     try:
         return kube.Cluster.connect(context=context)
     except (UsageError, EnvironmentBroken) as problem:
-        user_config = _user_kubeconfig()
-        if context is None or user_config is None:
-            if isinstance(problem, UsageError):
-                raise
-            raise EnvironmentBroken(problem.message, problem.hint or "Run `labtools up` to create the lab cluster.") from None
         # The user named a context labtools' kubeconfig does not hold (or labtools has none yet, as on a workshop
         # learner's laptop): use their kubeconfig, where naming the context allows changes (kube's safety rule).
-        return kube.Cluster.connect(context=context, kubeconfig=user_config)
+        user_config = _user_kubeconfig() if context is not None else None
+        if user_config is not None:
+            return kube.Cluster.connect(context=context, kubeconfig=user_config)
+        if isinstance(problem, UsageError):
+            raise
+        raise EnvironmentBroken(problem.message, problem.hint or "Run `labtools up` to create the lab cluster.") from None
 
 
 def _user_kubeconfig() -> Path | None:

@@ -28,7 +28,6 @@ from typing import Any, Iterator
 CLUSTERS = "ClustersConfigDump"
 ROUTES = "RoutesConfigDump"
 SECRETS = "SecretsConfigDump"
-LISTENERS = "ListenersConfigDump"
 FAULT_FILTER = "envoy.filters.http.fault"
 HTTP_PROTOCOL_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
 ENVOY_DEFAULT_ROUTE_TIMEOUT_S = 15.0
@@ -228,26 +227,20 @@ class ConfigDump:
 
 def parse_cluster(data: dict[str, Any]) -> ClusterConfig:
     name = str(data.get("name", ""))
-    written = "lb_policy" in data
-    policy = str(data["lb_policy"]) if written else _policy_from_extension(data)
-    if policy:
-        written = True
+    policy = str(data["lb_policy"]) if "lb_policy" in data else _policy_from_extension(data)
     parts = name.split("|")
-    direction = port = subset = host = None
-    if len(parts) == 4:
-        direction, port_text, subset, host = parts
-        port = int(port_text) if port_text.isdigit() else None
+    direction, port_text, subset, host = parts if len(parts) == 4 else ("", "", "", "")
     return ClusterConfig(
         name=name,
         lb_policy=policy or "ROUND_ROBIN",
-        lb_policy_written=written,
+        lb_policy_written=bool(policy),
         circuit_breakers=_circuit_breakers(data.get("circuit_breakers")),
         outlier_detection=_outlier_detection(data.get("outlier_detection")),
         max_requests_per_connection=_max_requests_per_connection(data),
-        direction=direction or "",
-        port=port,
-        subset=subset or "",
-        host=host or "",
+        direction=direction,
+        port=int(port_text) if port_text.isdigit() else None,
+        subset=subset,
+        host=host,
         raw=data,
     )
 

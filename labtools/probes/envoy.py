@@ -208,7 +208,14 @@ class Proxy:
 
     def certificate(self, secret: str = "default") -> WorkloadCertificate:
         """The certificate the proxy presents (Istio's secret "default"), from the secrets in the dump."""
-        found = self.config_dump().certificate(secret)
+        try:
+            found = self.config_dump().certificate(secret)
+        except ValueError as problem:  # no PEM in the secret, or X.509 that cryptography cannot read
+            raise ProbeError(
+                f"{self.where} holds a certificate that cannot be read: {problem}",
+                hint="istiod may still be issuing it; try again shortly, or look at it with "
+                     "`istioctl proxy-config secret <pod> -n <namespace>`.",
+            ) from None
         if found is None:
             raise ProbeError(
                 f"{self.where} holds no certificate yet (no secret with a TLS certificate in its configuration).",

@@ -5,7 +5,6 @@ See labtools/probes/__init__.py for the guide with examples.
 
 from __future__ import annotations
 
-from collections import Counter
 from contextlib import closing
 from typing import Any, Callable, Mapping
 
@@ -93,10 +92,6 @@ class Probe:
         if via == "client":
             return self.from_client(REVIEWS_SERVICE_URL, n, headers, concurrency=concurrency, selector=selector)
         raise ValueError(f"via must be 'ingress' or 'client', not {via!r}")
-
-    def reviews_versions(self, n: int = 20, headers: Mapping[str, str] | None = None,
-                         via: str = "ingress") -> Counter[str]:
-        return self.reviews(n, headers, via).versions()
 
     def weighted_split(self, expected: Mapping[str, float], *, via: str = "ingress", path: str = REVIEWS_API_PATH,
                        host: str | None = None, url: str = REVIEWS_SERVICE_URL, headers: Mapping[str, str] | None = None,

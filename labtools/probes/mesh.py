@@ -49,7 +49,8 @@ class MeshClient:
             if self._pod_name:
                 found = self.cluster.get("v1", "Pod", self._pod_name, self.namespace)
                 if found is None:
-                    raise ProbeError(f"Pod {self.namespace}/{self._pod_name} does not exist.")
+                    raise ProbeError(f"Pod {self.namespace}/{self._pod_name} does not exist.",
+                                     hint=f"kubectl get pods -n {self.namespace} lists the pods there.")
                 self._pod = found
             else:
                 self._pod = find_pod(self.cluster, self.namespace, self.selector)

@@ -16,18 +16,27 @@ def pod_name(pod: dict[str, Any]) -> str:
 
 
 def is_ready(pod: dict[str, Any]) -> bool:
-    """Running, not being deleted, and every container (a native sidecar included) ready."""
+    """Running, not being deleted, and every container (a native sidecar included) ready.
+
+    A native sidecar reports in initContainerStatuses, beside the init containers that have already finished."""
     meta, status = pod.get("metadata") or {}, pod.get("status") or {}
     if status.get("phase") != "Running" or meta.get("deletionTimestamp"):
         return False
+    sidecars = {c.get("name") for c in (pod.get("spec") or {}).get("initContainers") or []
+                if c.get("restartPolicy") == "Always"}
     statuses = list(status.get("containerStatuses") or [])
+    statuses += [s for s in status.get("initContainerStatuses") or [] if s.get("name") in sidecars]
     return bool(statuses) and all(s.get("ready") for s in statuses)
 
 
 def has_sidecar(pod: dict[str, Any]) -> bool:
-    """Whether Istio injected its proxy: a container, or with native sidecars an init container, named istio-proxy."""
+    """Whether Istio's proxy runs beside the application: a container named istio-proxy, or with native sidecars an
+    init container of that name with restartPolicy Always (an init container without it runs to completion before
+    the application starts: Kubernetes documentation, "Sidecar Containers")."""
     spec = pod.get("spec") or {}
-    return any(c.get("name") == SIDECAR for c in (spec.get("containers") or []) + (spec.get("initContainers") or []))
+    if any(c.get("name") == SIDECAR for c in spec.get("containers") or []):
+        return True
+    return any(c.get("name") == SIDECAR and c.get("restartPolicy") == "Always" for c in spec.get("initContainers") or [])
 
 
 def app_container(pod: dict[str, Any]) -> str:
@@ -43,12 +52,12 @@ def app_container(pod: dict[str, Any]) -> str:
     return others[0]
 
 
-def find_pod(cluster: Any, namespace: str, selector: str, need_ready: bool = True) -> dict[str, Any]:
+def find_pod(cluster: Any, namespace: str, selector: str) -> dict[str, Any]:
     """The first ready pod (by name) matching a label selector in a namespace."""
     pods = sorted(cluster.list("v1", "Pod", namespace=namespace, label_selector=selector), key=pod_name)
-    candidates = [p for p in pods if is_ready(p)] if need_ready else pods
-    if candidates:
-        return candidates[0]
+    ready = next((p for p in pods if is_ready(p)), None)
+    if ready is not None:
+        return ready
     if pods:
         seen = ", ".join(f"{pod_name(p)} ({(p.get('status') or {}).get('phase', '?')}, not ready)" for p in pods[:5])
         raise ProbeError(

@@ -25,14 +25,14 @@ def instant_query(client: HttpClient, query: str) -> list[Sample]:
     """The samples of an instant query; ProbeError when Prometheus does not answer or refuses the query."""
     reply = client.request("/api/v1/query?" + urlencode({"query": query}))
     where = f"Prometheus at {client.base_url}"
+    hint = "Lab 01 exposes Prometheus as NodePort 30009: check the Service `prometheus` in istio-system."
     if not reply.answered:
-        raise ProbeError(f"{where} does not answer: {reply.error} ({reply.detail}).",
-                         hint="Lab 01 exposes Prometheus as NodePort 30009: "
-                              "check the Service `prometheus` in istio-system.")
+        raise ProbeError(f"{where} does not answer: {reply.error} ({reply.detail}).", hint=hint)
     try:
         data = json.loads(reply.body)
     except ValueError:
-        raise ProbeError(f"{where} answered {reply.status} with something that is not the query API's JSON.") from None
+        raise ProbeError(f"{where} answered {reply.status} with something that is not the query API's JSON: "
+                         "something other than Prometheus may listen there.", hint=hint) from None
     if not isinstance(data, dict) or data.get("status") != "success":
         problem = data.get("error") if isinstance(data, dict) else None
         raise ProbeError(f"{where} refused the query {query!r}: {problem or f'status {reply.status}'}.")

@@ -94,7 +94,7 @@ class Replies(Sequence[Reply]):
 
     def errors(self) -> Counter[str]:
         """Error name -> count, for the requests that got no HTTP answer."""
-        return Counter(r.error or FAILED for r in self._items if r.status is None)
+        return Counter(r.outcome for r in self._items if r.status is None)
 
     def outcomes(self) -> Counter[str]:
         """Status or error -> count: {"200": 18, "503": 1, "timeout": 1}."""
@@ -148,9 +148,9 @@ class Replies(Sequence[Reply]):
         versions = self.versions()
         if versions:
             text += "; versions " + ", ".join(f"{v} x{c}" for v, c in sorted(versions.items()))
-        p50, top = self.latency(50), self.latency(100)
-        if p50 is not None and top is not None:
-            text += f"; latency p50 {format_seconds(p50)}, max {format_seconds(top)}"
+        latencies = self.latencies()
+        if latencies:
+            text += f"; latency p50 {format_seconds(percentile(latencies, 50))}, max {format_seconds(max(latencies))}"
         return text
 
 

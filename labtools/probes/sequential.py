@@ -154,7 +154,7 @@ class SequentialSplitTest:
             p0 = self.expected[version]
             for p1 in (p0 + self.tolerance, p0 - self.tolerance):
                 if 0 <= p1 <= 1 and not math.isclose(p1, p0):
-                    plans.append((version, p0, min(max(p1, 0.0), 1.0)))
+                    plans.append((version, p0, p1))
         alpha = DESIGN_MARGIN * self.false_fail / max(len(plans), 1)
         beta = DESIGN_MARGIN * self.false_pass
         upper, lower = math.log((1 - beta) / alpha), math.log(beta / (1 - alpha))

@@ -11,6 +11,8 @@ import base64
 import contextlib
 import json
 import shutil
+import socket
+import struct
 import subprocess
 import threading
 import time
@@ -26,6 +28,7 @@ import yaml
 
 from labtools.errors import EnvironmentBroken
 from labtools.kube import ExecResult
+from labtools.probes.pods import has_sidecar
 
 # --- backends ----------------------------------------------------------------------------------------------------
 
@@ -106,8 +109,8 @@ def reviews_server(version: str) -> _Server:
     return _Server(answer)
 
 
-def httpbin_server() -> _Server:
-    """/status/<code>, /delay/<seconds>, /get, /headers like httpbin."""
+def httpbin_server(get_delay_s: float = 0.0) -> _Server:
+    """/status/<code>, /delay/<seconds>, /get (taking `get_delay_s`), /headers like httpbin."""
 
     def answer(handler: _Handler) -> None:
         path = urllib.parse.urlsplit(handler.path).path
@@ -118,6 +121,8 @@ def httpbin_server() -> _Server:
             time.sleep(min(float(parts[1]), 10))
             handler.send(200, json.dumps({"url": handler.path}))
         elif parts[0] in ("get", "headers"):
+            if parts[0] == "get" and get_delay_s:
+                time.sleep(get_delay_s)
             handler.send(200, json.dumps({"headers": dict(handler.headers)}))
         else:
             handler.send(404, "not found", "text/plain")
@@ -152,6 +157,55 @@ def serving(*servers: _Server):
         for server in servers:
             server.shutdown()
             server.server_close()
+
+
+class ResettingServer:
+    """Accepts connections, reads the request and resets the connection: what a port mapping with nothing listening
+    behind it does (docker-proxy accepts on the host, fails to reach the node port, and drops the client).
+
+        with ResettingServer() as server:
+            ... f"http://127.0.0.1:{server.port}" ...
+    """
+
+    def __init__(self):
+        self.socket = socket.socket()
+        self.socket.bind(("127.0.0.1", 0))
+        self.socket.listen(16)
+        self.port = self.socket.getsockname()[1]
+        self._stop = False
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        self.socket.settimeout(0.1)
+        while not self._stop:
+            try:
+                connection, _ = self.socket.accept()
+            except OSError:
+                continue
+            with contextlib.suppress(OSError):  # take the request first, as a port forwarder does
+                connection.settimeout(1)
+                connection.recv(65536)
+            connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            connection.close()
+
+    def close(self) -> None:
+        self._stop = True
+        self.thread.join(2)
+        self.socket.close()
+
+    def __enter__(self) -> "ResettingServer":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def closed_port() -> int:
+    """A port nothing listens on (connections are refused)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 # --- Envoy -------------------------------------------------------------------------------------------------------
@@ -470,13 +524,20 @@ class FakeCluster:
             except OSError as problem:
                 return ExecResult("", f"Error: {problem}", 1)
         image = next(c.get("image", "") for c in target["spec"]["containers"] if c["name"] == (container or containers[0]))
+        return self.run(target, image, command, timeout)
+
+    def run(self, pod: dict[str, Any], image: str, command: list[str], timeout: float) -> ExecResult:
+        """A command in a container of `pod` running `image`: the image decides which tools are there."""
         if command[0] == "curl" and "curl" in image:
-            with_sidecar = any(c["name"] == "istio-proxy" for c in target["spec"]["containers"])
-            argv = ["curl"] + (["--connect-to", f"::127.0.0.1:{self.envoy.listener_port}"] if with_sidecar else [])
-            argv += command[1:]
+            port = self.curl_port(pod, command)
+            argv = ["curl"] + (["--connect-to", f"::127.0.0.1:{port}"] if port else []) + command[1:]
             done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
             return ExecResult(done.stdout, done.stderr, done.returncode)
         return ExecResult("", f'exec: "{command[0]}": executable file not found in $PATH', 126)
+
+    def curl_port(self, pod: dict[str, Any], command: list[str]) -> int | None:
+        """The Envoy listener curl in `pod` reaches, as a sidecar's traffic capture would; None without a sidecar."""
+        return self.envoy.listener_port if has_sidecar(pod) else None
 
     @contextlib.contextmanager
     def port_forward(self, pod, namespace, remote_port, local_port=0):

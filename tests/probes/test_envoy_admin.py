@@ -143,6 +143,10 @@ def test_a_proxy_without_certificate_says_so():
 
     with pytest.raises(ProbeError, match="holds no certificate yet"):
         Proxy(Admin()).certificate()
+    dump["configs"][0]["dynamic_active_secrets"] = [
+        {"name": "default", "secret": {"tls_certificate": {"certificate_chain": {"inline_string": "not PEM"}}}}]
+    with pytest.raises(ProbeError, match="holds a certificate that cannot be read: secret 'default' holds no PEM"):
+        Proxy(Admin()).certificate()  # the proxy's state, not a crash of the check
     with pytest.raises(ValueError, match="not an Envoy config dump"):
         ConfigDump({"clusters": []})
 

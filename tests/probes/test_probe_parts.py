@@ -17,7 +17,7 @@ from labtools.probes.pods import app_container, find_pod, has_sidecar, is_ready
 from labtools.probes.polling import poll
 from labtools.probes.replies import REFUSED, TIMEOUT, UNRESOLVED, ProbeError, Replies, Reply, percentile
 from labtools.kube import ExecResult
-from tests.probes.standins import FakeCluster, pod, reviews_json
+from tests.probes.standins import FakeCluster, ResettingServer, pod, reviews_json
 
 
 # --- reviews JSON ------------------------------------------------------------------------------------------------
@@ -171,8 +171,21 @@ def test_app_container_and_sidecars():
     native = pod("n", sidecar=False)
     native["spec"]["initContainers"] = [{"name": "istio-proxy", "restartPolicy": "Always"}]
     assert has_sidecar(native) and not has_sidecar(pod("plain", sidecar=False))
+    regular_init = pod("i", sidecar=False)
+    regular_init["spec"]["initContainers"] = [{"name": "istio-proxy"}]  # runs to completion before the app starts
+    assert not has_sidecar(regular_init)
     with pytest.raises(ProbeError, match="no application container"):
         app_container({"metadata": {"name": "x"}, "spec": {"containers": [{"name": "istio-proxy"}]}})
+
+
+def test_readiness_counts_a_native_sidecar_but_not_finished_init_containers():
+    native = pod("n", sidecar=False)
+    native["spec"]["initContainers"] = [{"name": "istio-validation"}, {"name": "istio-proxy", "restartPolicy": "Always"}]
+    native["status"]["initContainerStatuses"] = [{"name": "istio-validation", "ready": False},
+                                                 {"name": "istio-proxy", "ready": True}]
+    assert is_ready(native)
+    native["status"]["initContainerStatuses"][1]["ready"] = False
+    assert not is_ready(native)
 
 
 # --- polling ------------------------------------------------------------------------------------------------------
@@ -286,31 +299,9 @@ def test_prometheus_instant_query_against_a_stand_in():
 
 def test_a_port_that_accepts_and_hangs_up_is_the_routes_business_not_the_environments():
     """A gateway without a listener for the port: the host port accepts, nothing answers (a learner's Gateway)."""
-    import socket
-
     from labtools.probes import Probe
     from labtools.probes.replies import RESET
 
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(8)
-    stop = threading.Event()
-
-    def hang_up():
-        listener.settimeout(0.1)
-        while not stop.is_set():
-            try:
-                connection, _ = listener.accept()
-            except OSError:
-                continue
-            connection.close()
-
-    thread = threading.Thread(target=hang_up, daemon=True)
-    thread.start()
-    try:
-        replies = Probe(None, ingress_url=f"http://127.0.0.1:{listener.getsockname()[1]}").ingress(n=2)
-    finally:
-        stop.set()
-        thread.join()
-        listener.close()
+    with ResettingServer() as server:
+        replies = Probe(None, ingress_url=f"http://127.0.0.1:{server.port}").ingress(n=2)
     assert replies.errors() == {RESET: 2}

@@ -25,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import http.client
 import json
-import subprocess
 import threading
 import time
 import urllib.parse
@@ -34,7 +33,6 @@ from pathlib import Path
 from typing import Any
 
 from labtools import settings
-from labtools.errors import EnvironmentBroken
 from labtools.grading.catalog import component_file, load_lab, solution_dir
 from labtools.kube import ExecResult
 from labtools.meshconfig import merge, parse_resources
@@ -122,22 +120,6 @@ def ratings_server() -> _Server:
     return _Server(answer)
 
 
-def httpbin_server() -> _Server:
-    """/status/<code>, /get (taking HTTPBIN_GET_S) like httpbin."""
-
-    def answer(handler) -> None:
-        parts = urllib.parse.urlsplit(handler.path).path.strip("/").split("/")
-        if parts[0] == "status" and len(parts) == 2 and parts[1].isdigit():
-            handler.send(int(parts[1]), "")
-        elif parts[0] == "get":
-            time.sleep(HTTPBIN_GET_S)
-            handler.send(200, json.dumps({"headers": dict(handler.headers)}))
-        else:
-            handler.send(404, "not found", "text/plain")
-
-    return _Server(answer)
-
-
 def productpage_server(outbound_ports: dict[str, int]) -> _Server:
     """Bookinfo's productpage: GET /productpage calls reviews through its namespace's sidecar (the outbound
     listener) waiting PRODUCTPAGE_TRY_S and trying twice, as getProductReviews does, then renders the page (200,
@@ -174,52 +156,6 @@ def productpage_server(outbound_ports: dict[str, int]) -> _Server:
             handler.send(404, "<title>404 Not Found</title>", "text/html")
 
     return _Server(answer)
-
-
-class ResettingServer:
-    """Accepts connections, reads the request and resets the connection: what a port mapping with nothing listening
-    behind it does (docker-proxy accepts on the host, fails to reach the node port, and drops the client)."""
-
-    def __init__(self):
-        import socket
-
-        self.socket = socket.socket()
-        self.socket.bind(("127.0.0.1", 0))
-        self.socket.listen(16)
-        self.port = self.socket.getsockname()[1]
-        self._stop = False
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    def _serve(self) -> None:
-        import socket
-        import struct
-
-        self.socket.settimeout(0.1)
-        while not self._stop:
-            try:
-                connection, _ = self.socket.accept()
-            except OSError:
-                continue
-            with contextlib.suppress(OSError):  # take the request first, as a port forwarder does
-                connection.settimeout(1)
-                connection.recv(65536)
-            connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            connection.close()
-
-    def close(self) -> None:
-        self._stop = True
-        self.thread.join(2)
-        self.socket.close()
-
-
-def closed_port() -> int:
-    """A port nothing listens on (connections are refused)."""
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 # --- the Envoy configuration ------------------------------------------------------------------------------------------
@@ -380,7 +316,8 @@ class Mesh:
 def running_mesh(folder: Path):
     outbound: dict[str, int] = {}
     servers = {version: standins.reviews_server(version) for version in ("v1", "v2", "v3")}
-    servers.update(ratings=ratings_server(), httpbin=httpbin_server(), productpage=productpage_server(outbound))
+    servers.update(ratings=ratings_server(), httpbin=standins.httpbin_server(get_delay_s=HTTPBIN_GET_S),
+                   productpage=productpage_server(outbound))
     certificate, key = standins.make_certificate(SPIFFE_DEFAULT)
     config = bootstrap({name: server.port for name, server in servers.items()}, certificate, key)
     with standins.serving(*servers.values()):
@@ -494,27 +431,14 @@ class MeshCluster(standins.FakeCluster):
         self._check("read the server version")
         return {"gitVersion": self.version, "major": "1", "minor": self.version.split(".")[1]}
 
-    def exec(self, pod, namespace, command, container=None, timeout=30):
-        if command[0] not in ("curl", "fortio"):
-            return super().exec(pod, namespace, command, container, timeout)
-        self._check(f"run {command[0]!r} in pod {namespace}/{pod}")
-        self.execs.append({"pod": pod, "namespace": namespace, "command": list(command), "container": container})
-        target = self.get("v1", "Pod", pod, namespace)
-        if target is None:
-            raise EnvironmentBroken(f'pods "{pod}" not found')
-        containers = {c["name"]: c.get("image", "") for c in target["spec"]["containers"]}
-        image = containers.get(container or next(iter(containers)), "")
-        sidecar = has_sidecar(target)
+    def run(self, pod, image, command, timeout):
         if command[0] == "fortio" and "fortio" in image:
-            return fortio_load(command, self.mesh.outbound[namespace])
-        if command[0] == "curl" and "curl" in image:
-            port = self.mesh.outbound[namespace] if sidecar else self._inbound_for(command)
-            argv = ["curl"] + (["--connect-to", f"::127.0.0.1:{port}"] if port else []) + command[1:]
-            done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
-            return ExecResult(done.stdout, done.stderr, done.returncode)
-        return ExecResult("", f'exec: "{command[0]}": executable file not found in $PATH', 126)
+            return fortio_load(command, self.mesh.outbound[pod["metadata"]["namespace"]])
+        return super().run(pod, image, command, timeout)
 
-    def _inbound_for(self, command: list[str]) -> int | None:
+    def curl_port(self, pod, command):
+        if has_sidecar(pod):
+            return self.mesh.outbound[pod["metadata"]["namespace"]]
         for argument in command:
             host = urllib.parse.urlsplit(argument).hostname or ""
             if argument.startswith("http") and host.startswith("productpage."):

@@ -13,6 +13,7 @@ import pytest
 from labtools.errors import EnvironmentBroken
 from tests.labs.live import mesh as test_mesh
 from tests.labs.live.conftest import expect, grade, lab_module
+from tests.probes.standins import ResettingServer, closed_port
 
 pytestmark = pytest.mark.envoy
 LAB = "00-setup"
@@ -121,17 +122,14 @@ def test_no_route_for_the_check_host_is_a_404(mesh, quick, monkeypatch):
 
 def test_a_reset_means_no_listener(mesh, quick):
     quick(LAB)
-    server = test_mesh.ResettingServer()
-    try:
+    with ResettingServer() as server:
         checks = grade(mesh, LAB, cluster=cluster(mesh), ingress_url=f"http://127.0.0.1:{server.port}")
-    finally:
-        server.close()
     expect(checks, "productpage_through_ingress", "fail", "connection reset", "no listener")
 
 
 def test_a_refused_connection_is_an_environment_error(mesh, quick):
     quick(LAB)
-    checks = grade(mesh, LAB, cluster=cluster(mesh), ingress_url=f"http://127.0.0.1:{test_mesh.closed_port()}")
+    checks = grade(mesh, LAB, cluster=cluster(mesh), ingress_url=f"http://127.0.0.1:{closed_port()}")
     expect(checks, "productpage_through_ingress", "error", "Nothing answers", "connection refused", "labtools up")
 
 

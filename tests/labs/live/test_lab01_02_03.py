@@ -11,9 +11,8 @@ import urllib.parse
 
 import pytest
 
-from tests.labs.live import mesh as test_mesh
 from tests.labs.live.conftest import cluster_for, expect, grade
-from tests.probes.standins import _Server, serving
+from tests.probes.standins import ResettingServer, _Server, closed_port, serving
 
 SAMPLE = {"metric": {"__name__": "istio_requests_total", "destination_service_name": "productpage",
                      "destination_service_namespace": "default", "reporter": "destination", "response_code": "200"},
@@ -49,7 +48,7 @@ def addons(mesh, quick):
         servers = [prometheus(list(samples), queries)] + ([kiali(kiali_status)] if kiali_up else [])
         with serving(*servers):
             module.PROMETHEUS_URL = f"http://127.0.0.1:{servers[0].port}"
-            module.KIALI_URL = f"http://127.0.0.1:{servers[1].port}" if kiali_up else f"http://127.0.0.1:{test_mesh.closed_port()}"
+            module.KIALI_URL = f"http://127.0.0.1:{servers[1].port}" if kiali_up else f"http://127.0.0.1:{closed_port()}"
             checks = grade(mesh, "01-observability", cluster=cluster_for(mesh, "01-observability"))
         return checks, queries
 
@@ -86,7 +85,7 @@ def test_01_nothing_on_the_kiali_port_is_an_environment_error(addons):
 
 def test_01_prometheus_not_answering_is_an_environment_error(mesh, quick, monkeypatch):
     module = quick("01-observability")
-    monkeypatch.setattr(module, "PROMETHEUS_URL", f"http://127.0.0.1:{test_mesh.closed_port()}")
+    monkeypatch.setattr(module, "PROMETHEUS_URL", f"http://127.0.0.1:{closed_port()}")
     checks = grade(mesh, "01-observability", cluster=cluster_for(mesh, "01-observability"))
     expect(checks, "prometheus_counts_productpage", "error", "does not answer", "NodePort 30009")
 
@@ -108,11 +107,8 @@ def test_02_with_routes_any_answer_counts(mesh):
 @pytest.mark.envoy
 def test_02_a_reset_means_no_listener(mesh, quick):
     quick("02-gateway")
-    server = test_mesh.ResettingServer()
-    try:
+    with ResettingServer() as server:
         checks = grade(mesh, "02-gateway", ingress_url=f"http://127.0.0.1:{server.port}")
-    finally:
-        server.close()
     expect(checks, "gateway_listens", "fail", "connection reset", "no listener takes it", "port 8080")
 
 
