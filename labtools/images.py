@@ -123,15 +123,16 @@ def required_images(release: Any) -> list[Image]:
 
 
 def lab_setup_objects() -> list[tuple[str, list[dict]]]:
-    """("lab <id> setup", objects) for labs whose setup runs workloads of its own (lab 10's client outside the mesh)."""
+    """("lab <id> setup", objects) for labs whose setup runs workloads of its own (lab 10's client outside the mesh):
+    the files `labtools reset` applies."""
     from labtools.grading.catalog import lab_folders
-    from labtools.manifests import load_manifests
+    from labtools.labstate import manifest_paths, read_objects
 
     found = []
     for folder in lab_folders():
-        setup = folder / "setup"
-        if setup.is_dir() and any(p.suffix in (".yaml", ".yml") for p in setup.iterdir()):
-            found.append((f"lab {folder.name.split('-', 1)[0]} setup", [r.data for r in load_manifests([setup])]))
+        resources, _ = read_objects(manifest_paths(folder / "setup"), settings.DEFAULT_NAMESPACE, skip_file_only=False)
+        if resources:
+            found.append((f"lab {folder.name.split('-', 1)[0]} setup", [r.data for r in resources]))
     return found
 
 
@@ -156,7 +157,7 @@ def tag_only(reference: str) -> str | None:
 
 def normalized(reference: str) -> str:
     """The name Docker records in an archive (RepoTags): no docker.io/ or library/ prefix, no digest."""
-    name = reference.partition("@")[0] if ":" in reference.partition("@")[0].rsplit("/", 1)[-1] else reference
+    name = tag_only(reference) or reference
     for prefix in ("docker.io/", "index.docker.io/"):
         if name.startswith(prefix):
             name = name[len(prefix):]
@@ -204,7 +205,10 @@ def save(path: Path, release: Any = None, progress: Progress = lambda _: None) -
         shell.run(["docker", "tag", settings.KIND_NODE_IMAGE, node_tag], timeout=60)
         references.append(node_tag)
     platform = save_platform(info)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as problem:
+        raise InputError(f"{path.parent}: cannot create the folder for the archive ({problem.strerror or problem}).") from None
     partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
     progress(f"writing {len(references)} images to {path} (several GB; this takes a while)")
     try:

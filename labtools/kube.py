@@ -34,6 +34,10 @@ T = TypeVar("T")
 # (connect, read) seconds for each API request: a stopped cluster must fail fast, not hang a notebook cell.
 REQUEST_TIMEOUT = (5, 30)
 FIELD_MANAGER = "labtools"
+# Kinds that live outside namespaces, for code that must know without asking a cluster (files read offline, the
+# Istio release's samples): a namespace written on them means nothing.
+CLUSTER_WIDE = frozenset({"Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "PersistentVolume",
+                          "StorageClass", "PriorityClass", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"})
 
 
 def _plain(_client: Any, data: Any) -> Any:
@@ -89,7 +93,7 @@ class Cluster:
                     f"No lab cluster: labtools' kubeconfig {path} does not exist yet.",
                     hint="Run `labtools up` to create the cluster.",
                 )
-            raise UsageError(f"kubeconfig {path} does not exist.")
+            raise UsageError(f"kubeconfig {path} does not exist.", hint="Check the path given with --kubeconfig.")
         config = _read_kubeconfig(path)
         contexts = [c.get("name") for c in config.get("contexts") or [] if isinstance(c, dict)]
         if context is None:
@@ -263,13 +267,10 @@ class Cluster:
         """JSON merge patch (RFC 7386) of one object; returns the object after the change."""
         self.require_change(f"change {kind} {name}")
         resource = self._resource(api_version, kind)
-        body = {"metadata": {"name": name, **({"namespace": namespace} if namespace and resource.namespaced else {})}, **patch}
-        if "metadata" in patch:
-            body["metadata"] = {**patch["metadata"], **body["metadata"]}
-        result = self._call(
+        return self._call(
             f"change {kind} {name}",
             lambda: resource.patch(
-                body=body,
+                body=patch,  # name and namespace travel in the URL
                 name=name,
                 namespace=namespace if resource.namespaced else None,
                 content_type="application/merge-patch+json",
@@ -277,7 +278,6 @@ class Cluster:
                 _request_timeout=REQUEST_TIMEOUT,
             ),
         )
-        return result
 
     # --- inside pods ------------------------------------------------------------------------------------------
 

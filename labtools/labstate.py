@@ -50,7 +50,7 @@ from labtools import settings, solved
 from labtools.errors import EnvironmentBroken, InputError, UsageError
 from labtools.grading.checks import Lab, Target
 from labtools.grading.live import ISTIO_KINDS
-from labtools.kube import Cluster, describe
+from labtools.kube import CLUSTER_WIDE, Cluster, describe
 from labtools.manifests import read_text
 from labtools.meshconfig import MeshConfig, Resource, fqdn, parse_resources
 from labtools.meshconfig.routing import MESH
@@ -67,9 +67,6 @@ SETUP_LAB = "00-setup"
 # Namespaces no learner works in: reset and solve refuse them.
 SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease", "istio-system"})
 MANIFEST_SUFFIXES = (".yaml", ".yml")
-# Kinds that live outside namespaces (they never belong to a learner's namespace).
-CLUSTER_WIDE = frozenset({"Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "PersistentVolume",
-                          "StorageClass", "PriorityClass", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"})
 
 CREATE, REPLACE, DELETE, KEEP, INSTALL = "create", "replace", "delete", "keep", "install"
 _ISTIO_KIND_NAMES = frozenset(kind for _, kind in ISTIO_KINDS)
@@ -128,7 +125,7 @@ class Plan:
 def connect(context: str | None = None, kubeconfig: Path | None = None) -> Cluster:
     """The lab cluster; or the context the user named (from `kubeconfig`, labtools' own, or the user's default)."""
     if kubeconfig is not None:
-        return Cluster.connect(context, Path(kubeconfig).expanduser())
+        return Cluster.connect(context, kubeconfig)
     from labtools.grading.live import connect as connect_named
 
     return connect_named(context)
@@ -273,16 +270,6 @@ def component_objects(name: str, release: Any, namespace: str) -> list[dict]:
     return objs
 
 
-def missing_objects(cluster: Cluster, objs: list[dict]) -> list[dict]:
-    missing = []
-    for obj in objs:
-        meta = obj["metadata"]
-        if not cluster.knows(obj["apiVersion"], obj["kind"]) or cluster.get(
-                obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace")) is None:
-            missing.append(obj)
-    return missing
-
-
 # --- comparing -------------------------------------------------------------------------------------------------
 
 
@@ -335,7 +322,7 @@ def plan_solve(cluster: Cluster, lab: Lab, namespace: str = settings.DEFAULT_NAM
 
 
 def _plan(purpose: str, cluster: Cluster, lab: Lab, namespace: str, progress: Progress, release: Any) -> Plan:
-    from labtools.provision import istio
+    from labtools.provision import istio, readiness
 
     require_learner_namespace(namespace)
     if lab.id == SETUP_LAB:
@@ -368,9 +355,8 @@ def _plan(purpose: str, cluster: Cluster, lab: Lab, namespace: str, progress: Pr
                          "nothing was changed:\n" + "\n".join(f"  - {p}" for p in problems))
 
     progress("looking at the cluster")
-    if istio.installed_version(cluster) is None:
-        raise EnvironmentBroken(f"Istio is not installed in context {cluster.context!r} (no Deployment istio-system/istiod).",
-                                hint="`labtools up` sets up the lab cluster with Istio (`labtools up --context ...` for another cluster).")
+    istio.require_installed(cluster, hint="`labtools up` sets up the lab cluster with Istio "
+                                          "(`labtools up --context ...` for another cluster).")
     try:
         found: dict | None = cluster.get("v1", "Namespace", namespace)
     except EnvironmentBroken:
@@ -380,13 +366,13 @@ def _plan(purpose: str, cluster: Cluster, lab: Lab, namespace: str, progress: Pr
     if found is None:
         raise UsageError(f"Namespace {namespace} does not exist in context {cluster.context!r}.",
                          hint="`labtools workshop create` prepares learner namespaces (with Bookinfo and sidecar injection).")
-    labels = (found.get("metadata") or {}).get("labels") or {}
-    if found and labels.get("istio-injection") != "enabled" and not labels.get("istio.io/rev"):
+    if found and not readiness.injection_on(found):
         plan.notes.append(f"Namespace {namespace} is not labelled istio-injection=enabled: pods started there get no sidecar.")
 
-    plan.changes += _component_changes(cluster, lab, namespace, progress, release)
+    used = _lab_components(lab, namespace, progress, release)
+    plan.changes += _component_changes(cluster, namespace, progress, used)
     if purpose == "reset":
-        plan.changes += _restorations(cluster, lab, namespace, progress, release)
+        plan.changes += _restorations(cluster, lab, namespace, used)
     plan.changes += _object_changes(cluster, lab, namespace, [obj for obj, _ in desired], purpose)
     return plan
 
@@ -396,25 +382,26 @@ def _key(obj: dict) -> tuple[str, str, str]:
     return obj.get("kind", ""), meta.get("namespace", ""), meta.get("name", "")
 
 
-def _release(release: Any, progress: Progress) -> Any:
-    if release is not None:
-        return release
-    from labtools.provision import release as releases
+def _lab_components(lab: Lab, namespace: str, progress: Progress, release: Any) -> dict[str, list[dict]]:
+    """name -> objects of each component the lab uses that comes from the Istio release (istio itself is checked
+    above and installed by `labtools up`); the release is downloaded only where one is needed."""
+    names = [name for name in lab.uses if name in settings.COMPONENTS and settings.COMPONENTS[name].manifests]
+    if names and release is None:
+        from labtools.provision import release as releases
 
-    return releases.ensure(progress=progress)
+        release = releases.ensure(progress=progress)
+    return {name: component_objects(name, release, namespace) for name in names}
 
 
-def _component_changes(cluster: Cluster, lab: Lab, namespace: str, progress: Progress, release: Any) -> list[Change]:
+def _component_changes(cluster: Cluster, namespace: str, progress: Progress, used: dict[str, list[dict]]) -> list[Change]:
+    from labtools.provision import components
+
     changes = []
-    for name in lab.uses:
-        spec = settings.COMPONENTS.get(name)
-        if spec is None or not spec.manifests:  # istio itself: checked above, installed by `labtools up`
-            continue
-        release = _release(release, progress)
+    for name, objs in used.items():
         progress(f"looking for component {name}")
-        objs = component_objects(name, release, namespace)
+        spec = settings.COMPONENTS[name]
         where = namespace if spec.namespace == settings.DEFAULT_NAMESPACE else spec.namespace
-        missing = missing_objects(cluster, objs)
+        missing = components.missing(cluster, objs)
         if missing:
             listed = ", ".join(describe(o) for o in missing[:4]) + (" ..." if len(missing) > 4 else "")
             changes.append(Change(INSTALL, "component", where, name, f"{len(missing)} of {len(objs)} objects missing: {listed}",
@@ -424,18 +411,15 @@ def _component_changes(cluster: Cluster, lab: Lab, namespace: str, progress: Pro
     return changes
 
 
-def _restorations(cluster: Cluster, lab: Lab, namespace: str, progress: Progress, release: Any) -> list[Change]:
+def _restorations(cluster: Cluster, lab: Lab, namespace: str, used: dict[str, list[dict]]) -> list[Change]:
     """Component objects outside the namespace that the lab's task changes (lab 01: the addons' Services)."""
     solution, _ = read_objects(manifest_paths(solution_dir(lab.id)), namespace, skip_file_only=True)
     outside = {(r.kind, r.namespace, r.name) for r in solution if r.namespace != namespace}
     if not outside:
         return []
     changes = []
-    for name in lab.uses:
-        spec = settings.COMPONENTS.get(name)
-        if spec is None or not spec.manifests:
-            continue
-        for obj in component_objects(name, _release(release, progress), namespace):
+    for name, objs in used.items():
+        for obj in objs:
             key = _key(obj)
             if key not in outside:
                 continue

@@ -77,9 +77,7 @@ def run(
 ) -> Completed:
     """Run a program and capture its output. `env` adds to (not replaces) the current environment."""
     argv = [os.fspath(a) for a in args]
-    executable = which(argv[0]) if os.sep not in argv[0] else argv[0]
-    if executable is None or (os.sep in argv[0] and not os.access(argv[0], os.X_OK)):
-        raise ToolNotFound(Path(argv[0]).name)
+    executable = _executable(argv[0])
     try:
         process = subprocess.run(
             [executable, *argv[1:]],
@@ -88,7 +86,7 @@ def run(
             text=True,
             errors="replace",
             timeout=timeout,
-            env={**os.environ, **env} if env else None,
+            env=_environment(env),
             cwd=cwd,
             stdin=None if input is not None else subprocess.DEVNULL,
         )
@@ -109,11 +107,9 @@ def run_attached(args: Sequence[str | os.PathLike[str]], env: Mapping[str, str] 
     Used for JupyterLab, which runs until the user stops it with Ctrl-C.
     """
     argv = [os.fspath(a) for a in args]
-    executable = which(argv[0])
-    if executable is None:
-        raise ToolNotFound(argv[0])
+    executable = _executable(argv[0])
     try:
-        return subprocess.call([executable, *argv[1:]], env={**os.environ, **env} if env else None, cwd=cwd)
+        return subprocess.call([executable, *argv[1:]], env=_environment(env), cwd=cwd)
     except KeyboardInterrupt:
         return 130
 
@@ -126,6 +122,18 @@ def open_in_browser(url: str) -> bool:
         return webbrowser.open(url)
     except webbrowser.Error:
         return False
+
+
+def _executable(program: str) -> str:
+    """A program given by path, if it can be run; otherwise the one `which` finds. ToolNotFound where neither."""
+    executable = which(program) if os.sep not in program else program
+    if executable is None or (os.sep in program and not os.access(program, os.X_OK)):
+        raise ToolNotFound(Path(program).name)
+    return executable
+
+
+def _environment(env: Mapping[str, str] | None) -> dict[str, str] | None:
+    return {**os.environ, **env} if env else None
 
 
 def _text(value: bytes | str | None) -> str:

@@ -44,14 +44,14 @@ from typing import Any, Callable
 from labtools import settings
 from labtools.errors import EnvironmentBroken, InputError, UsageError
 from labtools.grading.checks import Target
-from labtools.kube import Cluster, describe, poll
+from labtools.kube import CLUSTER_WIDE, Cluster, describe, poll
 from labtools.labstate import LAB_LABEL, MANAGED_BY, ROLE_LABEL, SOLUTION, component_objects, labelled
+from labtools.provision.readiness import INJECTION_LABEL
 
 Progress = Callable[[str], None]
 
 WORKSHOP_LABEL = "labtools.dev/workshop"
 LEARNER_LABEL = "labtools.dev/learner"
-INJECTION_LABEL = "istio-injection"
 ACCOUNT = "labtools-learner"
 TOKEN_SECRET = "labtools-learner-token"
 SYSTEM_NAMESPACE = "istio-system"
@@ -142,13 +142,17 @@ def reader_role(prefix: str) -> str:
     return f"labtools-{prefix}-reader"
 
 
+def namespace_components() -> list[str]:
+    """The components that can be installed in a learner's namespace (not istio, not the addons in istio-system)."""
+    return [name for name, spec in settings.COMPONENTS.items() if spec.manifests and spec.namespace == settings.DEFAULT_NAMESPACE]
+
+
 def learner_components() -> list[str]:
-    """The components labs use inside a learner's namespace (not istio, not the addons in istio-system)."""
+    """The namespace components the labs use."""
     from labtools.grading.catalog import all_labs
 
     used = {name for lab in all_labs() for name in lab.uses}
-    return [name for name, spec in settings.COMPONENTS.items()
-            if name in used and spec.manifests and spec.namespace == settings.DEFAULT_NAMESPACE]
+    return [name for name in namespace_components() if name in used]
 
 
 # --- the objects -----------------------------------------------------------------------------------------------
@@ -197,6 +201,11 @@ def learner_objects(prefix: str, namespace: str, component_objs: list[dict]) -> 
     return objects
 
 
+def _selector(prefix: str) -> str:
+    """The label selector of what labtools made for workshop `prefix` (owned_by_workshop checks the same labels)."""
+    return f"{MANAGED_BY}=labtools,{WORKSHOP_LABEL}={prefix}"
+
+
 def owned_by_workshop(obj: dict | None, prefix: str) -> bool:
     labels = ((obj or {}).get("metadata") or {}).get("labels") or {}
     return labels.get(MANAGED_BY) == "labtools" and labels.get(WORKSHOP_LABEL) == prefix
@@ -214,16 +223,13 @@ def create(cluster: Cluster, learners: int, prefix: str, output: Path, component
     namespaces = learner_namespaces(prefix, learners)
     output = _output_folder(output)
     chosen = learner_components() if components is None else components
-    unknown = [c for c in chosen if c not in settings.COMPONENTS or settings.COMPONENTS[c].namespace != settings.DEFAULT_NAMESPACE
-               or not settings.COMPONENTS[c].manifests]
+    allowed = namespace_components()
+    unknown = [c for c in chosen if c not in allowed]
     if unknown:
-        allowed = [n for n, s in settings.COMPONENTS.items() if s.manifests and s.namespace == settings.DEFAULT_NAMESPACE]
         raise UsageError(f"--components: {', '.join(unknown)} cannot be installed per learner; choose from {', '.join(allowed)}.")
     cluster.require_change("prepare workshop namespaces")
     progress("looking at the cluster")
-    if istio.installed_version(cluster) is None:
-        raise EnvironmentBroken(f"Istio is not installed in context {cluster.context!r} (no Deployment istio-system/istiod).",
-                                hint=f"Install it first, e.g. `labtools up --context {cluster.context}`.")
+    istio.require_installed(cluster, hint=f"Install it first, e.g. `labtools up --context {cluster.context}`.")
     existing = {}
     for namespace in namespaces:
         found = cluster.get("v1", "Namespace", namespace)
@@ -242,11 +248,12 @@ def create(cluster: Cluster, learners: int, prefix: str, output: Path, component
         progress(f"learner {index}/{len(namespaces)}: namespace {namespace}")
         component_objs = [obj for name in chosen for obj in component_objects(name, release, namespace)]
         cluster.apply(learner_objects(prefix, namespace, component_objs))
+    entry = _instructor_cluster_entry(cluster)
     for index, namespace in enumerate(namespaces, 1):
         progress(f"learner {index}/{len(namespaces)}: waiting for the token of {namespace}")
         token, ca_data = _token(cluster, namespace, token_timeout)
         path = output / f"{namespace}.kubeconfig"
-        _write_private(path, learner_kubeconfig(cluster, namespace, token, ca_data, server))
+        _write_private(path, learner_kubeconfig(cluster, entry, namespace, token, ca_data, server))
         seats.append(Seat(namespace, Target.for_namespace(namespace).host, path, created=not existing[namespace]))
     return seats
 
@@ -279,10 +286,12 @@ def _token(cluster: Cluster, namespace: str, timeout: float) -> tuple[str, str |
     return token, data.get("ca.crt")
 
 
-def learner_kubeconfig(cluster: Cluster, namespace: str, token: str, ca_data: str | None, server: str | None) -> str:
+def learner_kubeconfig(cluster: Cluster, entry: dict, namespace: str, token: str, ca_data: str | None,
+                       server: str | None) -> str:
+    """A learner's kubeconfig; `entry` is the instructor's `cluster:` entry (_instructor_cluster_entry), for the server
+    and the CA where the token Secret carries none."""
     import yaml
 
-    entry = _instructor_cluster_entry(cluster)
     cluster_config: dict[str, Any] = {"server": server or entry.get("server") or cluster.host}
     if ca_data:
         cluster_config["certificate-authority-data"] = ca_data
@@ -339,8 +348,7 @@ def _write_private(path: Path, text: str) -> None:
 def find(cluster: Cluster, prefix: str) -> list[str]:
     """The namespaces labtools created for workshop `prefix` (both labels checked here, whatever the server filtered)."""
     check_prefix(prefix)
-    selector = f"{MANAGED_BY}=labtools,{WORKSHOP_LABEL}={prefix}"
-    found = cluster.list("v1", "Namespace", label_selector=selector)
+    found = cluster.list("v1", "Namespace", label_selector=_selector(prefix))
     return sorted(ns["metadata"]["name"] for ns in found if owned_by_workshop(ns, prefix))
 
 
@@ -354,8 +362,7 @@ def delete(cluster: Cluster, prefix: str, progress: Progress = lambda _: None) -
         if cluster.delete("v1", "Namespace", namespace):
             done.append(f"Namespace {namespace}")
     rbac = "rbac.authorization.k8s.io/v1"
-    for binding in cluster.list(rbac, "RoleBinding", namespace=SYSTEM_NAMESPACE,
-                                label_selector=f"{MANAGED_BY}=labtools,{WORKSHOP_LABEL}={prefix}"):
+    for binding in cluster.list(rbac, "RoleBinding", namespace=SYSTEM_NAMESPACE, label_selector=_selector(prefix)):
         if owned_by_workshop(binding, prefix):
             name = binding["metadata"]["name"]
             progress(f"deleting RoleBinding {SYSTEM_NAMESPACE}/{name}")
@@ -373,7 +380,7 @@ def delete(cluster: Cluster, prefix: str, progress: Progress = lambda _: None) -
 def task_objects() -> dict[str, set[tuple[str, str]]]:
     """lab id -> (kind, name) of the objects its task asks for in a learner's namespace (from its solution)."""
     from labtools.grading.catalog import lab_ids
-    from labtools.labstate import CLUSTER_WIDE, manifest_paths, read_objects, solution_dir
+    from labtools.labstate import manifest_paths, read_objects, solution_dir
 
     placeholder = "learner"
     tasks = {}

@@ -21,12 +21,12 @@ def dashboard(
     import time
 
     from labtools import shell
-    from labtools.cli.setup_ui import console, options_for
+    from labtools.cli.output import console
     from labtools.kube import Cluster
-    from labtools.provision.dashboards import locate
+    from labtools.provision.dashboards import NAMESPACE, locate
 
     out = console()
-    with Cluster.connect(*options_for(context, kubeconfig)) as cluster:
+    with Cluster.connect(context, kubeconfig) as cluster:
         target = locate(cluster, name.lower())
         if target.url:
             out.print(f"{name.capitalize()}: {target.url}")
@@ -34,7 +34,7 @@ def dashboard(
                 shell.open_in_browser(target.url)
             return
         assert target.pod and target.port
-        with cluster.port_forward(target.pod, "istio-system", target.port) as local:
+        with cluster.port_forward(target.pod, NAMESPACE, target.port) as local:
             url = f"http://127.0.0.1:{local}{target.path}"
             out.print(f"{name.capitalize()}: {url}  (forwarded to pod {target.pod}; Ctrl-C stops it)")
             if open_browser:

@@ -17,12 +17,13 @@ def doctor(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Also list the checks that passed."),
 ) -> None:
     """Diagnose the machine and the lab cluster. Exit code 0: nothing wrong, 3: something needs fixing."""
-    from labtools.cli.setup_ui import console, options_for, print_finding
+    from labtools.cli.output import console
+    from labtools.cli.setup_ui import print_finding
     from labtools.provision import diagnose
 
     out = console()
     with out.status("Checking Docker, kind and the lab cluster"):
-        findings = diagnose.doctor(*options_for(context, kubeconfig))
+        findings = diagnose.doctor(context, kubeconfig)
     shown = [f for f in findings if verbose or f.severity != "ok"]
     for finding in shown:
         print_finding(out, finding)

@@ -9,7 +9,7 @@ from labtools.cli import app
 def down() -> None:
     """Delete the lab cluster and labtools' kubeconfig. Other clusters and ~/.kube/config are left alone."""
     from labtools import settings
-    from labtools.cli.setup_ui import console
+    from labtools.cli.output import console
     from labtools.provision import pipeline
 
     out = console()

@@ -70,9 +70,7 @@ def show_plan(out, plan) -> None:
     out.print(table)
     for note in plan.notes:
         out.print(Text(f"note: {note}", style="yellow"))
-    counts = plan.counts()
-    words = [f"{counts[a]} to {a}" for a in ("install", "create", "replace", "delete") if counts[a]]
-    out.print(Text(", ".join(words + [f"{counts['keep']} kept"]) + "."))
+    out.print(Text(plan.summary()))
 
 
 def show_done(out, done: list[str]) -> None:

@@ -4,15 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
 MARKS = {"ok": "[green]✓[/]", "warn": "[yellow]![/]", "fail": "[red]✗[/]", "absent": "[dim]-[/]"}
-
-
-def console():
-    from rich.console import Console
-
-    return Console(highlight=False, soft_wrap=False)
 
 
 class RichReporter:
@@ -73,10 +66,6 @@ def print_finding(console, finding) -> None:
             console.print(f"    [dim]{_escape(line.strip())}[/]")
     if finding.fix and finding.severity != "ok":
         console.print(f"    fix: {_escape(finding.fix)}")
-
-
-def options_for(context: str | None, kubeconfig: Path | None) -> tuple[str | None, Path | None]:
-    return context, kubeconfig.expanduser() if kubeconfig else None
 
 
 def interactive() -> bool:

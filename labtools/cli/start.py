@@ -17,12 +17,12 @@ def start(
     kubeconfig: Optional[Path] = typer.Option(None, "--kubeconfig", help="The kubeconfig that holds --context (default: labtools' own)."),
 ) -> None:
     """Open the labs in JupyterLab. Works without Docker: the labs then run in offline mode."""
-    from labtools.cli.setup_ui import console, launch_lab, options_for
+    from labtools.cli.output import console
+    from labtools.cli.setup_ui import launch_lab
     from labtools.errors import LabtoolsError
     from labtools.kube import Cluster
 
     out = console()
-    context, kubeconfig = options_for(context, kubeconfig)
     mode, reason = "offline", "--offline was given"
     if not offline:
         try:

@@ -18,11 +18,12 @@ def status(
     """Show what runs and the URLs. Exit code 0: all ready, 3: something is missing or not ready."""
     from rich.table import Table
 
-    from labtools.cli.setup_ui import MARKS, _escape, console, options_for
+    from labtools.cli.output import console
+    from labtools.cli.setup_ui import MARKS, _escape
     from labtools.provision import diagnose
 
     out = console()
-    result = diagnose.status(*options_for(context, kubeconfig))
+    result = diagnose.status(context, kubeconfig)
     table = Table(show_header=False, box=None, pad_edge=False)
     for row in result.rows:
         table.add_row(MARKS.get(row.state, "?"), row.name, _escape(row.detail))

@@ -22,12 +22,12 @@ def up(
     timeout: int = typer.Option(900, "--timeout", min=30, help="Seconds to wait for the pods to become ready."),
 ) -> None:
     """Set up the lab cluster (kind + Istio + Bookinfo + addons). Safe to run again: it only does what is missing."""
-    from labtools.cli.setup_ui import RichReporter, _escape, console, interactive, launch_lab, options_for
+    from labtools.cli.output import console
+    from labtools.cli.setup_ui import RichReporter, _escape, interactive, launch_lab
     from labtools.errors import EnvironmentBroken
     from labtools.provision import pipeline
 
     out = console()
-    context, kubeconfig = options_for(context, kubeconfig)
     reporter = RichReporter(out, total=len(pipeline.STEPS))
     options = pipeline.UpOptions(recreate=recreate, context=context, kubeconfig=kubeconfig, ready_timeout=timeout)
     try:

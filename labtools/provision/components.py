@@ -14,7 +14,7 @@ from typing import Callable
 
 from labtools import settings
 from labtools.errors import EnvironmentBroken, InputError, UsageError
-from labtools.kube import Cluster
+from labtools.kube import CLUSTER_WIDE, Cluster
 from labtools.provision.release import Release
 
 # A CRD is served a moment after it is created; objects of its kind are refused until then (the "apply twice"
@@ -52,14 +52,9 @@ def objects(name: str, release: Release) -> list[dict]:
                     found.append(obj)
     for obj in found:
         meta = obj.setdefault("metadata", {})
-        if not meta.get("namespace") and obj["kind"] not in _CLUSTER_WIDE:
+        if not meta.get("namespace") and obj["kind"] not in CLUSTER_WIDE:
             meta["namespace"] = spec.namespace
     return found
-
-
-# Kinds in the samples that live outside namespaces (the API server drops a namespace on them anyway).
-_CLUSTER_WIDE = {"Namespace", "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding", "MutatingWebhookConfiguration",
-                 "ValidatingWebhookConfiguration", "PersistentVolume", "StorageClass", "PriorityClass"}
 
 
 def deployments(objs: list[dict]) -> list[tuple[str, str]]:
@@ -67,15 +62,20 @@ def deployments(objs: list[dict]) -> list[tuple[str, str]]:
     return [(o["metadata"].get("namespace", settings.DEFAULT_NAMESPACE), o["metadata"]["name"]) for o in objs if o.get("kind") == "Deployment"]
 
 
+def present(cluster: Cluster, obj: dict) -> bool:
+    """Whether the object exists (a kind the cluster does not serve yet has no objects)."""
+    meta = obj["metadata"]
+    return cluster.knows(obj["apiVersion"], obj["kind"]) and cluster.get(
+        obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace")) is not None
+
+
 def installed(cluster: Cluster, objs: list[dict]) -> bool:
     """Whether every object already exists (labtools does not re-apply what is there)."""
-    for obj in objs:
-        meta = obj["metadata"]
-        if not cluster.knows(obj["apiVersion"], obj["kind"]):
-            return False
-        if cluster.get(obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace")) is None:
-            return False
-    return True
+    return all(present(cluster, obj) for obj in objs)
+
+
+def missing(cluster: Cluster, objs: list[dict]) -> list[dict]:
+    return [obj for obj in objs if not present(cluster, obj)]
 
 
 def apply_component(cluster: Cluster, name: str, release: Release, waiting: Callable[[str], None] = lambda _: None) -> list[str]:

@@ -21,19 +21,29 @@ class Dashboard:
     path: str = "/"
 
 
+def direct_url(name: str, service: dict | None) -> str | None:
+    """The dashboard's URL on the host where its Service has lab 01's NodePort (which the kind config maps), else None."""
+    _, _, host_port = settings.DASHBOARDS[name]
+    ports = ((service or {}).get("spec") or {}).get("ports") or []
+    if host_port and any(p.get("nodePort") == host_port for p in ports):
+        return f"http://127.0.0.1:{host_port}{PATHS.get(name, '/')}"
+    return None
+
+
 def locate(cluster: Cluster, name: str) -> Dashboard:
     if name not in settings.DASHBOARDS:
         raise UsageError(f"Unknown dashboard {name!r}; choose one of: {', '.join(settings.DASHBOARDS)}.")
-    service_name, service_port, host_port = settings.DASHBOARDS[name]
+    service_name, service_port, _ = settings.DASHBOARDS[name]
     path = PATHS.get(name, "/")
     service = cluster.get("v1", "Service", service_name, NAMESPACE)
     if service is None:
         raise EnvironmentBroken(f"{name.capitalize()} is not installed (no Service {NAMESPACE}/{service_name}).",
                                 hint="Run `labtools up`: it installs the addons.")
+    url = direct_url(name, service)
+    if url:
+        return Dashboard(name, url=url, path=path)
     spec = service.get("spec") or {}
     ports = spec.get("ports") or []
-    if host_port and any(p.get("nodePort") == host_port for p in ports):
-        return Dashboard(name, url=f"http://127.0.0.1:{host_port}{path}", path=path)
     selector = ",".join(f"{k}={v}" for k, v in sorted((spec.get("selector") or {}).items()))
     if not selector:
         raise EnvironmentBroken(f"Service {NAMESPACE}/{service_name} selects no pods.")

@@ -8,7 +8,7 @@ from pathlib import Path
 from labtools import settings, shell
 from labtools.errors import EnvironmentBroken, LabtoolsError
 from labtools.kube import Cluster
-from labtools.provision import gateway, istio, kind, preflight, readiness, release
+from labtools.provision import dashboards, gateway, istio, kind, preflight, readiness, release
 from labtools.provision.model import FAIL, OK, WARN, Finding
 
 # The six Bookinfo Deployments (CURRICULUM.md), used when the release with bookinfo.yaml is not cached.
@@ -43,15 +43,14 @@ def _connect(context: str | None, kubeconfig: Path | None) -> tuple[Cluster | No
 def status(context: str | None = None, kubeconfig: Path | None = None) -> Status:
     result = Status()
     foreign = context is not None or kubeconfig is not None
-    try:
-        info = preflight.docker_info()
-        result.rows.append(Row("Docker", OK, f"engine {info.get('ServerVersion')}"))
-    except EnvironmentBroken as problem:
-        result.rows.append(Row("Docker", FAIL, problem.message.splitlines()[0]))
-        if not foreign:
+    if not foreign:  # another cluster was named: the machine's Docker and kind do not matter (as in doctor)
+        try:
+            info = preflight.docker_info()
+        except EnvironmentBroken as problem:
+            result.rows.append(Row("Docker", FAIL, problem.message.splitlines()[0]))
             result.rows.append(Row("Cluster", "absent", "cannot be checked without Docker"))
             return result
-    if not foreign:
+        result.rows.append(Row("Docker", OK, f"engine {info.get('ServerVersion')}"))
         try:
             exists = kind.exists()
         except EnvironmentBroken as problem:
@@ -113,11 +112,11 @@ def _urls(cluster: Cluster) -> list[tuple[str, str]]:
         ("productpage (labtools' check route)", f"curl -H 'Host: {settings.SMOKE_HOST}' {settings.INGRESS_URL}/productpage"),
         ("Bookinfo, once your Gateway and VirtualService exist", f"curl -H 'Host: {settings.BOOKINFO_HOST}' {settings.INGRESS_URL}/productpage"),
     ]
-    for name, (service, _port, host_port) in settings.DASHBOARDS.items():
-        svc = cluster.get("v1", "Service", service, istio.NAMESPACE)
-        node_ports = {p.get("nodePort") for p in ((svc or {}).get("spec") or {}).get("ports") or []}
-        if host_port and host_port in node_ports:
-            urls.append((name.capitalize(), f"http://127.0.0.1:{host_port}"))
+    for name, (service, _port, _host_port) in settings.DASHBOARDS.items():
+        svc = cluster.get("v1", "Service", service, dashboards.NAMESPACE)
+        url = dashboards.direct_url(name, svc)
+        if url:
+            urls.append((name.capitalize(), url))
         elif svc is not None:
             urls.append((name.capitalize(), f"labtools dashboard {name}"))
     return urls
@@ -133,10 +132,7 @@ def doctor(context: str | None = None, kubeconfig: Path | None = None) -> list[F
     if not foreign:  # another cluster was named: the machine's Docker and kind do not matter
         info = preflight.docker_info()
         findings.append(Finding("LT003", OK, f"Docker engine {info.get('ServerVersion')}"))
-        findings.append(preflight.kind_tool())
-        findings += preflight.node_image()
-        findings += preflight.resources(info)
-        findings.append(preflight.inotify())
+        findings += preflight.machine(info)
         if any(f.code == "LT004" and f.failed for f in findings):
             return findings
         if not kind.exists():
@@ -176,7 +172,7 @@ def _cluster_findings(cluster: Cluster, foreign: bool) -> list[Finding]:
     version = cluster.server_version()
     minor = f"{version.get('major', '?')}.{str(version.get('minor', '?')).rstrip('+')}"
     low, high = settings.ISTIO_SUPPORTED_KUBERNETES
-    if _tuple(low) <= _tuple(minor) <= _tuple(high):
+    if preflight.minor_version(low) <= preflight.minor_version(minor) <= preflight.minor_version(high):
         findings.append(Finding("LT040", OK, f"Cluster runs Kubernetes {version.get('gitVersion')}"))
     else:
         findings.append(Finding(
@@ -232,10 +228,3 @@ def _propagation(cluster: Cluster) -> Finding:
             fix="Wait a few seconds and check again; if it stays STALE, restart istiod (kubectl rollout restart deployment/istiod -n istio-system).",
         )
     return Finding("LT090", OK, "Config propagation: every proxy is in sync with istiod")
-
-
-def _tuple(version: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(x) for x in version.split(".")[:2])
-    except ValueError:
-        return (0, 0)

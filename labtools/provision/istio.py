@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from labtools import settings, shell
+from labtools.errors import EnvironmentBroken
 from labtools.kube import Cluster
 from labtools.provision.model import FAIL, Finding
 from labtools.provision.release import Release
@@ -29,6 +30,15 @@ def installed_version(cluster: Cluster) -> str | None:
         if match:
             return match.group(1)
     return "unknown"
+
+
+def require_installed(cluster: Cluster, hint: str) -> str:
+    """The installed Istio version; EnvironmentBroken (with `hint`, what to do) where there is none."""
+    found = installed_version(cluster)
+    if found is None:
+        raise EnvironmentBroken(f"Istio is not installed in context {cluster.context!r} (no Deployment {NAMESPACE}/istiod).",
+                                hint=hint)
+    return found
 
 
 def matches_overlay(cluster: Cluster) -> bool:
@@ -81,8 +91,4 @@ def stale_proxies(proxy_status_output: str) -> list[str]:
 
     NOT SENT is left alone: istiod reports it for every discovery type it has nothing to send for (often ECDS).
     """
-    stale = []
-    for line in proxy_status_output.splitlines()[1:]:
-        if "STALE" in line:
-            stale.append(line.split()[0] if line.split() else line)
-    return stale
+    return [line.split()[0] for line in proxy_status_output.splitlines()[1:] if "STALE" in line]

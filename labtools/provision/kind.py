@@ -70,6 +70,11 @@ def node_running(name: str = settings.CLUSTER_NAME) -> bool | None:
     return result.stdout.strip() == "true"
 
 
+def start_node(name: str = settings.CLUSTER_NAME) -> None:
+    """Start the cluster's stopped node container (after a reboot, Docker leaves it stopped)."""
+    shell.run(["docker", "start", node_container(name)], timeout=120)
+
+
 def port_mappings(name: str = settings.CLUSTER_NAME) -> dict[int, int]:
     """host port -> node port, for the ports the node container publishes on 127.0.0.1 (`docker port`)."""
     try:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from labtools import settings, shell
+from labtools import settings
 from labtools.errors import EnvironmentBroken
 from labtools.kube import Cluster
 from labtools.provision import components, gateway, istio, kind, preflight, readiness, release
@@ -59,11 +59,19 @@ class Setup:
         self.reporter = reporter
         self.release: release.Release | None = None
         self._cluster: Cluster | None = None
+        self._objects: dict[str, list[dict]] = {}
 
     def cluster(self) -> Cluster:
         if self._cluster is None:
             self._cluster = Cluster.connect(self.options.context, self.options.kubeconfig)
         return self._cluster
+
+    def objects(self, component: str) -> list[dict]:
+        """A component's objects from the release, read once per run (the apply step and the readiness step both need them)."""
+        if component not in self._objects:
+            assert self.release is not None
+            self._objects[component] = components.objects(component, self.release)
+        return self._objects[component]
 
     def close(self) -> None:
         if self._cluster is not None:
@@ -77,10 +85,10 @@ def _preflight(setup: Setup) -> tuple[bool | None, str]:
     if setup.options.foreign:
         return None, "another cluster was named: no Docker or kind needed"
     info = preflight.docker_info()  # first: without Docker nothing else can be checked, and nothing is created
-    kind_finding = preflight.kind_tool()
+    findings = preflight.machine(info)
+    kind_finding = findings[0]
     if kind_finding.failed:
         raise kind_finding.as_error()
-    findings = [kind_finding, *preflight.node_image(), *preflight.resources(info), preflight.inotify()]
     if setup.options.recreate or not kind.exists():
         findings += preflight.host_ports()  # an existing lab cluster holds them itself
     for finding in findings:
@@ -107,12 +115,17 @@ def _cluster(setup: Setup) -> tuple[bool, str]:
         version = cluster.server_version().get("gitVersion", "?")
         return False, f"using context {cluster.context} ({version}); no kind cluster is made"
     name = settings.CLUSTER_NAME
-    if kind.exists(name):
-        changed = False
+    if setup.options.recreate:
+        _clear_journal()
+        if kind.exists(name):
+            setup.reporter.waiting(f"deleting kind cluster {name!r} (--recreate)")
+            kind.delete(name)
+    elif kind.exists(name):
+        done = []
         if kind.node_running(name) is False:
             setup.reporter.waiting(f"starting the stopped node container {kind.node_container(name)}")
-            shell.run(["docker", "start", kind.node_container(name)], timeout=120)
-            changed = True
+            kind.start_node(name)
+            done.append("restarted")
         missing = kind.missing_mappings(name)
         if missing:
             raise EnvironmentBroken(
@@ -122,8 +135,8 @@ def _cluster(setup: Setup) -> tuple[bool, str]:
             )
         if not settings.kubeconfig_path().is_file():
             kind.write_kubeconfig(name)
-            changed = True
-        return changed, f"kind cluster {name!r} exists" + (" (restarted)" if changed else "")
+            done.append("kubeconfig rewritten")
+        return bool(done), f"kind cluster {name!r} exists" + (f" ({', '.join(done)})" if done else "")
     setup.reporter.waiting(f"creating kind cluster {name!r} ({settings.KIND_NODE_IMAGE.split('@')[0]}); the first run downloads the node image")
     kind.create(name)
     return True, f"created kind cluster {name!r} with {settings.KIND_NODE_IMAGE.split('@')[0]}"
@@ -164,9 +177,8 @@ def _injection(setup: Setup) -> tuple[bool, str]:
 
 def _component_step(name: str) -> Callable[[Setup], tuple[bool, str]]:
     def run(setup: Setup) -> tuple[bool, str]:
-        assert setup.release is not None
         cluster = setup.cluster()
-        objs = components.objects(name, setup.release)
+        objs = setup.objects(name)
         if components.installed(cluster, objs):
             return False, f"{len(objs)} objects present"
         applied = components.apply_objects(cluster, objs, setup.reporter.waiting)
@@ -176,11 +188,10 @@ def _component_step(name: str) -> Callable[[Setup], tuple[bool, str]]:
 
 
 def _ready(setup: Setup) -> tuple[bool, str]:
-    assert setup.release is not None
     cluster = setup.cluster()
     wanted = [(istio.NAMESPACE, d) for d in istio.DEPLOYMENTS]
     for name in ("bookinfo", "addons"):
-        wanted += components.deployments(components.objects(name, setup.release))
+        wanted += components.deployments(setup.objects(name))
     if not readiness.not_ready(cluster, wanted):
         return False, f"{len(wanted)} deployments ready"
     readiness.wait_ready(cluster, wanted, setup.options.ready_timeout, setup.reporter.waiting)
@@ -221,8 +232,6 @@ def up(options: UpOptions | None = None, reporter: Reporter | None = None) -> Up
     changed: list[str] = []
     try:
         for step in STEPS:
-            if step.name == "cluster" and options.recreate and not options.foreign:
-                _recreate(reporter)
             reporter.step_started(step.name, step.title)
             try:
                 did_change, detail = step.run(setup)
@@ -241,13 +250,6 @@ def up(options: UpOptions | None = None, reporter: Reporter | None = None) -> Up
         return UpResult(cluster.context, cluster.kubeconfig, setup.release, changed)
     finally:
         setup.close()
-
-
-def _recreate(reporter: Reporter) -> None:
-    if kind.exists():
-        reporter.waiting(f"deleting kind cluster {settings.CLUSTER_NAME!r} (--recreate)")
-        kind.delete()
-    _clear_journal()
 
 
 def down() -> bool:

@@ -58,6 +58,12 @@ def docker_info() -> dict:
     return info
 
 
+def machine(info: dict) -> list[Finding]:
+    """What `up` and `doctor` check once Docker answers (`info`: docker_info()): kind first, then the node image,
+    Docker's resources and the inotify limits."""
+    return [kind_tool(), *node_image(), *resources(info), inotify()]
+
+
 def resources(info: dict) -> list[Finding]:
     findings = []
     memory = int(info.get("MemTotal") or 0) / GIB
@@ -78,7 +84,7 @@ def resources(info: dict) -> list[Finding]:
     if cpus and cpus < 2:
         findings.append(Finding("LT032", WARN, f"Docker has {cpus} CPU; 4 are recommended.", fix="Give Docker more CPUs."))
     findings.append(_disk(info))
-    if str(info.get("CgroupVersion")) == "1" and _minor(settings.node_image_kubernetes()) >= (1, 35):
+    if str(info.get("CgroupVersion")) == "1" and minor_version(settings.node_image_kubernetes()) >= (1, 35):
         findings.append(Finding(
             "LT042", FAIL, f"This host runs cgroup v1, which kind's Kubernetes {settings.node_image_kubernetes()} node images no longer support.",
             fix="Use a node image of Kubernetes 1.34 (LABTOOLS_NODE_IMAGE) or switch the host to cgroup v2.",
@@ -181,7 +187,7 @@ def node_image() -> list[Finding]:
     if version is None:
         findings.append(Finding("LT040", WARN, f"Cannot tell the Kubernetes version of node image {image}.",
                                 fix="Use a kindest/node:vX.Y.Z@sha256:... image from the kind release notes."))
-    elif not (_minor(low) <= _minor(version) <= _minor(high)):
+    elif not (minor_version(low) <= minor_version(version) <= minor_version(high)):
         findings.append(Finding(
             "LT040", FAIL, f"Node image {image} runs Kubernetes {version}; Istio {settings.ISTIO_VERSION} supports {low} to {high}.",
             fix="Unset LABTOOLS_NODE_IMAGE to use the pinned image, or pick one in that range from the kind release notes.",
@@ -194,11 +200,13 @@ def node_image() -> list[Finding]:
     return findings
 
 
-def _minor(version: str | None) -> tuple[int, int]:
-    if not version:
+def minor_version(version: str | None) -> tuple[int, int]:
+    """(1, 34) for "1.34" or "1.34.11"; (0, 0) where no version can be read."""
+    try:
+        major, minor = (version or "").split(".")[:2]
+        return int(major), int(minor)
+    except ValueError:
         return (0, 0)
-    major, minor = version.split(".")[:2]
-    return int(major), int(minor)
 
 
 def _json_object(text: str) -> dict:

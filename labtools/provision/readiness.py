@@ -125,8 +125,12 @@ def has_sidecar(pod: dict) -> bool:
 
 
 def injection_enabled(cluster: Cluster, namespace: str) -> bool:
-    ns = cluster.get("v1", "Namespace", namespace) or {}
-    labels = (ns.get("metadata") or {}).get("labels") or {}
+    return injection_on(cluster.get("v1", "Namespace", namespace) or {})
+
+
+def injection_on(namespace: dict) -> bool:
+    """Whether a Namespace object asks for sidecars: istio-injection=enabled, or a revision label."""
+    labels = (namespace.get("metadata") or {}).get("labels") or {}
     return labels.get(INJECTION_LABEL) == "enabled" or bool(labels.get("istio.io/rev"))
 
 

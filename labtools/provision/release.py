@@ -19,6 +19,7 @@ import tempfile
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Callable
 
@@ -35,11 +36,20 @@ REQUIRED = ("bin/istioctl", "samples/bookinfo/platform/kube/bookinfo.yaml", "man
 class Release:
     version: str
     root: Path
-    istioctl: Path | str  # a path into the release, or "istioctl" when the one on PATH has this version
     downloaded: bool = False
 
     def sample(self, relative: str) -> Path:
         return self.root / relative
+
+    @cached_property
+    def istioctl(self) -> Path | str:
+        """A path into the release, or "istioctl" when the one on PATH has this version. Looked up on first use:
+        asking an istioctl on PATH for its version runs it, which most users of a release (samples) never need."""
+        on_path = shell.which("istioctl")
+        own = self.root / "bin" / "istioctl"
+        if on_path and Path(on_path).resolve() != own.resolve() and istioctl_version(on_path) == self.version:
+            return "istioctl"
+        return own
 
 
 def platform_name(system: str | None = None, machine: str | None = None) -> str:
@@ -68,7 +78,7 @@ def cached(version: str = settings.ISTIO_VERSION) -> Release | None:
     root = settings.istio_release_dir(version)
     if not (root / MARKER).is_file() or not all((root / part).exists() for part in REQUIRED):
         return None
-    return Release(version, root, _istioctl_for(version, root))
+    return Release(version, root)
 
 
 def ensure(version: str = settings.ISTIO_VERSION, progress: Callable[[str], None] = lambda _: None) -> Release:
@@ -108,7 +118,7 @@ def ensure(version: str = settings.ISTIO_VERSION, progress: Callable[[str], None
         if root.exists():  # an unverified leftover (e.g. an interrupted older labtools): replace it
             shutil.rmtree(root)
         os.replace(top, root)
-    return Release(version, root, _istioctl_for(version, root), downloaded=True)
+    return Release(version, root, downloaded=True)
 
 
 def istioctl_version(executable: Path | str) -> str | None:
@@ -118,13 +128,6 @@ def istioctl_version(executable: Path | str) -> str | None:
         return None
     match = re.search(r"(\d+\.\d+\.\d+(?:-[\w.]+)?)", result.output)
     return match.group(1) if result.returncode == 0 and match else None
-
-
-def _istioctl_for(version: str, root: Path) -> Path | str:
-    on_path = shell.which("istioctl")
-    if on_path and Path(on_path).resolve() != (root / "bin" / "istioctl").resolve() and istioctl_version(on_path) == version:
-        return "istioctl"
-    return root / "bin" / "istioctl"
 
 
 def _download(url: str, target: Path, progress: Callable[[str], None]) -> str:

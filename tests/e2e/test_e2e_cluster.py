@@ -49,11 +49,12 @@ def labtools(*args: str) -> subprocess.CompletedProcess:
 
 def test_the_cluster_runs_a_kubernetes_istio_supports(cluster):
     from labtools import settings
+    from labtools.provision.preflight import minor_version
 
     version = cluster.server_version()
     minor = f"{version['major']}.{version['minor'].rstrip('+')}"
     low, high = settings.ISTIO_SUPPORTED_KUBERNETES
-    assert tuple(map(int, low.split("."))) <= tuple(map(int, minor.split("."))) <= tuple(map(int, high.split(".")))
+    assert minor_version(low) <= minor_version(minor) <= minor_version(high), version
 
 
 def test_istio_bookinfo_and_addons_are_ready_with_sidecars(cluster):

@@ -14,14 +14,8 @@ sys.path.insert(0, str(HERE.parent / "provision"))  # the small Istio release li
 sys.path.insert(0, str(HERE))
 
 import kubefake  # noqa: E402
-from kubefake import RunningApiServer  # noqa: E402
+from kubefake import RunningApiServer, cluster, own_cache  # noqa: E402,F401  (fixtures)
 from instructor_helpers import EXTRA_KINDS  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def _own_cache(tmp_path, monkeypatch):
-    """A cache of this test's own: the test release unpacked here must not leak into other tests."""
-    monkeypatch.setenv("LABTOOLS_CACHE", str(tmp_path / "cache"))
 
 
 @pytest.fixture
@@ -43,17 +37,6 @@ def api(requests_seen):
     with RunningApiServer() as server:
         kubefake.declare(server.handler, EXTRA_KINDS)  # before any client discovers the API
         yield server
-
-
-@pytest.fixture
-def cluster(api):
-    """The lab cluster as labtools sees it: its own kubeconfig and context, pointing at the local API server."""
-    from labtools import settings
-    from labtools.kube import Cluster
-
-    api.write_kubeconfig(settings.kubeconfig_path(), settings.CONTEXT_NAME)
-    with Cluster.connect() as connected:
-        yield connected
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import sys
 import threading
 import time
 import urllib.request
@@ -14,7 +13,7 @@ from typing import Iterator
 
 import yaml
 
-from tests.provision.provision_helpers import run_cli  # noqa: F401  (re-exported for the instructor tests)
+from provision_helpers import run_cli, unpack_release  # noqa: F401  (run_cli: re-exported for the instructor tests)
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMON = ROOT / "labs" / "common"
@@ -25,20 +24,9 @@ LEARNER_COMPONENTS = ("bookinfo", "httpbin", "curl", "fortio")
 
 def cache_release(files: dict[str, str] | None = None):
     """Unpack the provision tests' small Istio release (or `files`) into the cache, marked verified."""
-    from provision_helpers import release_files
-
-    from labtools import settings
     from labtools.provision import release
-    from labtools.provision.release import MARKER
 
-    root = settings.istio_release_dir()
-    for relative, text in (files or release_files()).items():
-        path = root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-        if relative.startswith("bin/"):
-            path.chmod(0o755)
-    (root / MARKER).write_text("test\n")
+    unpack_release(files)
     found = release.cached()
     assert found is not None
     return found
@@ -113,8 +101,6 @@ def token_controller(api, token: str = "token-for-{namespace}", ca: bytes = b"--
     finally:
         stop.set()
         thread.join(5)
-
-
 
 
 def load_yaml(path: Path) -> dict:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 from instructor_helpers import cache_release, run_cli
+from provision_helpers import FakeTools, fake_tools_on_path, release_files
 from labtools import images, settings
 
 HERE = Path(__file__).resolve().parent
@@ -26,8 +25,6 @@ def deployment(name: str, *containers: dict, init: tuple[dict, ...] = ()) -> dic
 def release_with_images() -> dict[str, str]:
     """The provision tests' release, with sample manifests whose images look like the real ones (test data: the
     versions are made up; the real list is read from the real release)."""
-    from provision_helpers import release_files
-
     dump = lambda *docs: yaml.safe_dump_all(list(docs))  # noqa: E731
     files = release_files()
     files["samples/addons/prometheus.yaml"] = dump(deployment(
@@ -43,32 +40,10 @@ def release_with_images() -> dict[str, str]:
     return files
 
 
-class Fake:
-    def __init__(self, state: Path):
-        self.state = state
-
-    def set(self, name: str, value: str) -> None:
-        (self.state / name).write_text(value)
-
-    def calls(self, tool: str | None = None) -> list[list[str]]:
-        path = self.state / "calls.jsonl"
-        entries = [json.loads(line) for line in path.read_text().splitlines()] if path.is_file() else []
-        return [e["args"] for e in entries if tool is None or e["tool"] == tool]
-
-
 @pytest.fixture
-def fake(tmp_path, monkeypatch) -> Fake:
-    bin_dir, state = tmp_path / "bin", tmp_path / "state"
-    bin_dir.mkdir()
-    state.mkdir()
-    for tool in ("docker", "kind"):
-        path = bin_dir / tool
-        path.write_text(f"#!{sys.executable}\nimport sys\nsys.path.insert(0, {str(HERE)!r})\n"
-                        f"from fake_image_tools import main\nmain({tool!r})\n")
-        path.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-    monkeypatch.setenv("FAKE_STATE", str(state))
-    return Fake(state)
+def fake(tmp_path, monkeypatch) -> FakeTools:
+    """Fake `docker` and `kind` for the image commands (fake_image_tools.py)."""
+    return fake_tools_on_path(tmp_path, monkeypatch, ("docker", "kind"), module="fake_image_tools", folder=HERE)
 
 
 @pytest.fixture
@@ -148,7 +123,7 @@ def test_save_without_docker_downloads_nothing(fake, tmp_path, capsys, monkeypat
 def saved_archive(fake, release, tmp_path) -> Path:
     target = tmp_path / "images.tar"
     images.save(target, release=release)
-    (fake.state / "calls.jsonl").unlink()
+    fake.clear()
     (fake.state / "docker-images.json").unlink()  # another machine: nothing pulled there
     return target
 

@@ -9,26 +9,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from kubefake import RunningApiServer  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def _own_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("LABTOOLS_CACHE", str(tmp_path / "cache"))  # API discovery is cached there
+from kubefake import RunningApiServer, cluster, own_cache  # noqa: E402,F401  (fixtures)
 
 
 @pytest.fixture
 def api():
     with RunningApiServer() as server:
         yield server
-
-
-@pytest.fixture
-def cluster(api):
-    """The lab cluster as labtools sees it: its own kubeconfig and context, pointing at the local API server."""
-    from labtools import settings
-    from labtools.kube import Cluster
-
-    api.write_kubeconfig(settings.kubeconfig_path(), settings.CONTEXT_NAME)
-    with Cluster.connect() as connected:
-        yield connected

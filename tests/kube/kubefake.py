@@ -28,6 +28,7 @@ import aiohttp
 import aiohttp.web
 import attrs
 import kmock
+import pytest
 import yaml
 
 # kind: (apiVersion, plural, namespaced)
@@ -354,3 +355,24 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+# --- fixtures for the test folders that use this server (their conftest.py imports them) -------------------------
+
+
+@pytest.fixture(autouse=True)
+def own_cache(tmp_path, monkeypatch):
+    """A cache of each test's own: API discovery and the test releases unpacked there must not leak into other tests
+    (tests/conftest.py shares one cache per session)."""
+    monkeypatch.setenv("LABTOOLS_CACHE", str(tmp_path / "cache"))
+
+
+@pytest.fixture
+def cluster(api):
+    """The lab cluster as labtools sees it: its own kubeconfig and context, pointing at the local API server `api`."""
+    from labtools import settings
+    from labtools.kube import Cluster
+
+    api.write_kubeconfig(settings.kubeconfig_path(), settings.CONTEXT_NAME)
+    with Cluster.connect() as connected:
+        yield connected

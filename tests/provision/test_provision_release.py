@@ -6,7 +6,7 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from provision_helpers import VERSION, build_archive, release_files, write_tool
+from provision_helpers import VERSION, build_archive, fake_tools_on_path, release_files
 
 from labtools import settings
 from labtools.errors import EnvironmentBroken
@@ -84,13 +84,7 @@ def test_windows_is_sent_to_wsl2():
 
 
 def test_an_istioctl_on_path_of_the_same_version_is_used(cached_release, tmp_path, monkeypatch):
-    bin_dir = tmp_path / "path-bin"
-    bin_dir.mkdir()
-    write_tool(bin_dir, "istioctl")
-    state = tmp_path / "state"
-    state.mkdir()
-    monkeypatch.setenv("FAKE_STATE", str(state))
-    monkeypatch.setenv("PATH", f"{bin_dir}:{__import__('os').environ['PATH']}")
+    fakes = fake_tools_on_path(tmp_path, monkeypatch, ("istioctl",))
     assert release.cached().istioctl == "istioctl"
-    (state / "istioctl-version").write_text("1.29.0")
+    fakes.set("istioctl-version", "1.29.0")
     assert release.cached().istioctl == cached_release / "bin" / "istioctl"

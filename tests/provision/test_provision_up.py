@@ -23,19 +23,6 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def free_host_ports(monkeypatch):
-    """Check host ports that are surely free instead of 8080/8443/30007-30009 of this machine."""
-    import socket
-
-    ports = []
-    for _ in range(5):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            ports.append(probe.getsockname()[1])
-    monkeypatch.setattr(settings, "HOST_PORTS", tuple(ports))
-
-
-@pytest.fixture
 def ready_to_go(fake_tools, cached_release, ingress, free_host_ports):
     return fake_tools
 
