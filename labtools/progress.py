@@ -32,6 +32,7 @@ from typing import Any, Iterable, Iterator
 
 from labtools import __version__, settings, solved
 from labtools.errors import EnvironmentBroken, InputError, UsageError
+from labtools.files import write_atomically
 from labtools.grading.results import FAIL, STATUSES, LabResult
 
 RECORD_VERSION = 1
@@ -162,11 +163,9 @@ def _create_exclusively(path: Path, text: str) -> None:
 
 
 def _write_atomically(path: Path, text: str) -> None:
-    temp = _temp_beside(path, text)
     try:
-        os.replace(temp, path)
+        write_atomically(path, text)
     except OSError as problem:
-        temp.unlink(missing_ok=True)
         raise EnvironmentBroken(f"{path}: cannot be written ({problem.strerror or problem}).") from None
 
 

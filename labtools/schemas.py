@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from labtools import settings
+from labtools.files import write_atomically
 from labtools.meshconfig.schema import Schema, SchemaSet
 
 CACHE_FORMAT = 1
@@ -75,10 +75,7 @@ def _cached_kinds(crd_file: Path) -> dict[str, dict[str, Schema]]:
     if not kinds:
         raise ValueError(f"{crd_file} holds no CustomResourceDefinitions, so it is not Istio's crd-all.gen.yaml.")
     try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        temporary = cache.with_suffix(f".{os.getpid()}.tmp")
-        temporary.write_text(json.dumps(kinds))
-        temporary.replace(cache)  # atomic: a parallel run never reads half a file
+        write_atomically(cache, json.dumps(kinds))  # a parallel run never reads half a file
     except OSError:
         pass  # a read-only cache only costs speed
     return kinds

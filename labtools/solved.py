@@ -10,13 +10,13 @@ depends on them.
 from __future__ import annotations
 
 import json
-import os
 import re
 from datetime import datetime, timezone
 from pathlib import Path
 
 from labtools import settings
 from labtools.errors import EnvironmentBroken
+from labtools.files import write_atomically
 
 _SAFE = re.compile(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?")  # namespace and lab ids are DNS labels / "NN-name"
 
@@ -38,10 +38,7 @@ def mark(lab_id: str, namespace: str, context: str = "") -> None:
     data = {"lab": lab_id, "namespace": namespace, "context": context,
             "solved_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        temporary.write_text(json.dumps(data) + "\n", encoding="utf-8")
-        temporary.replace(path)
+        write_atomically(path, json.dumps(data) + "\n")
     except OSError as problem:
         raise EnvironmentBroken(f"{path}: cannot record that the solution was applied ({problem.strerror or problem}).") from None
 

@@ -43,6 +43,7 @@ from typing import Any, Callable
 
 from labtools import settings
 from labtools.errors import EnvironmentBroken, InputError, UsageError
+from labtools.files import write_atomically
 from labtools.grading.checks import Target
 from labtools.kube import CLUSTER_WIDE, Cluster, describe, poll
 from labtools.labstate import LAB_LABEL, MANAGED_BY, ROLE_LABEL, SOLUTION, component_objects, labelled
@@ -333,11 +334,7 @@ def _write_private(path: Path, text: str) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         os.chmod(path.parent, 0o700)
-        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        temporary.replace(path)
+        write_atomically(path, text, private=True)
     except OSError as problem:
         raise UsageError(f"{path}: cannot write the kubeconfig ({problem.strerror or problem}).") from None
 

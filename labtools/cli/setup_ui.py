@@ -85,8 +85,13 @@ def launch_lab(console, mode: str, reason: str = "") -> int:
         console.print(f"Opening the labs in [bold]offline mode[/]: live checks are skipped. Why: {_escape(reason.splitlines()[0]) if reason else 'no cluster'}")
     else:
         console.print("Opening the labs (live mode: checks read the lab cluster).")
-    console.print(f"JupyterLab: jupyter lab {_escape(str(labs))}  (stop it with Ctrl-C)")
-    return shell.run_attached(["jupyter", "lab", str(labs)], env=env)
+    command = ["jupyter", "lab", str(labs)]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        # JupyterLab refuses to start as root without this ("Running as root is not recommended"); learners in a
+        # container or a root shell (WSL, cloud VMs) would otherwise get no lab at all.
+        command.append("--allow-root")
+    console.print(f"JupyterLab: {_escape(' '.join(command))}  (stop it with Ctrl-C)")
+    return shell.run_attached(command, env=env)
 
 
 def _escape(text: str) -> str:

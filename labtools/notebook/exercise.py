@@ -6,13 +6,13 @@ every .yaml/.yml/.json file under the exercise folder, never mistakes an old ver
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from labtools.errors import InputError
+from labtools.files import write_atomically
 from labtools.meshconfig.documents import MAX_TEXT_BYTES
 
 _FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\.ya?ml")
@@ -46,13 +46,9 @@ def save(folder: Path, filename: str, text: str) -> Saved:
     if previous == text:
         return Saved(path, changed=False)
     backup = _backup(path, previous) if previous is not None else None
-    folder.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        temporary.write_text(text, encoding="utf-8")
-        temporary.replace(path)  # atomic: a crash leaves the old file or the new one, never half of one
+        write_atomically(path, text)  # a crash leaves the old file or the new one, never half of one
     except OSError as problem:
-        temporary.unlink(missing_ok=True)
         raise InputError(f"{path}: cannot be written ({problem.strerror or problem}).") from None
     return Saved(path, changed=True, backup=backup)
 

@@ -9,13 +9,13 @@ checks pass: without Docker, `up` stops at once and leaves no trace.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from labtools import settings
 from labtools.errors import EnvironmentBroken
+from labtools.files import write_atomically
 from labtools.kube import Cluster
 from labtools.provision import components, gateway, istio, kind, preflight, readiness, release
 from labtools.provision.model import Reporter, SilentReporter
@@ -280,11 +280,7 @@ def _journal(step: str, finished: bool) -> None:
     done = [s for s in previous if s != step] + [step]
     data = {"version": JOURNAL_VERSION, "done": done, "finished": finished, "istio": settings.ISTIO_VERSION,
             "node_image": settings.KIND_NODE_IMAGE}
-    path = settings.state_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(f".{os.getpid()}.tmp")
-    temporary.write_text(json.dumps(data, indent=2))
-    temporary.replace(path)
+    write_atomically(settings.state_path(), json.dumps(data, indent=2))
 
 
 def _clear_journal() -> None:

@@ -19,6 +19,9 @@ from labtools.provision import pipeline
 from labtools.provision.model import RecordingReporter
 from provision_helpers import run_cli
 
+# JupyterLab refuses to run as root unless told so; labtools tells it (labtools/cli/setup_ui.py).
+AS_ROOT = ["--allow-root"] if os.geteuid() == 0 else []
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -158,7 +161,7 @@ def test_up_opens_jupyterlab_on_the_labs_in_live_mode(ready_to_go, monkeypatch, 
     code, out, err = run_cli(["up"], capsys)
     assert code == 0, err
     [entry] = [e for e in ready_to_go.entries() if e["tool"] == "jupyter"]
-    assert entry["args"] == ["lab", str(settings.labs_dir())]
+    assert entry["args"] == ["lab", str(settings.labs_dir()), *AS_ROOT]
     assert entry["mode"] == "live"
 
 
@@ -221,7 +224,7 @@ def test_offline_ok_opens_the_labs_offline_and_says_why(fake_tools, capsys, monk
     assert code == 0
     assert "Docker" in err and "offline mode" in out
     [entry] = [e for e in fake_tools.entries() if e["tool"] == "jupyter"]
-    assert entry["args"] == ["lab", str(settings.labs_dir())] and entry["mode"] == "offline"
+    assert entry["args"] == ["lab", str(settings.labs_dir()), *AS_ROOT] and entry["mode"] == "offline"
 
 
 def test_start_opens_the_labs_offline_when_there_is_no_cluster(fake_tools, capsys):
