@@ -10,6 +10,7 @@ Kubernetes release.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 from functools import lru_cache
 from pathlib import Path
@@ -102,11 +103,11 @@ def _core_definitions(folder: Path) -> dict[str, Schema]:
 
 @lru_cache(maxsize=1)
 def _core_schema_dir() -> Path | None:
-    try:
-        import kubernetes_validate
-    except ImportError:
+    # Only the package's data is needed: importing kubernetes_validate pulls in jsonschema (about 1 s here).
+    spec = importlib.util.find_spec("kubernetes_validate")
+    if spec is None or not spec.submodule_search_locations:
         return None
-    root = Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema"
+    root = Path(list(spec.submodule_search_locations)[0]) / "kubernetes-json-schema"
     strict = sorted(
         (p for p in root.glob("v*-local-strict") if p.is_dir()),
         key=lambda p: tuple(int(x) for x in p.name[1:].split("-")[0].split(".")),
