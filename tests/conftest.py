@@ -50,8 +50,18 @@ def _crds_for_validation(tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
-def _isolated_state(tmp_path_factory, monkeypatch):
-    """Every test gets its own LABTOOLS_HOME; the schema cache is shared per session (it is keyed by content)."""
+def _isolated_state(request, tmp_path_factory, monkeypatch):
+    """Every test gets its own LABTOOLS_HOME; the schema cache is shared per session (it is keyed by content).
+
+    Tests marked `cluster` use the real lab cluster instead, so they keep labtools' real folders (or E2E_LABTOOLS_HOME
+    and E2E_LABTOOLS_CACHE when given)."""
+    if request.node.get_closest_marker("cluster"):
+        for name in ("LABTOOLS_HOME", "LABTOOLS_CACHE"):
+            if f"E2E_{name}" in os.environ:
+                monkeypatch.setenv(name, os.environ[f"E2E_{name}"])
+            else:
+                monkeypatch.delenv(name, raising=False)
+        return
     monkeypatch.setenv("LABTOOLS_HOME", str(tmp_path_factory.mktemp("home")))
     monkeypatch.setenv("LABTOOLS_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
 

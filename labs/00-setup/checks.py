@@ -4,6 +4,7 @@ the learner writes in the exercise."""
 from labtools import settings
 from labtools.grading import Lab, fail, skip
 from labtools.grading.expect import describe_reply, watch
+from labtools.meshconfig import SIDECAR, has_sidecar
 
 lab = Lab("00-setup", "Install the mesh", uses=("istio", "bookinfo"), validate=False)
 
@@ -11,7 +12,6 @@ SYSTEM_NAMESPACE = "istio-system"
 CONTROL_PLANE = ("istiod", "istio-ingressgateway", "istio-egressgateway")
 BOOKINFO = ("details-v1", "productpage-v1", "ratings-v1", "reviews-v1", "reviews-v2", "reviews-v3")
 INJECTION_LABEL = "istio-injection"
-SIDECAR = "istio-proxy"
 # `labtools up` proves the ingress path with a route of its own for this host (labtools/provision/gateway.py), so
 # that the Gateway and VirtualService for bookinfo.app stay the learner's work in labs 02 and 03.
 INGRESS_HOST = settings.SMOKE_HOST
@@ -95,7 +95,7 @@ def bookinfo_has_sidecars(config, cluster, target):
     for name in BOOKINFO:
         for pod in _pods_of(config, name, target.namespace):
             counted += 1
-            if not _has_sidecar(pod):
+            if not has_sidecar(pod.data):
                 bare.append(pod.name)
     if not bare:
         return f"All {counted} Bookinfo pods have an {SIDECAR} sidecar."
@@ -164,12 +164,3 @@ def _pods_of(config, name, namespace):
     return [pod for pod in config.of_kind("Pod", namespace)
             if labels and all((pod.metadata.get("labels") or {}).get(k) == v for k, v in labels.items())
             and not pod.metadata.get("deletionTimestamp")]
-
-
-def _has_sidecar(pod):
-    """istio-proxy as a container or, as Istio injects it on Kubernetes with native sidecars, as an init container
-    with restartPolicy Always (one that runs beside the app instead of before it)."""
-    spec = pod.spec
-    if any(c.get("name") == SIDECAR for c in spec.get("containers") or []):
-        return True
-    return any(c.get("name") == SIDECAR and c.get("restartPolicy") == "Always" for c in spec.get("initContainers") or [])

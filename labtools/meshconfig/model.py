@@ -11,6 +11,7 @@ from labtools.meshconfig.routing import Request, RouteDecision, evaluate
 from labtools.meshconfig.schema import Problem
 
 WORKLOAD_KINDS = ("Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet")
+SIDECAR = "istio-proxy"
 
 
 @dataclass(frozen=True)
@@ -198,3 +199,13 @@ def pod_labels_of(resource: Resource) -> dict[str, str]:
         return resource.labels
     template = (resource.spec.get("template") or {}).get("metadata") or {}
     return template.get("labels") or {}
+
+
+def has_sidecar(pod: dict[str, Any]) -> bool:
+    """Whether Istio's proxy runs beside the application in a pod (plain dict): a container named istio-proxy, or
+    with native sidecars an init container of that name with restartPolicy Always (an init container without it
+    runs to completion before the application starts: Kubernetes documentation, "Sidecar Containers")."""
+    spec = pod.get("spec") or {}
+    if any(c.get("name") == SIDECAR for c in spec.get("containers") or []):
+        return True
+    return any(c.get("name") == SIDECAR and c.get("restartPolicy") == "Always" for c in spec.get("initContainers") or [])

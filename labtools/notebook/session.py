@@ -486,7 +486,7 @@ class LabSession:
         state = self.cluster_state()
         if not state.up:
             return _skipped(f"listing the pods of {namespace}", state)
-        from labtools.provision.readiness import has_sidecar
+        from labtools.meshconfig import has_sidecar
 
         try:
             pods = state.cluster.pods(namespace)

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator, Mapping
 
 from labtools.probes.concurrent import in_order
-from labtools.probes.pods import app_container, find_pod, has_sidecar, pod_name
+from labtools.meshconfig.model import has_sidecar
+from labtools.probes.pods import app_container, find_pod, pod_name
 from labtools.probes.replies import (
     FAILED, MAX_BODY_CHARS, REFUSED, RESET, TIMEOUT, UNRESOLVED, ProbeError, Replies, Reply,
 )

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from labtools.meshconfig.model import SIDECAR
 from labtools.probes.replies import ProbeError
 
-SIDECAR = "istio-proxy"
 # kubectl's own rule for which container `kubectl exec` enters; Istio's injector sets it to the app container.
 DEFAULT_CONTAINER_ANNOTATION = "kubectl.kubernetes.io/default-container"
 
@@ -27,16 +27,6 @@ def is_ready(pod: dict[str, Any]) -> bool:
     statuses = list(status.get("containerStatuses") or [])
     statuses += [s for s in status.get("initContainerStatuses") or [] if s.get("name") in sidecars]
     return bool(statuses) and all(s.get("ready") for s in statuses)
-
-
-def has_sidecar(pod: dict[str, Any]) -> bool:
-    """Whether Istio's proxy runs beside the application: a container named istio-proxy, or with native sidecars an
-    init container of that name with restartPolicy Always (an init container without it runs to completion before
-    the application starts: Kubernetes documentation, "Sidecar Containers")."""
-    spec = pod.get("spec") or {}
-    if any(c.get("name") == SIDECAR for c in spec.get("containers") or []):
-        return True
-    return any(c.get("name") == SIDECAR and c.get("restartPolicy") == "Always" for c in spec.get("initContainers") or [])
 
 
 def app_container(pod: dict[str, Any]) -> str:

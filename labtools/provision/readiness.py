@@ -8,6 +8,7 @@ from typing import Callable
 
 from labtools.errors import EnvironmentBroken
 from labtools.kube import Cluster
+from labtools.meshconfig.model import has_sidecar
 from labtools.provision.kind import image_pull_finding
 from labtools.provision.model import FAIL, WARN, Finding
 from labtools.provision.preflight import INOTIFY_FIX
@@ -114,14 +115,6 @@ def wait_ready(cluster: Cluster, wanted: list[tuple[str, str]], timeout: float, 
 
 
 # --- sidecars ---------------------------------------------------------------------------------------------------
-
-
-def has_sidecar(pod: dict) -> bool:
-    """An istio-proxy container, or (with native sidecars) an istio-proxy init container that keeps running."""
-    spec = pod.get("spec") or {}
-    if any(c.get("name") == "istio-proxy" for c in spec.get("containers") or []):
-        return True
-    return any(c.get("name") == "istio-proxy" and c.get("restartPolicy") == "Always" for c in spec.get("initContainers") or [])
 
 
 def injection_enabled(cluster: Cluster, namespace: str) -> bool:

@@ -11,7 +11,6 @@ They use the real labtools home (~/.local/share/labtools), not a test folder, be
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import urllib.request
@@ -23,16 +22,6 @@ pytestmark = pytest.mark.cluster
 
 ROOT = Path(__file__).resolve().parents[2]
 BOOKINFO = ("details-v1", "productpage-v1", "ratings-v1", "reviews-v1", "reviews-v2", "reviews-v3")
-
-
-@pytest.fixture(autouse=True)
-def _real_labtools_home(monkeypatch):
-    # tests/conftest.py points LABTOOLS_HOME/LABTOOLS_CACHE at temporary folders; the lab cluster lives in the real ones.
-    for name in ("LABTOOLS_HOME", "LABTOOLS_CACHE"):
-        if name in os.environ and f"E2E_{name}" not in os.environ:
-            monkeypatch.delenv(name)
-        if f"E2E_{name}" in os.environ:
-            monkeypatch.setenv(name, os.environ[f"E2E_{name}"])
 
 
 @pytest.fixture

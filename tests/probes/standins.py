@@ -28,7 +28,7 @@ import yaml
 
 from labtools.errors import EnvironmentBroken
 from labtools.kube import ExecResult
-from labtools.probes.pods import has_sidecar
+from labtools.meshconfig import has_sidecar
 
 # --- backends ----------------------------------------------------------------------------------------------------
 

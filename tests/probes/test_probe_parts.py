@@ -13,7 +13,8 @@ from labtools.errors import EnvironmentBroken
 from labtools.probes.bookinfo import reviews_pod, reviews_version
 from labtools.probes.concurrent import in_order
 from labtools.probes.mesh import MeshClient, curl_command, parse_curl_output, parse_fortio_json
-from labtools.probes.pods import app_container, find_pod, has_sidecar, is_ready
+from labtools.meshconfig import has_sidecar
+from labtools.probes.pods import app_container, find_pod, is_ready
 from labtools.probes.polling import poll
 from labtools.probes.replies import REFUSED, TIMEOUT, UNRESOLVED, ProbeError, Replies, Reply, percentile
 from labtools.kube import ExecResult

@@ -36,7 +36,7 @@ from labtools import settings
 from labtools.grading.catalog import component_file, load_lab, solution_dir
 from labtools.kube import ExecResult
 from labtools.meshconfig import merge, parse_resources
-from labtools.probes.pods import has_sidecar
+from labtools.meshconfig import has_sidecar
 from tests.probes import standins
 from tests.probes.standins import FAULT, FAULT_TYPE, _cluster, _fault, _Server, _weighted, istio_name, jason
 

@@ -11,21 +11,10 @@ every check, live ones included, should pass (lab 10's file-only DestinationRule
 
 from __future__ import annotations
 
-import os
 
 import pytest
 
 pytestmark = pytest.mark.cluster
-
-
-@pytest.fixture(autouse=True)
-def _real_labtools_home(monkeypatch):
-    # tests/conftest.py points LABTOOLS_HOME/LABTOOLS_CACHE at temporary folders; the lab cluster lives in the real ones.
-    for name in ("LABTOOLS_HOME", "LABTOOLS_CACHE"):
-        if name in os.environ and f"E2E_{name}" not in os.environ:
-            monkeypatch.delenv(name)
-        if f"E2E_{name}" in os.environ:
-            monkeypatch.setenv(name, os.environ[f"E2E_{name}"])
 
 
 def test_lab_00_passes_live_on_a_fresh_cluster():
