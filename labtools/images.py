@@ -6,8 +6,9 @@
 
 Where the list comes from: the pinned kind node image (settings.KIND_NODE_IMAGE); Istio's own images for the
 pinned version (istiod runs `pilot`, gateways and sidecars run `proxyv2`, from docker.io/istio: the hub and tag
-`istioctl install` uses by default); every `image:` of a container in the manifests of every component
-(settings.COMPONENTS: Bookinfo, the addons, httpbin, curl, fortio) in the cached Istio release; and those of the
+the `hub` clusters/istio-kind.yaml sets); every `image:` of a container in the manifests of every component
+(settings.COMPONENTS: Bookinfo, the addons, httpbin, curl, fortio) in the cached Istio release, as applied: retired
+registries rewritten (provision/registries.py), so the list names what is actually pulled; and those of the
 workloads labs' setups run themselves (lab 10's client outside the mesh).
 
 Loading goes through `kind load image-archive`, never `kind load docker-image`: with Docker's containerd image
@@ -29,11 +30,12 @@ from typing import Any, Callable, Iterable
 
 from labtools import settings, shell
 from labtools.errors import EnvironmentBroken, InputError
+from labtools.provision import registries
 
 Progress = Callable[[str], None]
 
 NODE = "kind node"
-ISTIO_HUB = "docker.io/istio"
+ISTIO_HUB = registries.ISTIO_HUB
 ISTIO_IMAGES = (("pilot", "istiod"), ("proxyv2", "gateways and sidecars"))
 PULL_TIMEOUT = 20 * 60
 SAVE_TIMEOUT = LOAD_TIMEOUT = 60 * 60

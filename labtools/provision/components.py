@@ -15,6 +15,7 @@ from typing import Callable
 from labtools import settings
 from labtools.errors import EnvironmentBroken, InputError, UsageError
 from labtools.kube import CLUSTER_WIDE, Cluster
+from labtools.provision import registries
 from labtools.provision.release import Release
 
 # A CRD is served a moment after it is created; objects of its kind are refused until then (the "apply twice"
@@ -30,7 +31,8 @@ def component(name: str) -> settings.Component:
 
 
 def objects(name: str, release: Release) -> list[dict]:
-    """The objects of a component, with the component's namespace filled in where a manifest names none."""
+    """The objects of a component, with the component's namespace filled in where a manifest names none and images
+    on retired registries moved to the live one (registries.py: the release's samples still name retired ones)."""
     import yaml
 
     spec = component(name)
@@ -54,6 +56,7 @@ def objects(name: str, release: Release) -> list[dict]:
         meta = obj.setdefault("metadata", {})
         if not meta.get("namespace") and obj["kind"] not in CLUSTER_WIDE:
             meta["namespace"] = spec.namespace
+    registries.rewrite_objects(found)
     return found
 
 
@@ -70,8 +73,25 @@ def present(cluster: Cluster, obj: dict) -> bool:
 
 
 def installed(cluster: Cluster, objs: list[dict]) -> bool:
-    """Whether every object already exists (labtools does not re-apply what is there)."""
-    return all(present(cluster, obj) for obj in objs)
+    """Whether every object already exists with the images labtools wants (labtools does not re-apply what is there;
+    a workload still on an image of a retired registry is applied again, see registries.py)."""
+    for obj in objs:
+        if not present(cluster, obj):
+            return False
+        if obj.get("kind") in WORKLOADS:
+            meta = obj["metadata"]
+            live = cluster.get(obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace")) or {}
+            if _images(live) != _images(obj):
+                return False
+    return True
+
+
+WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet")
+
+
+def _images(obj: dict) -> list[str]:
+    spec = ((obj.get("spec") or {}).get("template") or {}).get("spec") or {}
+    return [str(c.get("image", "")) for key in ("initContainers", "containers") for c in spec.get(key) or []]
 
 
 def missing(cluster: Cluster, objs: list[dict]) -> list[dict]:

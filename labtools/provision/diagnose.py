@@ -8,7 +8,7 @@ from pathlib import Path
 from labtools import settings, shell
 from labtools.errors import EnvironmentBroken, LabtoolsError
 from labtools.kube import Cluster
-from labtools.provision import dashboards, gateway, istio, kind, preflight, readiness, release
+from labtools.provision import dashboards, gateway, istio, kind, preflight, readiness, registries, release
 from labtools.provision.model import FAIL, OK, WARN, Finding
 
 # The six Bookinfo Deployments (CURRICULUM.md), used when the release with bookinfo.yaml is not cached.
@@ -186,6 +186,7 @@ def _cluster_findings(cluster: Cluster, foreign: bool) -> list[Finding]:
     if installed != settings.ISTIO_VERSION:
         findings.append(Finding("LT063", WARN, f"Istio {installed} runs; the labs are written for {settings.ISTIO_VERSION}.",
                                 fix="`labtools up` installs the pinned version over it."))
+    findings.append(retired_images(cluster))
     checks = [(istio.NAMESPACE, d) for d in istio.DEPLOYMENTS] + [(settings.DEFAULT_NAMESPACE, d) for d in _bookinfo_deployments()]
     checks += [(istio.NAMESPACE, d) for d in ADDON_DEPLOYMENTS]
     for namespace, name in readiness.not_ready(cluster, checks):
@@ -209,6 +210,29 @@ def _cluster_findings(cluster: Cluster, foreign: bool) -> list[Finding]:
                                     fix="Run `labtools up` (it adds the route for host " + settings.SMOKE_HOST + ")."))
     findings.append(_propagation(cluster))
     return findings
+
+
+def retired_images(cluster: Cluster) -> Finding:
+    """Pods (in any namespace) whose containers name a registry Istio retires (provision/registries.py)."""
+    flagged = []
+    for pod in cluster.list("v1", "Pod"):
+        spec = pod.get("spec") or {}
+        containers = [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]
+        images = sorted({c.get("image", "") for c in containers if registries.retired(str(c.get("image", "")))})
+        if images:
+            meta = pod.get("metadata") or {}
+            flagged.append(f"{meta.get('namespace', '?')}/{meta.get('name', '?')} ({', '.join(images)})")
+    if not flagged:
+        return Finding("LT064", OK, "No pod pulls from a retired registry (" + ", ".join(registries.RETIRED) + ")")
+    return Finding(
+        "LT064", FAIL,
+        f"{len(flagged)} pod(s) use images from a registry Istio retires in late 2026: " + "; ".join(flagged[:5])
+        + (f"; and {len(flagged) - 5} more" if len(flagged) > 5 else ""),
+        detail=f"Source: {registries.SOURCE}. Once the registry is gone these pods cannot start again.",
+        fix=f"Run `labtools up`: it reinstalls Istio with `hub: {registries.ISTIO_HUB}` and re-applies the samples with "
+        f"their images on {registries.ISTIO_HUB}. For a workload of your own, replace the registry with "
+        f"{registries.ISTIO_HUB} in its manifest and apply it again.",
+    )
 
 
 def _propagation(cluster: Cluster) -> Finding:

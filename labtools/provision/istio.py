@@ -7,6 +7,7 @@ import re
 from labtools import settings, shell
 from labtools.errors import EnvironmentBroken
 from labtools.kube import Cluster
+from labtools.provision import registries
 from labtools.provision.model import FAIL, Finding
 from labtools.provision.release import Release
 
@@ -42,7 +43,12 @@ def require_installed(cluster: Cluster, hint: str) -> str:
 
 
 def matches_overlay(cluster: Cluster) -> bool:
-    """Whether the ingress gateway is exposed the way the kind config expects (NodePort 30080/30443)."""
+    """Whether the ingress gateway is exposed the way the kind config expects (NodePort 30080/30443) and istiod does
+    not run from a retired registry (an install from before the overlay named `hub`)."""
+    istiod = cluster.get("apps/v1", "Deployment", "istiod", NAMESPACE) or {}
+    containers = ((istiod.get("spec") or {}).get("template") or {}).get("spec", {}).get("containers") or []
+    if any(registries.retired(str(c.get("image", ""))) for c in containers):
+        return False
     service = cluster.get("v1", "Service", "istio-ingressgateway", NAMESPACE)
     if service is None or service.get("spec", {}).get("type") != "NodePort":
         return False

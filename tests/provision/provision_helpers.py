@@ -76,7 +76,8 @@ def _deployment(name: str, app: str, version: str, namespace: str | None = None,
     meta = {"name": name, "labels": labels}
     if namespace:
         meta["namespace"] = namespace
-    spec = {"containers": [{"name": app, "image": f"docker.io/istio/examples-bookinfo-{app}-{version}:1.20.3"}]}
+    # The registry the release-1.31 samples name (samples/bookinfo/platform/kube/bookinfo.yaml); labtools rewrites it.
+    spec = {"containers": [{"name": app, "image": f"registry.istio.io/release/examples-bookinfo-{app}-{version}:1.20.3"}]}
     if sa:
         spec["serviceAccountName"] = sa
     return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta,
