@@ -1,7 +1,7 @@
 """Find, load and cache the schemas that meshconfig validates against.
 
-Istio kinds: Istio's CRD file (`crd-all.gen.yaml` from the release archive `labtools up` downloads, or the file
-named by LABTOOLS_ISTIO_CRDS). Parsing that 0.9 MB of YAML takes about a second, so the served schemas are
+Istio kinds: Istio's CRD file (`crd-all.gen.yaml` from the release archive `labtools up` downloads, the copy
+`labtools crds` fetches alone, or the file named by LABTOOLS_ISTIO_CRDS). Parsing that 0.9 MB of YAML takes about a second, so the served schemas are
 cached as JSON, keyed by the file's path, size and modification time.
 Core kinds (Service, Deployment, ...): the JSON schemas that the kubernetes-validate package publishes for each
 Kubernetes release.
@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -27,10 +28,18 @@ def find_crd_file() -> Path | None:
     return next((path for path in settings.istio_crd_candidates() if path.is_file()), None)
 
 
-MISSING_CRDS = (
-    "Not validated: Istio's CRD file is not on this machine yet. Run `labtools up` once (it downloads the "
-    "Istio release), or set LABTOOLS_ISTIO_CRDS to a crd-all.gen.yaml file."
-)
+# Every "not validated" message says why and gives a fix that works without Docker: `labtools crds` fetches the file
+# alone (provision/crds.py); `labtools up` only gets it once Docker answers.
+FETCH_FIX = ("Run `labtools crds` (it downloads only that file, about 1 MB, no Docker needed), or set LABTOOLS_ISTIO_CRDS "
+             f"to a copy of Istio {settings.ISTIO_VERSION}'s {settings.CRD_FILE_NAME}.")
+
+
+def missing_note() -> str:
+    """Why there is no CRD file, naming where labtools looked."""
+    named = os.environ.get("LABTOOLS_ISTIO_CRDS")
+    where = (f"LABTOOLS_ISTIO_CRDS names {named}, which does not exist, and " if named else "") + (
+        f"no copy was fetched ({settings.fetched_crd_file()}) or came with a cached release")
+    return f"Not validated: Istio's CRD file is not on this machine ({where}). {FETCH_FIX}"
 
 
 def load_schema_set() -> SchemaSet | None:
@@ -48,11 +57,12 @@ def lookup_schemas(crd_file: Path | None) -> tuple[SchemaSet | None, str]:
     """(schemas, "") or (None, why not). A broken CRD file (a cut-off download) means "not validated", with the
     reason and the fix, rather than no grading at all."""
     if crd_file is None:
-        return None, MISSING_CRDS
+        return None, missing_note()
     try:
         kinds = _cached_kinds(crd_file)
     except ValueError as problem:
-        return None, f"Not validated: {problem} Delete it and run `labtools up` again (it downloads the release)."
+        return None, (f"Not validated: {problem} Run `labtools crds --force` to download it again"
+                      + (" (or point LABTOOLS_ISTIO_CRDS at a good copy)." if os.environ.get("LABTOOLS_ISTIO_CRDS") else "."))
     return SchemaSet(kinds, origin=str(crd_file), core_lookup=_core_schema), ""
 
 

@@ -4,7 +4,9 @@ Every path can be moved with an environment variable, so tests and instructors c
     LABTOOLS_HOME        state: the lab cluster's kubeconfig, progress log   (default ~/.local/share/labtools)
     LABTOOLS_CACHE       downloads: Istio release archives, compiled schemas  (default ~/.cache/labtools)
     LABTOOLS_LABS        the labs folder                                      (default <project>/labs)
-    LABTOOLS_ISTIO_CRDS  Istio's CRD file used to validate objects offline    (default: from the cached release)
+    LABTOOLS_ISTIO_CRDS  Istio's CRD file used to validate objects offline    (default: the cached release's, or the
+                         one `labtools crds` fetched alone)
+    LABTOOLS_ISTIO_CRDS_URL  where `labtools crds` fetches that file          (default: ISTIO_CRDS_URL below)
 
 Versions can be overridden too (LABTOOLS_ISTIO_VERSION, LABTOOLS_NODE_IMAGE): `labtools doctor` then says whether the
 combination is one that Istio supports.
@@ -32,11 +34,19 @@ ISTIO_RELEASE_URL = os.environ.get(
     "LABTOOLS_ISTIO_RELEASE_URL",
     "https://github.com/istio/istio/releases/download/{version}/istio-{version}-{platform}.tar.gz",
 )
-# Digests checked in addition to the published .sha256 file (a second, independent source). Platforms not listed
-# are checked against the published file alone.
-ISTIO_ARCHIVE_SHA256 = {
-    ("1.31.1", "linux-amd64"): "cb4af2e8a099acfc51368c1d15d4deab8321ae628554d4ee5c74f62ebe775857",
-}
+# Digests checked in addition to the published .sha256 file. Empty on purpose: the 1.31.1 linux-amd64 digest pinned
+# here before could not be traced to any Istio source (a pin of unknown origin can lock every user out), so every
+# archive is verified against the .sha256 file Istio publishes beside it, alone. Add an entry only with its source
+# named next to it, e.g. ("1.31.2", "linux-amd64"): "<digest>",  # <the URL of the published .sha256 it came from>
+ISTIO_ARCHIVE_SHA256: dict[tuple[str, str], str] = {}
+
+# Istio's CRD file: every CRD with its OpenAPI schema and CEL rules, in the base chart of the release (the archive
+# and the istio/istio repository share the layout: manifests/charts/base/files/crd-all.gen.yaml on release-1.31).
+CRD_FILE_NAME = "crd-all.gen.yaml"
+CRD_FILE_IN_RELEASE = f"manifests/charts/base/files/{CRD_FILE_NAME}"
+# The same file alone, from the istio/istio repository at the release's tag (GitHub serves a file of a tag as
+# raw.githubusercontent.com/<owner>/<repo>/<tag>/<path>; istio.io's docs link samples the same way).
+ISTIO_CRDS_URL = "https://raw.githubusercontent.com/istio/istio/{version}/" + CRD_FILE_IN_RELEASE
 
 # kind's node image, pinned by digest: kind's own default (Kubernetes 1.37 in kind v0.33.0) is newer than the range
 # above. The digest is the one kind v0.33.0's release notes list for v1.34.11, an image built for that release;
@@ -165,11 +175,22 @@ def state_path() -> Path:
     return home_dir() / "up-state.json"
 
 
+def istio_crds_url(version: str = ISTIO_VERSION) -> str:
+    """Where `labtools crds` fetches Istio's CRD file alone (no Docker, about 1 MB instead of the whole release)."""
+    return os.environ.get("LABTOOLS_ISTIO_CRDS_URL") or ISTIO_CRDS_URL.format(version=version)
+
+
+def fetched_crd_file(version: str = ISTIO_VERSION) -> Path:
+    """Where `labtools crds` keeps the CRD file it fetched alone."""
+    return cache_dir() / "istio-crds" / version / CRD_FILE_NAME
+
+
 def istio_crd_candidates(version: str = ISTIO_VERSION) -> list[Path]:
-    """Places to look for Istio's CRD file, most specific first."""
+    """Places to look for Istio's CRD file, most specific first: the one named, the one fetched alone (`labtools
+    crds --force` replaces it, so it comes before the release's), then the cached release's."""
     candidates = []
     if os.environ.get("LABTOOLS_ISTIO_CRDS"):
         candidates.append(Path(os.environ["LABTOOLS_ISTIO_CRDS"]).expanduser())
-    # The release archive carries every CRD with its OpenAPI schema and CEL rules in the base chart.
-    candidates.append(istio_release_dir(version) / "manifests" / "charts" / "base" / "files" / "crd-all.gen.yaml")
+    candidates.append(fetched_crd_file(version))
+    candidates.append(istio_release_dir(version) / CRD_FILE_IN_RELEASE)
     return candidates

@@ -25,7 +25,7 @@ app = typer.Typer(
 # Registering a command = importing its module (each module adds itself to `app`); `--help` lists them in this
 # order: the mesh, the labs, the learner's record, the instructor's tools.
 from labtools.cli import (  # noqa: E402,F401
-    up, start, status, doctor, dashboard, down,
+    up, start, status, doctor, crds, dashboard, down,
     labs, check, traffic,
     progress, export,
     reset, solve, report, images, workshop,

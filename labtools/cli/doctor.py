@@ -24,6 +24,15 @@ def doctor(
     out = console()
     with out.status("Checking Docker, kind and the lab cluster"):
         findings = diagnose.doctor(context, kubeconfig)
+        cluster = _cluster_or_none(context, kubeconfig, findings)
+        try:
+            versions = diagnose.versions(cluster)
+        finally:
+            if cluster is not None:
+                cluster.close()
+    for what, value in versions:
+        out.print(f"{what}: {value}", markup=False)
+    out.print()
     shown = [f for f in findings if verbose or f.severity != "ok"]
     for finding in shown:
         print_finding(out, finding)
@@ -33,3 +42,16 @@ def doctor(
     out.print(f"\n{passed} passed, {warnings} warning(s), {failures} problem(s)." + ("" if verbose else "  (--verbose lists every check)"))
     if failures:
         raise typer.Exit(3)
+
+
+def _cluster_or_none(context, kubeconfig, findings):
+    """The cluster doctor looked at, for the versions it runs; None where doctor could not reach one."""
+    from labtools.errors import LabtoolsError
+    from labtools.kube import Cluster
+
+    if any(f.code in ("LT001", "LT002", "LT003", "LT013", "LT014", "LT015") and f.severity != "ok" for f in findings):
+        return None
+    try:
+        return Cluster.connect(context, kubeconfig)
+    except LabtoolsError:
+        return None

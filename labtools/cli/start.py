@@ -31,4 +31,7 @@ def start(
             mode, reason = "live", ""
         except LabtoolsError as problem:
             reason = problem.message
+    from labtools.cli.crds import fetch_for_validation
+
+    fetch_for_validation(out)  # the labs validate every YAML before applying it, live or offline
     raise typer.Exit(launch_lab(out, mode, reason))

@@ -28,6 +28,9 @@ def status(
     for row in result.rows:
         table.add_row(MARKS.get(row.state, "?"), row.name, _escape(row.detail))
     out.print(table)
+    out.print()
+    for what, value in result.versions:
+        out.print(f"  {_escape(what)}: {_escape(value)}")
     if result.urls:
         out.print()
         for name, url in result.urls:

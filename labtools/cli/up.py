@@ -39,6 +39,9 @@ def up(
         from labtools.cli import report_error
 
         report_error(problem)
+        from labtools.cli.crds import fetch_for_validation
+
+        fetch_for_validation(out)  # without a cluster, validation is what grading still has: get its schemas
         if not lab or not interactive():
             out.print("Offline mode: grade files with `labtools check LAB --offline FILES`, or open the notebooks with `labtools start`.")
             raise typer.Exit(0)

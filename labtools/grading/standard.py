@@ -15,7 +15,9 @@ def objects_are_valid(config):
             hint="Write the objects the task asks for into a .yaml file and pass it, or apply it to the cluster.",
         )
     if not config.validated:
-        skip(config.schema_note, counted=False)
+        # Counted: a lab's maximum is the same with or without Istio's CRD file; the points wait for validation.
+        skip("Not gradable on this machine yet, so its points are not earned (the maximum does not change). "
+             + config.schema_note, counted=True)
     if config.problems:
         listed = [f"- {p}" for p in config.problems[:MAX_LISTED]]
         more = len(config.problems) - MAX_LISTED

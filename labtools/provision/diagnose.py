@@ -27,6 +27,7 @@ class Row:
 class Status:
     rows: list[Row] = field(default_factory=list)
     urls: list[tuple[str, str]] = field(default_factory=list)
+    versions: list[tuple[str, str]] = field(default_factory=lambda: versions())  # the pinned ones until a cluster answers
 
     @property
     def healthy(self) -> bool:
@@ -70,6 +71,7 @@ def status(context: str | None = None, kubeconfig: Path | None = None) -> Status
             result.rows.append(Row("Cluster", FAIL, unreachable.message))
             return result
         result.rows.append(Row("Cluster", OK, f"{cluster.context} (Kubernetes {version}); kubeconfig {cluster.kubeconfig}"))
+        result.versions = versions(cluster)
         installed = istio.installed_version(cluster)
         if installed is None:
             result.rows.append(Row("Istio", "absent", "not installed: run `labtools up`"))
@@ -126,11 +128,14 @@ def _urls(cluster: Cluster) -> list[tuple[str, str]]:
 
 
 def doctor(context: str | None = None, kubeconfig: Path | None = None) -> list[Finding]:
-    """Every known failure mode, checked in order; Docker's absence stops at once (EnvironmentBroken)."""
+    """Every known failure mode, checked in order. Without Docker: that finding, then what offline mode needs."""
     foreign = context is not None or kubeconfig is not None
     findings: list[Finding] = []
     if not foreign:  # another cluster was named: the machine's Docker and kind do not matter
-        info = preflight.docker_info()
+        try:
+            info = preflight.docker_info()
+        except EnvironmentBroken as problem:  # no cluster possible: say what still works (offline mode)
+            return [_error_finding(problem), *offline_readiness()]
         findings.append(Finding("LT003", OK, f"Docker engine {info.get('ServerVersion')}"))
         findings += preflight.machine(info)
         if any(f.code == "LT004" and f.failed for f in findings):
@@ -165,6 +170,64 @@ def doctor(context: str | None = None, kubeconfig: Path | None = None) -> list[F
         except EnvironmentBroken as unreachable:
             findings.append(Finding("LT016", FAIL, unreachable.message, fix=unreachable.hint or ""))
     return findings
+
+
+def _error_finding(problem: EnvironmentBroken) -> Finding:
+    """A Finding from an error raised as `Finding.as_error()` ("[LTnnn] summary")."""
+    message = problem.message
+    code, summary = ("LT003", message)
+    if message.startswith("[LT") and "]" in message:
+        code, summary = message[1:message.index("]")], message[message.index("]") + 1:].strip()
+    first, _, rest = summary.partition("\n")
+    return Finding(code, FAIL, first, detail=rest, fix=problem.hint or "")
+
+
+def offline_readiness() -> list[Finding]:
+    """What the labs need without a cluster: Istio's CRD file (validation), JupyterLab, and the ports kept free."""
+    from labtools import schemas
+
+    findings = []
+    crd_file = schemas.find_crd_file()
+    note = schemas.lookup_schemas(crd_file)[1]
+    if note:
+        findings.append(Finding("LT100", WARN, "Offline: your YAML is read but not validated. " + note.removeprefix("Not validated: "),
+                                fix="labtools crds   (downloads Istio's CRD file alone, about 1 MB; no Docker needed)"))
+    else:
+        findings.append(Finding("LT100", OK, f"Offline: YAML is validated against Istio's schemas ({crd_file})"))
+    jupyter = shell.which("jupyter")
+    version = None
+    if jupyter:
+        try:
+            result = shell.run([jupyter, "lab", "--version"], timeout=30, check=False)
+            version = result.stdout.strip().splitlines()[-1] if result.returncode == 0 and result.stdout.strip() else None
+        except EnvironmentBroken:  # not found after all, or it hung
+            version = None
+    if version:
+        findings.append(Finding("LT101", OK, f"Offline: JupyterLab {version} opens the labs (`labtools start`)"))
+    else:
+        findings.append(Finding("LT101", WARN, "Offline: JupyterLab is not installed, so `labtools start` cannot open the labs.",
+                                fix="In the labtools folder: pip install -e '.[notebook]'   (`labtools check LAB --offline FILES` "
+                                "grades files without it)"))
+    findings += preflight.host_ports()
+    return findings
+
+
+def versions(cluster: Cluster | None = None) -> list[tuple[str, str]]:
+    """(what, value) for the versions in use: the pinned Istio and node image (settings.py, the one place to move
+    them) and, with a cluster, what it actually runs."""
+    low, high = settings.ISTIO_SUPPORTED_KUBERNETES
+    rows = [("Istio", settings.ISTIO_VERSION), ("Node image", settings.KIND_NODE_IMAGE),
+            ("Kubernetes", f"{settings.node_image_kubernetes() or '?'} (the node image's; Istio {settings.ISTIO_VERSION} supports {low}-{high})")]
+    if cluster is not None:
+        try:
+            running = cluster.server_version().get("gitVersion", "?")
+            installed = istio.installed_version(cluster)
+        except LabtoolsError:
+            return rows
+        rows[0] = ("Istio", settings.ISTIO_VERSION + (f" (the cluster runs {installed})" if installed and installed != settings.ISTIO_VERSION
+                                                      else " (installed)" if installed else " (not installed in the cluster)"))
+        rows[2] = ("Kubernetes", f"{running} in the cluster; Istio {settings.ISTIO_VERSION} supports {low}-{high}")
+    return rows
 
 
 def _cluster_findings(cluster: Cluster, foreign: bool) -> list[Finding]:
