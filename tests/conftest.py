@@ -8,7 +8,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-CRD_FILE = ROOT.parent / "shared" / "istio-crds" / "istio-1.30.3-customresourcedefinitions.gen.yaml"
+# The 1.31 line's CRD file (istio/istio release-1.31, manifests/charts/base/files/crd-all.gen.yaml) by preference.
+CRD_FILES = [ROOT.parent / "shared" / "istio-crds" / name
+             for name in ("istio-1.31-crd-all.gen.yaml", "istio-1.30.3-customresourcedefinitions.gen.yaml")]
+CRD_FILE = next((path for path in CRD_FILES if path.is_file()), CRD_FILES[0])
 # LABTOOLS_TEST_WITHOUT_CRDS=1 runs the suite as on a machine without Istio's CRD file (CI may be one).
 WITHOUT_CRDS = os.environ.get("LABTOOLS_TEST_WITHOUT_CRDS") == "1"
 
@@ -44,8 +47,11 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(autouse=True, scope="session")
 def _crds_for_validation(tmp_path_factory):
     """Point labtools at Istio's CRD file (a test fixture kept outside the repository, see shared/istio-crds), or,
-    without one, at a path that does not exist, so no test depends on what a developer's cache happens to hold."""
+    without one, at a path that does not exist, so no test depends on what a developer's cache happens to hold.
+    Fetching the file (`labtools crds`, `start`, `up --offline-ok`) goes to a local port nothing listens on, so no
+    test reaches the internet; tests of the fetch serve the file themselves."""
     os.environ["LABTOOLS_ISTIO_CRDS"] = str(CRDS) if CRDS else str(tmp_path_factory.getbasetemp() / "no-crds.yaml")
+    os.environ["LABTOOLS_ISTIO_CRDS_URL"] = "http://127.0.0.1:9/crd-all.gen.yaml"
     yield
 
 

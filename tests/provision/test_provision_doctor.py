@@ -40,19 +40,19 @@ def test_a_healthy_lab_has_no_problems(lab):
 # --- the machine ------------------------------------------------------------------------------------------------
 
 
-def test_docker_missing_stops_doctor_at_once(fake_tools, monkeypatch, tmp_path):
+def test_docker_missing_stops_the_cluster_checks_and_lists_offline_readiness(fake_tools, monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))
-    with pytest.raises(EnvironmentBroken) as raised:
-        diagnose.doctor()
-    assert "[LT001]" in raised.value.message and "docs.docker.com" in raised.value.hint
+    findings = diagnose.doctor()
+    assert findings[0].code == "LT001" and findings[0].failed and "docs.docker.com" in findings[0].fix
+    assert [f.code for f in findings[1:]] == ["LT100", "LT101", "LT010"]  # what offline mode needs
+    assert not fake_tools.calls("kind")
 
 
 @pytest.mark.parametrize(("mode", "code", "fix"), [("down", "LT003", "systemctl start docker"), ("denied", "LT002", "usermod -aG docker")])
 def test_docker_not_running_or_not_permitted(fake_tools, mode, code, fix):
     fake_tools.set("docker-mode", mode)
-    with pytest.raises(EnvironmentBroken) as raised:
-        diagnose.doctor()
-    assert f"[{code}]" in raised.value.message and fix in raised.value.hint
+    finding = diagnose.doctor()[0]
+    assert finding.code == code and finding.failed and fix in finding.fix
 
 
 def test_kind_missing_is_reported_with_an_install_hint(fake_tools, monkeypatch):
