@@ -12,6 +12,8 @@ from labtools import settings
 from labtools.errors import EnvironmentBroken
 from labtools.provision import release
 
+ROOT = Path(__file__).resolve().parents[2]
+
 
 def test_ensure_downloads_verifies_and_caches_the_release(release_url):
     messages = []
@@ -48,9 +50,14 @@ def test_a_pinned_digest_is_checked_too(release_url, monkeypatch):
     assert not settings.istio_release_dir().exists()
 
 
-def test_the_shipped_pin_is_for_the_pinned_version():
-    assert {version for version, _ in settings.ISTIO_ARCHIVE_SHA256} == {settings.ISTIO_VERSION}
+def test_a_shipped_pin_is_for_the_pinned_version_and_names_its_source():
+    # Empty since issue 9: the 1.31.1 digest had no traceable source; the published .sha256 is checked alone.
+    assert all(version == settings.ISTIO_VERSION for version, _ in settings.ISTIO_ARCHIVE_SHA256)
     assert all(len(digest) == 64 for digest in settings.ISTIO_ARCHIVE_SHA256.values())
+    source = (ROOT / "labtools" / "settings.py").read_text()
+    for digest in settings.ISTIO_ARCHIVE_SHA256.values():
+        line = next(line for line in source.splitlines() if digest in line)
+        assert "#" in line and "http" in line.split("#", 1)[1], f"name the source of {digest} next to it"
 
 
 def test_an_archive_without_the_samples_is_refused(release_url):
