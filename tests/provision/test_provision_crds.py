@@ -199,3 +199,20 @@ def test_a_labs_maximum_does_not_depend_on_the_crd_file(no_crds, monkeypatch):
         assert with_file.checks[0].status == "pass"
         assert with_file.max_score == without.max_score and with_file.score == without.score + with_file.checks[0].points
     assert without.max_score == sum(check.points for check in lab.checks if not check.live)
+
+
+def test_status_shows_the_versions_in_use_even_without_docker(fake_tools, capsys):
+    fake_tools.set("docker-mode", "down")
+    code, out, err = run_cli(["status"], capsys)
+    assert code == 3
+    packed = "".join(out.split())
+    assert "Istio:" + settings.ISTIO_VERSION in packed and "Nodeimage:" + settings.KIND_NODE_IMAGE in packed
+    assert "Kubernetes:" + settings.node_image_kubernetes() in packed
+
+
+@needs_crd_file
+def test_start_fetches_the_crds_before_opening_the_labs(fake_tools, no_crds, served_crds, capsys):
+    code, out, err = run_cli(["start"], capsys)
+    assert code == 0
+    assert served_crds.requests == 1 and settings.fetched_crd_file().is_file() and "Validation ready" in out
+    assert [e["mode"] for e in fake_tools.entries() if e["tool"] == "jupyter"] == ["offline"]
