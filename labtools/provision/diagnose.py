@@ -134,8 +134,8 @@ def doctor(context: str | None = None, kubeconfig: Path | None = None) -> list[F
     if not foreign:  # another cluster was named: the machine's Docker and kind do not matter
         try:
             info = preflight.docker_info()
-        except EnvironmentBroken as problem:  # no cluster possible: say what still works (offline mode)
-            return [_error_finding(problem), *offline_readiness()]
+        except EnvironmentBroken as no_docker:  # no cluster possible: say what still works (offline mode)
+            return [_error_finding(no_docker), *offline_readiness()]
         findings.append(Finding("LT003", OK, f"Docker engine {info.get('ServerVersion')}"))
         findings += preflight.machine(info)
         if any(f.code == "LT004" and f.failed for f in findings):
