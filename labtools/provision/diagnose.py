@@ -60,9 +60,9 @@ def status(context: str | None = None, kubeconfig: Path | None = None) -> Status
         if not exists:
             result.rows.append(Row("Cluster", "absent", f"no kind cluster {settings.CLUSTER_NAME!r}: run `labtools up`"))
             return result
-    cluster, problem = _connect(context, kubeconfig)
+    cluster, why = _connect(context, kubeconfig)
     if cluster is None:
-        result.rows.append(Row("Cluster", FAIL, problem))
+        result.rows.append(Row("Cluster", FAIL, why))
         return result
     with cluster:
         try:
