@@ -24,7 +24,10 @@ def test_solution_passes_offline(lab_id):
     lab = load_lab(lab_id)
     result = grade_files(lab, [solution_dir(lab)])
     assert_passes(result)
-    assert result.score == result.max_score > 0
+    # Without Istio's CRD file the validity check is not gradable: it stays in the maximum, its points wait (README).
+    waiting = sum(c.points for c in result.checks if c.id == "objects_are_valid" and c.status == "skip")
+    assert result.score == result.max_score - waiting > 0
+    assert waiting == 0 or not HAVE_CRDS
     if lab_id in VALIDATED_LABS:
         validity = result.checks[0]
         assert validity.id == "objects_are_valid" and validity.status == ("pass" if HAVE_CRDS else "skip")
