@@ -17,6 +17,7 @@ import yaml
 from instructor_helpers import install_mesh, objects, run_cli, solution_objects, token_controller, writes
 from labtools import labstate, workshop
 from labtools.errors import EnvironmentBroken, UsageError
+from tests.conftest import HAVE_CRDS
 from labtools.kube import Cluster
 
 CONTEXT = "shared-cluster"
@@ -142,7 +143,9 @@ def test_status_shows_each_learners_labs_from_the_cluster(shared, api, release, 
     learners = {s.namespace: s for s in workshop.status(shared, "learner")}
     assert list(learners) == ["learner-01", "learner-02", "learner-03"]
     solved, tried, idle = (learners[n].labs["04-traffic-split"] for n in learners)
-    assert solved.started and solved.passed and solved.by_solution and solved.score == solved.max_score
+    # Without Istio's CRD file the validity check's points wait; the maximum stays (README).
+    waiting = 0 if HAVE_CRDS else next(c.points for c in labstate_lab("04").checks if c.id == "objects_are_valid")
+    assert solved.started and solved.passed and solved.by_solution and solved.score == solved.max_score - waiting
     assert tried.started and not tried.passed and not tried.by_solution and tried.score < tried.max_score
     assert not idle.started
     assert learners["learner-01"].deployments == learners["learner-01"].ready > 0
