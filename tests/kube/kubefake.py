@@ -6,7 +6,9 @@ What a real API server does beyond that, and labtools relies on, is added here, 
     test can make objects fail validation (HTTP 422 with a Status message, as the API server answers);
   * label selectors on lists (equality only: app=x,version=v1);
   * Deployments report themselves available once applied (a stand-in for the controller), unless told not to;
-  * exec and port-forward over WebSocket, speaking the channel protocols the kubernetes client speaks;
+  * exec and port-forward over WebSocket, speaking the channel protocols the kubernetes client speaks
+    (v4.channel.k8s.io: one byte of channel, 1 stdout, 2 stderr, 3 the Status); exec handlers run on a worker
+    thread, so a slow command does not hold up the list and get requests served meanwhile;
   * Namespaces themselves (kmock 0.8 reads /api/v1/namespaces/<name> as a namespace prefix, not an object).
 
 The server runs its asyncio loop in a background thread so that labtools' synchronous client code runs unchanged.
@@ -195,7 +197,7 @@ class ApiServer(kmock.KubernetesEmulator):
             status = {"status": "Failure", "reason": "NotFound", "message": f'pods "{request.name}" not found'}
             await ws.send_bytes(b"\x03" + json.dumps(status).encode())
         else:
-            stdout, stderr, code = handler(command)
+            stdout, stderr, code = await asyncio.to_thread(handler, command)
             if stdout:
                 await ws.send_bytes(b"\x01" + stdout.encode())
             if stderr:

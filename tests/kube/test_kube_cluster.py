@@ -227,7 +227,54 @@ def test_exec_returns_output_and_exit_code(api, cluster):
     assert exec_requests[0].params["container"] == "curl"
 
 
-def test_port_forward_serves_several_connections_on_a_local_port(api, cluster):
+def test_concurrent_execs_leave_the_shared_client_alone_while_other_threads_list_and_get(api, cluster):
+    """The kubernetes client's stream() swaps the ApiClient's call_api for a websocket one and puts back what it
+    found (kubernetes/stream/stream.py, _websocket_request, client 37.0.2). Overlapping execs on one shared client
+    put back each other's websocket function, and list/get on other threads then fail with
+    ApiException(0, "Handshake status 200 OK") (kubernetes-client/python#928). Each exec gets its own ApiClient."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def slow_echo(command):
+        time.sleep(0.05)  # long enough for the execs to overlap with each other and with the reads
+        return (" ".join(command[1:]) + "\n", "", 0)
+
+    for index in range(4):
+        api.handler.exec_handlers[("default", f"curl-{index}")] = slow_echo
+        api.create(service(f"web-{index}", "default"))
+    shared = cluster._api
+    request_function = type(shared).call_api
+
+    def execute(number):
+        result = cluster.exec(f"curl-{number % 4}", "default", ["echo", f"call {number}"])
+        return result.stdout
+
+    def read(number):
+        names = sorted(s["metadata"]["name"] for s in cluster.list("v1", "Service", namespace="default"))
+        one = cluster.get("v1", "Service", f"web-{number % 4}", "default")
+        return names, one["metadata"]["name"]
+
+    target = _hello_server()
+    api.handler.forward_targets[("istio-system", "kiali-0", 20001)] = ("127.0.0.1", target.server_address[1])
+    try:
+        with cluster.port_forward("kiali-0", "istio-system", 20001) as local, ThreadPoolExecutor(max_workers=12) as pool:
+            execs = [pool.submit(execute, number) for number in range(40)]
+            reads = [pool.submit(read, number) for number in range(40)]
+            forwarded = [pool.submit(lambda n: urllib.request.urlopen(f"http://127.0.0.1:{local}/{n}", timeout=20).read(),
+                                     number) for number in range(8)]
+            outputs = [future.result(timeout=60) for future in execs]
+            listed = [future.result(timeout=60) for future in reads]
+            bodies = [future.result(timeout=60) for future in forwarded]
+    finally:
+        target.shutdown()
+    assert outputs == [f"call {number}\n" for number in range(40)]
+    assert listed == [([f"web-{i}" for i in range(4)], f"web-{number % 4}") for number in range(40)]
+    assert bodies == [f"kiali at /{number}".encode() for number in range(8)]
+    assert "call_api" not in vars(shared) and type(shared).call_api is request_function  # never patched
+    assert cluster.list("v1", "Service", namespace="default")  # and still speaks plain HTTP afterwards
+
+
+def _hello_server() -> http.server.ThreadingHTTPServer:
+    """A local HTTP server standing in for a pod's port: answers 'kiali at <path>'."""
     class Hello(http.server.BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802
             body = f"kiali at {self.path}".encode()
@@ -241,6 +288,11 @@ def test_port_forward_serves_several_connections_on_a_local_port(api, cluster):
 
     target = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hello)
     threading.Thread(target=target.serve_forever, daemon=True).start()
+    return target
+
+
+def test_port_forward_serves_several_connections_on_a_local_port(api, cluster):
+    target = _hello_server()
     api.handler.forward_targets[("istio-system", "kiali-0", 20001)] = ("127.0.0.1", target.server_address[1])
     try:
         with cluster.port_forward("kiali-0", "istio-system", 20001) as local:
