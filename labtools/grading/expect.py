@@ -120,29 +120,3 @@ def mesh_client(probe, selector: str = "app=curl", namespace: str | None = None)
                  f"-l {selector}",
         )
     return client
-
-
-STATS_MATCHER_HINT = (
-    "Istio keeps cluster statistics only where its proxyStatsMatcher includes them: labtools up installs Istio with "
-    "clusters/istio-kind.yaml, which does (meshConfig.defaultConfig.proxyStatsMatcher). On another install, add the "
-    "annotation proxy.istio.io/config with proxyStatsMatcher.inclusionRegexps to the client pod."
-)
-
-
-def cluster_counter(proxy, cluster: str, stat: str) -> int:
-    """A counter of one Envoy cluster (Istio's name, e.g. outbound|8000||httpbin.default.svc.cluster.local).
-
-    Envoy creates a cluster's counters with the cluster, at 0. A counter that is absent means the proxy keeps no
-    such statistic (Istio's stats matcher drops it) or has no such cluster: the environment, not the learner."""
-    from labtools.probes.replies import ProbeError
-
-    host = cluster.rsplit("|", 1)[-1]
-    values = proxy.stats(filter=host.split(".", 1)[0]).cluster(cluster)
-    value = values.get(stat)
-    if not isinstance(value, int):
-        found = "no statistics at all" if not values else f"{len(values)} other statistics"
-        raise ProbeError(
-            f"{proxy.where} has no {stat} statistic for cluster {cluster} ({found}), so the check cannot count.",
-            hint=STATS_MATCHER_HINT,
-        )
-    return value
