@@ -368,8 +368,16 @@ class Cluster:
     # --- waiting ----------------------------------------------------------------------------------------------
 
     def wait_for(self, what: str, condition: Callable[[], T], timeout: float, interval: float = 2.0) -> T:
-        """Poll `condition` until it returns something truthy (returned) or `timeout` seconds pass (EnvironmentBroken)."""
-        return poll(what, condition, timeout=timeout, interval=interval)
+        """Call `condition` until it returns something truthy (returned); EnvironmentBroken naming `what` after
+        `timeout` seconds. (Live checks wait with labtools.probes.poll, which reports what it last saw instead.)"""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = condition()
+            if value:
+                return value
+            if time.monotonic() >= deadline:
+                raise EnvironmentBroken(f"Timed out after {timeout:g} s waiting for {what}.")
+            time.sleep(min(interval, max(0.0, deadline - time.monotonic())))
 
     # --- internals --------------------------------------------------------------------------------------------
 
@@ -507,18 +515,6 @@ class Cluster:
 
 
 # --- helpers ----------------------------------------------------------------------------------------------------
-
-
-def poll(what: str, condition: Callable[[], T], timeout: float, interval: float = 2.0) -> T:
-    """Call `condition` until it returns something truthy; EnvironmentBroken naming `what` after `timeout` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise EnvironmentBroken(f"Timed out after {timeout:g} s waiting for {what}.")
-        time.sleep(min(interval, max(0.0, deadline - time.monotonic())))
 
 
 def _relay(conn: socket.socket, open_session: Callable[[], contextlib.AbstractContextManager[Any]], remote_port: int,

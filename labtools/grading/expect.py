@@ -63,16 +63,13 @@ def undefined_subsets_message(missing) -> str:
 # --- live checks ---------------------------------------------------------------------------------------------------
 # Probes are imported inside the functions: loading a lab's checks must stay light (`labtools --help`, offline runs).
 
-def watch(observe, until, timeout: float, describe=repr, interval: float = 1.0):
-    """Look at the mesh until `until(value)` holds or `timeout` seconds have passed (probes.polling.poll).
-
-    For what a learner's change reaches only after a few seconds (istiod pushes configuration to the proxies).
-    Unlike a plain poll, a broken environment is not waited out: a ProbeError (no pod, a proxy that does not
-    answer) propagates at once and the check reports an error.
-    """
+def watch(observe, until=bool, timeout: float = 30.0, interval: float = 1.0, describe=repr):
+    """labtools.probes.poll for checks (imported when called, so loading a lab's checks stays light): look at the
+    mesh until `until(value)` holds or `timeout` seconds have passed, for what a learner's change reaches only after
+    a few seconds. A ProbeError propagates at once: the check reports a broken environment, it does not wait it out."""
     from labtools.probes.polling import poll
 
-    return poll(observe, until, timeout=timeout, interval=interval, describe=describe, retry_errors=False)
+    return poll(observe, until, timeout=timeout, interval=interval, describe=describe)
 
 
 def describe_reply(reply) -> str:

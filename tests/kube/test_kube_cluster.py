@@ -13,7 +13,7 @@ import pytest
 
 from labtools import settings
 from labtools.errors import EnvironmentBroken, InputError, UsageError
-from labtools.kube import Cluster, describe, poll
+from labtools.kube import Cluster, describe
 
 
 def service(name: str, namespace: str | None = None, port: int = 80) -> dict:
@@ -305,9 +305,9 @@ def test_port_forward_serves_several_connections_on_a_local_port(api, cluster):
 # --- waiting ----------------------------------------------------------------------------------------------------
 
 
-def test_poll_returns_the_first_truthy_value_and_names_what_timed_out():
+def test_wait_for_returns_the_first_truthy_value_and_names_what_timed_out(cluster):
     answers = iter([None, [], {"ready": True}])
-    assert poll("the answer", lambda: next(answers), timeout=5, interval=0.01) == {"ready": True}
+    assert cluster.wait_for("the answer", lambda: next(answers), timeout=5, interval=0.01) == {"ready": True}
     with pytest.raises(EnvironmentBroken) as raised:
-        poll("istiod to be ready", lambda: False, timeout=0.05, interval=0.01)
+        cluster.wait_for("istiod to be ready", lambda: False, timeout=0.05, interval=0.01)
     assert "istiod to be ready" in raised.value.message
