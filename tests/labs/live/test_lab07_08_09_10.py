@@ -234,3 +234,20 @@ def test_10_the_legacy_client_is_part_of_the_labs_setup_in_the_learners_namespac
 def test_10_the_file_only_exercise_is_skipped_live(mesh):
     checks = grade(mesh, "10-security", cluster=security_cluster(mesh))
     expect(checks, "external_host_uses_mutual_tls", "skip", "file-only exercise")
+
+
+def test_09_the_notebooks_ejection_cell_runs_after_every_cell_that_needs_a_healthy_httpbin():
+    """The optional ejection cell keeps httpbin out of fortio's pool for 3 minutes: every cell that checks, sends
+    fortio traffic or asks for fresh traffic (Kiali) comes before it."""
+    import json
+
+    from labtools.grading.catalog import resolve
+
+    notebook = next(resolve("09").glob("*.ipynb"))  # the one notebook of the lab's folder
+    cells = json.loads(notebook.read_text())["cells"]
+    sources = ["".join(cell["source"]) for cell in cells]
+    ejection = next(i for i, text in enumerate(sources) if "/status/500" in text and cells[i]["cell_type"] == "code")
+    needs_httpbin = [i for i, text in enumerate(sources) if cells[i]["cell_type"] == "code" and i != ejection and (
+        "check_button()" in text or "fortio_load(" in text or "kiali_link()" in text)]
+    assert len(needs_httpbin) >= 3 and max(needs_httpbin) < ejection
+    assert all(cell["cell_type"] == "markdown" for cell in cells[ejection + 1:])
