@@ -33,7 +33,11 @@ T = TypeVar("T")
 
 # (connect, read) seconds for each API request: a stopped cluster must fail fast, not hang a notebook cell.
 REQUEST_TIMEOUT = (5, 30)
-FIELD_MANAGER = "labtools"
+FIELD_MANAGER = "labtools"  # what labs apply: the learner's files, reset, solve
+# What `labtools up` installs (Istio's addons, Bookinfo, samples) is applied under a manager of its own: server-side
+# apply removes the fields a manager applied before and leaves out now, so a learner's lab 01 Service, applied under
+# the same manager, would strip the addon Service's other fields.
+COMPONENTS_FIELD_MANAGER = "labtools-components"
 # Kinds that live outside namespaces, for code that must know without asking a cluster (files read offline, the
 # Istio release's samples): a namespace written on them means nothing.
 CLUSTER_WIDE = frozenset({"Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "PersistentVolume",

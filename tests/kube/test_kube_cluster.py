@@ -142,6 +142,31 @@ def test_apply_is_server_side_apply_with_labtools_as_field_manager_and_idempoten
     assert cluster.get("networking.istio.io/v1", "VirtualService", "reviews", "default")["spec"]["hosts"] == ["reviews"]
 
 
+def test_a_learners_apply_keeps_the_fields_labtools_up_installed(api, cluster):
+    """Lab 01: the learner applies the Kiali Service as a NodePort with only the fields the task names. The addon's
+    other fields stay, because `labtools up` applied them under a field manager of its own (under one shared
+    manager server-side apply would remove them, as the API server does and the mock server models)."""
+    from labtools.kube import COMPONENTS_FIELD_MANAGER
+    from labtools.provision.components import apply_objects
+
+    addon = service("kiali", "default", port=20001)
+    addon["metadata"]["labels"] = {"app": "kiali"}
+    addon["spec"].update(selector={"app.kubernetes.io/name": "kiali"}, sessionAffinity="None")
+    apply_objects(cluster, [addon])
+    learners = service("kiali", "default", port=20001)
+    learners["spec"]["type"] = "NodePort"
+    cluster.apply([learners])
+    kept = cluster.get("v1", "Service", "kiali", "default")
+    assert kept["spec"]["type"] == "NodePort" and kept["metadata"]["labels"] == {"app": "kiali"}
+    assert kept["spec"]["selector"] == {"app.kubernetes.io/name": "kiali"} and kept["spec"]["sessionAffinity"] == "None"
+    managers = [r.params["fieldManager"] for r in api.requests() if r.method == "PATCH" and r.params.get("dryRun") != "All"]
+    assert managers == [COMPONENTS_FIELD_MANAGER, "labtools"]
+    # what one shared manager would have done: the fields left out are gone
+    cluster.apply([addon], field_manager=COMPONENTS_FIELD_MANAGER)
+    cluster.apply([learners], field_manager=COMPONENTS_FIELD_MANAGER)
+    assert "sessionAffinity" not in cluster.get("v1", "Service", "kiali", "default")["spec"]
+
+
 def test_apply_dry_runs_every_object_before_changing_any(api, cluster):
     cluster.apply([service("a"), service("b")])
     applies = [r for r in api.requests() if r.method == "PATCH"]
