@@ -147,3 +147,19 @@ def test_client_requests_are_split_over_parallel_execs(probe, cluster):
     assert len(replies) == 30 and [r.index for r in replies] == list(range(30))
     execs = [e for e in cluster.execs if e["command"][0] == "curl"]
     assert len(execs) == 3 and all(e["command"].count(REVIEWS_SERVICE_URL) == 10 for e in execs)
+
+
+def test_the_client_pod_is_looked_up_once_before_the_exec_threads_start(probe, cluster, monkeypatch):
+    import threading
+
+    lookups = []
+    listing = cluster.list
+
+    def recorded(api_version, kind, namespace=None, label_selector=None):
+        if label_selector:
+            lookups.append(threading.current_thread().name)
+        return listing(api_version, kind, namespace, label_selector)
+
+    monkeypatch.setattr(cluster, "list", recorded)
+    replies = probe.from_client(REVIEWS_SERVICE_URL, n=12, concurrency=4)
+    assert len(replies) == 12 and lookups == [threading.main_thread().name]
