@@ -33,7 +33,11 @@ T = TypeVar("T")
 
 # (connect, read) seconds for each API request: a stopped cluster must fail fast, not hang a notebook cell.
 REQUEST_TIMEOUT = (5, 30)
-FIELD_MANAGER = "labtools"
+FIELD_MANAGER = "labtools"  # what labs apply: the learner's files, reset, solve
+# What `labtools up` installs (Istio's addons, Bookinfo, samples) is applied under a manager of its own: server-side
+# apply removes the fields a manager applied before and leaves out now, so a learner's lab 01 Service, applied under
+# the same manager, would strip the addon Service's other fields.
+COMPONENTS_FIELD_MANAGER = "labtools-components"
 # Kinds that live outside namespaces, for code that must know without asking a cluster (files read offline, the
 # Istio release's samples): a namespace written on them means nothing.
 CLUSTER_WIDE = frozenset({"Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "PersistentVolume",
@@ -283,17 +287,19 @@ class Cluster:
 
     def exec(self, pod: str, namespace: str, command: list[str], container: str | None = None, timeout: float = 30) -> ExecResult:
         """Run a command in a pod's container (as `kubectl exec` does) and wait for it to finish."""
-        from kubernetes import client
         from kubernetes.stream import stream
 
-        core = client.CoreV1Api(self._api)
         kwargs = {"command": list(command), "stderr": True, "stdin": False, "stdout": True, "tty": False}
         if container:
             kwargs["container"] = container
-        session = self._call(
-            f"run {command[0]!r} in pod {namespace}/{pod}",
-            lambda: stream(core.connect_get_namespaced_pod_exec, pod, namespace, _preload_content=False, **kwargs),
-        )
+        with self._session_api() as core:
+            session = self._call(
+                f"run {command[0]!r} in pod {namespace}/{pod}",
+                lambda: stream(core.connect_get_namespaced_pod_exec, pod, namespace, _preload_content=False, **kwargs),
+            )
+            return self._finish_exec(session, pod, namespace, command, timeout)
+
+    def _finish_exec(self, session: Any, pod: str, namespace: str, command: list[str], timeout: float) -> ExecResult:
         try:
             session.run_forever(timeout=timeout)
             if session.is_open():
@@ -316,18 +322,23 @@ class Cluster:
         Each TCP connection to the local port gets its own port-forward session with the API server (a session
         carries one stream per port), so browsers and HTTP clients with several connections work.
         """
-        from kubernetes import client
         from kubernetes.stream import portforward
 
-        core = client.CoreV1Api(self._api)
+        @contextlib.contextmanager
+        def open_session() -> Iterator[Any]:
+            with self._session_api() as core:
+                session = self._call(
+                    f"forward a port to pod {namespace}/{pod}",
+                    lambda: portforward(core.connect_get_namespaced_pod_portforward, pod, namespace, ports=str(remote_port)),
+                )
+                try:
+                    yield session
+                finally:
+                    with contextlib.suppress(Exception):
+                        session.close()
 
-        def open_session() -> Any:
-            return self._call(
-                f"forward a port to pod {namespace}/{pod}",
-                lambda: portforward(core.connect_get_namespaced_pod_portforward, pod, namespace, ports=str(remote_port)),
-            )
-
-        open_session().close()  # fail here, in the caller, if the pod cannot be reached at all
+        with open_session():  # fail here, in the caller, if the pod cannot be reached at all
+            pass
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
@@ -361,8 +372,16 @@ class Cluster:
     # --- waiting ----------------------------------------------------------------------------------------------
 
     def wait_for(self, what: str, condition: Callable[[], T], timeout: float, interval: float = 2.0) -> T:
-        """Poll `condition` until it returns something truthy (returned) or `timeout` seconds pass (EnvironmentBroken)."""
-        return poll(what, condition, timeout=timeout, interval=interval)
+        """Call `condition` until it returns something truthy (returned); EnvironmentBroken naming `what` after
+        `timeout` seconds. (Live checks wait with labtools.probes.poll, which reports what it last saw instead.)"""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = condition()
+            if value:
+                return value
+            if time.monotonic() >= deadline:
+                raise EnvironmentBroken(f"Timed out after {timeout:g} s waiting for {what}.")
+            time.sleep(min(interval, max(0.0, deadline - time.monotonic())))
 
     # --- internals --------------------------------------------------------------------------------------------
 
@@ -373,6 +392,24 @@ class Cluster:
                 f"Refusing to {action} in context {self.context!r} ({self.kubeconfig}): labtools did not create it.",
                 hint=f"If you mean that cluster, name it explicitly: --context {self.context}",
             )
+
+    @contextlib.contextmanager
+    def _session_api(self) -> Iterator[Any]:
+        """A CoreV1Api on an ApiClient of its own (same configuration) for one exec or port-forward session.
+
+        The client's stream()/portforward() replace the given ApiClient's call_api with a websocket one for the
+        duration of the call and then put back what they found (kubernetes/stream/stream.py, _websocket_request).
+        On the shared client, overlapping sessions on several threads put back each other's websocket function, and
+        list/get calls elsewhere then fail with "Handshake status 200 OK" (kubernetes-client/python#928).
+        """
+        from kubernetes import client
+
+        api_client = client.ApiClient(self._api.configuration)
+        try:
+            yield client.CoreV1Api(api_client)
+        finally:
+            with contextlib.suppress(Exception):
+                api_client.close()
 
     def _client(self) -> Any:
         if self._dynamic is None:
@@ -484,42 +521,25 @@ class Cluster:
 # --- helpers ----------------------------------------------------------------------------------------------------
 
 
-def poll(what: str, condition: Callable[[], T], timeout: float, interval: float = 2.0) -> T:
-    """Call `condition` until it returns something truthy; EnvironmentBroken naming `what` after `timeout` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise EnvironmentBroken(f"Timed out after {timeout:g} s waiting for {what}.")
-        time.sleep(min(interval, max(0.0, deadline - time.monotonic())))
-
-
-def _relay(conn: socket.socket, open_session: Callable[[], Any], remote_port: int, stop: threading.Event) -> None:
+def _relay(conn: socket.socket, open_session: Callable[[], contextlib.AbstractContextManager[Any]], remote_port: int,
+           stop: threading.Event) -> None:
     """Copy bytes both ways between a local connection and a port-forward session until either side closes."""
     try:
-        session = open_session()
-    except Exception:
-        conn.close()
-        return
-    remote = session.socket(remote_port)
-    remote.setblocking(True)
-    try:
-        while not stop.is_set():
-            readable, _, _ = select.select([conn, remote], [], [], 0.2)
-            for source in readable:
-                target = remote if source is conn else conn
-                data = source.recv(65536)
-                if not data:
-                    return
-                target.sendall(data)
-    except OSError:
+        with open_session() as session:
+            remote = session.socket(remote_port)
+            remote.setblocking(True)
+            while not stop.is_set():
+                readable, _, _ = select.select([conn, remote], [], [], 0.2)
+                for source in readable:
+                    target = remote if source is conn else conn
+                    data = source.recv(65536)
+                    if not data:
+                        return
+                    target.sendall(data)
+    except Exception:  # a session that cannot open, or a side that went away: this connection ends here
         return
     finally:
         conn.close()
-        with contextlib.suppress(Exception):
-            session.close()
 
 
 def _read_kubeconfig(path: Path) -> dict:

@@ -45,7 +45,7 @@ from labtools import settings
 from labtools.errors import EnvironmentBroken, InputError, UsageError
 from labtools.files import write_atomically
 from labtools.grading.checks import Target
-from labtools.kube import CLUSTER_WIDE, Cluster, describe, poll
+from labtools.kube import CLUSTER_WIDE, Cluster, describe
 from labtools.labstate import LAB_LABEL, MANAGED_BY, ROLE_LABEL, SOLUTION, component_objects, labelled
 from labtools.provision.readiness import INJECTION_LABEL
 
@@ -276,7 +276,7 @@ def _token(cluster: Cluster, namespace: str, timeout: float) -> tuple[str, str |
         return data if data.get("token") else None
 
     try:
-        data = poll(f"the token of ServiceAccount {namespace}/{ACCOUNT}", filled, timeout=timeout, interval=0.2)
+        data = cluster.wait_for(f"the token of ServiceAccount {namespace}/{ACCOUNT}", filled, timeout=timeout, interval=0.2)
     except EnvironmentBroken as problem:
         raise EnvironmentBroken(problem.message, hint="The cluster's token controller fills in token Secrets "
                                 "(kube-controller-manager); check that it runs, then run `workshop create` again.") from None

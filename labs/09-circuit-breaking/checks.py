@@ -1,7 +1,7 @@
 """Lab 09: a circuit breaker for httpbin: tiny connection pool limits and outlier detection."""
 
 from labtools.grading import Lab, fail
-from labtools.grading.expect import cluster_counter, mesh_client, require, watch
+from labtools.grading.expect import mesh_client, require, watch
 from labtools.meshconfig import fqdn
 
 lab = Lab("09-circuit-breaking", "Circuit breaking", uses=("istio", "httpbin", "fortio"))
@@ -82,11 +82,33 @@ def ejects_after_one_5xx(config):
 # --- live: the breaker trips under load ----------------------------------------------------------------------------------
 # The fortio pod's sidecar enforces the connection pool; requests that find no connection and no pending slot are
 # answered 503 at once and counted as upstream_rq_pending_overflow of its httpbin cluster (Istio's circuit breaking
-# task runs the same fortio command).
+# task runs the same fortio command). On a fortio pod that has sent nothing yet the counter does not exist (Istio's
+# deferred stats creation) and reads as 0.
+# An ejected host is another source of 503s: after one 5xx (the notebook's optional ejection cell) outlier detection
+# takes httpbin's only pod out of fortio's pool for baseEjectionTime times the number of times it was ejected
+# (Envoy's outlier detection), and since Istio sets the panic threshold to 0 with outlier detection (pilot's
+# cluster_traffic_policy.go) nothing is sent to it: 503 "no healthy upstream", no overflow counted.
 FORTIO_URL = "http://httpbin:8000/get"
 CONNECTIONS = 3
 REQUESTS = 30
 PROPAGATION_S = 20
+
+
+def ejection_message(proxy, cluster, hosts) -> str:
+    """Which hosts fortio's proxy has ejected and when they come back, from the cluster's outlier detection."""
+    config = proxy.cluster(cluster)
+    detection = config.outlier_detection if config else None
+    base = detection.base_ejection_time_s if detection and detection.base_ejection_time_s else 30.0  # Envoy's default
+    times = proxy.stats(filter="outlier_detection").cluster(cluster).get("outlier_detection.ejections_enforced_total")
+    if len(hosts) == 1 and isinstance(times, int) and times > 1:
+        back = f"{base * times:g} s after it was ejected (baseEjectionTime {base:g} s x the {times} times it was ejected)"
+    else:
+        back = f"{base:g} s (baseEjectionTime) after it was ejected"
+    what = "httpbin's only pod" if len(hosts) == 1 else f"{len(hosts)} pods of httpbin"
+    return (f"{proxy.where} has ejected {what} ({', '.join(hosts)}): an earlier 5xx answer, such as the notebook's "
+            f"optional ejection cell sends, made outlier detection take it out, so fortio's requests get 503 "
+            f"\"no healthy upstream\" without reaching httpbin and the connection pool is never tested. Your limits "
+            f"are not the cause. The pod returns {back}; run the check again then.")
 
 
 @lab.check(points=3, live=True, requires=connection_pool_limits)
@@ -97,11 +119,14 @@ def breaker_trips_under_load(probe, target):
     fortio = mesh_client(probe, selector="app=fortio")
     proxy = probe.envoy(pod=fortio.name)
     cluster = istio_cluster_name(fqdn("httpbin", target.namespace), HTTPBIN_PORT)
+    ejected = proxy.ejected_hosts(cluster)
+    if ejected:
+        fail(ejection_message(proxy, cluster, ejected))
 
     def one_run():
-        before = cluster_counter(proxy, cluster, "upstream_rq_pending_overflow")
+        before = proxy.cluster_counter(cluster, "upstream_rq_pending_overflow")
         result = fortio.fortio_load(FORTIO_URL, CONNECTIONS, REQUESTS)
-        return result, cluster_counter(proxy, cluster, "upstream_rq_pending_overflow") - before
+        return result, proxy.cluster_counter(cluster, "upstream_rq_pending_overflow") - before
 
     seen = watch(one_run, until=lambda observed: observed[0].with_status(503) > 0 and observed[1] > 0,
                  timeout=PROPAGATION_S,
@@ -111,6 +136,9 @@ def breaker_trips_under_load(probe, target):
     if seen:
         return (f"fortio: {result.describe()}; the proxy counted {overflows} pending overflow"
                 f"{'s' if overflows != 1 else ''} ({counted}).")
+    ejected = proxy.ejected_hosts(cluster)
+    if ejected:
+        fail(ejection_message(proxy, cluster, ejected))
     if result.with_status(503) == 0:
         fail(f"fortio: {result.describe()}, and {counted} grew by {overflows} (after {seen.attempts} run"
              f"{'s' if seen.attempts != 1 else ''} in {seen.elapsed_s:.0f} s): the circuit breaker never tripped. "

@@ -63,16 +63,13 @@ def undefined_subsets_message(missing) -> str:
 # --- live checks ---------------------------------------------------------------------------------------------------
 # Probes are imported inside the functions: loading a lab's checks must stay light (`labtools --help`, offline runs).
 
-def watch(observe, until, timeout: float, describe=repr, interval: float = 1.0):
-    """Look at the mesh until `until(value)` holds or `timeout` seconds have passed (probes.polling.poll).
-
-    For what a learner's change reaches only after a few seconds (istiod pushes configuration to the proxies).
-    Unlike a plain poll, a broken environment is not waited out: a ProbeError (no pod, a proxy that does not
-    answer) propagates at once and the check reports an error.
-    """
+def watch(observe, until=bool, timeout: float = 30.0, interval: float = 1.0, describe=repr):
+    """labtools.probes.poll for checks (imported when called, so loading a lab's checks stays light): look at the
+    mesh until `until(value)` holds or `timeout` seconds have passed, for what a learner's change reaches only after
+    a few seconds. A ProbeError propagates at once: the check reports a broken environment, it does not wait it out."""
     from labtools.probes.polling import poll
 
-    return poll(observe, until, timeout=timeout, interval=interval, describe=describe, retry_errors=False)
+    return poll(observe, until, timeout=timeout, interval=interval, describe=describe)
 
 
 def describe_reply(reply) -> str:
@@ -120,29 +117,3 @@ def mesh_client(probe, selector: str = "app=curl", namespace: str | None = None)
                  f"-l {selector}",
         )
     return client
-
-
-STATS_MATCHER_HINT = (
-    "Istio keeps cluster statistics only where its proxyStatsMatcher includes them: labtools up installs Istio with "
-    "clusters/istio-kind.yaml, which does (meshConfig.defaultConfig.proxyStatsMatcher). On another install, add the "
-    "annotation proxy.istio.io/config with proxyStatsMatcher.inclusionRegexps to the client pod."
-)
-
-
-def cluster_counter(proxy, cluster: str, stat: str) -> int:
-    """A counter of one Envoy cluster (Istio's name, e.g. outbound|8000||httpbin.default.svc.cluster.local).
-
-    Envoy creates a cluster's counters with the cluster, at 0. A counter that is absent means the proxy keeps no
-    such statistic (Istio's stats matcher drops it) or has no such cluster: the environment, not the learner."""
-    from labtools.probes.replies import ProbeError
-
-    host = cluster.rsplit("|", 1)[-1]
-    values = proxy.stats(filter=host.split(".", 1)[0]).cluster(cluster)
-    value = values.get(stat)
-    if not isinstance(value, int):
-        found = "no statistics at all" if not values else f"{len(values)} other statistics"
-        raise ProbeError(
-            f"{proxy.where} has no {stat} statistic for cluster {cluster} ({found}), so the check cannot count.",
-            hint=STATS_MATCHER_HINT,
-        )
-    return value

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Iterator
 
+BOOTSTRAP = "BootstrapConfigDump"
 CLUSTERS = "ClustersConfigDump"
 ROUTES = "RoutesConfigDump"
 SECRETS = "SecretsConfigDump"
@@ -191,6 +192,23 @@ class ConfigDump:
                 found.append(c)
         return found
 
+    # --- statistics ----------------------------------------------------------------------------------------
+    def keeps_stat(self, name: str) -> bool:
+        """Whether the bootstrap's stats_matcher lets Envoy create the statistic `name` (its full name, e.g.
+        cluster.outbound|8000||httpbin.default.svc.cluster.local;.upstream_rq_retry). Istio's proxyStatsMatcher
+        becomes this inclusion list; a statistic it leaves out never exists. A pattern Python cannot judge counts
+        as keeping it, so that only a certain drop is reported."""
+        bootstrap = self.section(BOOTSTRAP).get("bootstrap") or {}
+        matcher = (bootstrap.get("stats_config") or {}).get("stats_matcher") or {}
+        if matcher.get("reject_all"):
+            return False
+        if isinstance(matcher.get("inclusion_list"), dict):
+            verdicts = [_string_match(name, p) for p in matcher["inclusion_list"].get("patterns") or []]
+            return any(v is not False for v in verdicts)
+        if isinstance(matcher.get("exclusion_list"), dict):
+            return not any(_string_match(name, p) for p in matcher["exclusion_list"].get("patterns") or [])
+        return True
+
     # --- routes ----------------------------------------------------------------------------------------------
     def route_configs(self) -> list[dict[str, Any]]:
         section = self.section(ROUTES)
@@ -223,6 +241,27 @@ class ConfigDump:
             return None
         chain = chosen["secret"]["tls_certificate"].get("certificate_chain") or {}
         return parse_certificate(_data_source_text(chain), str(chosen.get("name", "")))
+
+
+def _string_match(text: str, pattern: Any) -> bool | None:
+    """Envoy's StringMatcher (exact, prefix, suffix, contains, safe_regex: a full match); None when it cannot
+    be judged here (an unknown kind, or an RE2 expression Python's re does not read)."""
+    import re
+
+    if not isinstance(pattern, dict):
+        return None
+    fold = (lambda value: value.lower()) if pattern.get("ignore_case") else (lambda value: value)
+    for kind, test in (("exact", str.__eq__), ("prefix", str.startswith), ("suffix", str.endswith),
+                       ("contains", str.__contains__)):
+        if isinstance(pattern.get(kind), str):
+            return bool(test(fold(text), fold(pattern[kind])))
+    regex = (pattern.get("safe_regex") or {}).get("regex") if isinstance(pattern.get("safe_regex"), dict) else None
+    if isinstance(regex, str):
+        try:
+            return re.fullmatch(regex, text) is not None
+        except re.error:
+            return None
+    return None
 
 
 def parse_cluster(data: dict[str, Any]) -> ClusterConfig:

@@ -11,6 +11,10 @@ DelimitedStatsPrefix), so a sidecar writes
 Plain Envoy writes `cluster.<name>.<stat>`. EnvoyStats.cluster() reads both.
 Istio keeps only some statistics by default; `cluster.outbound` ones need the pod annotation
 `proxy.istio.io/config: {proxyStatsMatcher: {inclusionPrefixes: [cluster.outbound]}}` (Istio's fortio sample has it).
+Istio's bootstrap also turns on Envoy's deferred stats creation (`deferred_stat_options:
+{enable_deferred_creation_stats: true}` in istio/istio release-1.31 tools/packaging/common/envoy_bootstrap.json):
+a cluster's traffic counters (upstream_rq_*, upstream_cx_*) do not exist until its first request, so an absent
+counter is not yet a missing one (Proxy.cluster_counter).
 """
 
 from __future__ import annotations
@@ -25,6 +29,11 @@ from labtools.probes.pods import SIDECAR
 from labtools.probes.replies import ProbeError
 
 ADMIN_PORT = 15000
+STATS_MATCHER_HINT = (
+    "Istio keeps cluster statistics only where its proxyStatsMatcher includes them: labtools up installs Istio with "
+    "clusters/istio-kind.yaml, which does (meshConfig.defaultConfig.proxyStatsMatcher). On another install, add the "
+    "annotation proxy.istio.io/config with proxyStatsMatcher.inclusionRegexps to the client pod."
+)
 _STAT_LINE = re.compile(r"^(?P<name>\S+?): (?P<value>.*)$")
 
 
@@ -148,10 +157,6 @@ class EnvoyStats:
                     found.setdefault(key[len(prefix):], value)
         return found
 
-    def cluster_counter(self, cluster: str, stat: str) -> int:
-        value = self.cluster(cluster).get(stat, 0)
-        return value if isinstance(value, int) else 0
-
     def cluster_names(self) -> list[str]:
         """Names of the clusters with statistics written with Istio's ';' delimiter (unambiguous ones)."""
         return sorted({key[len("cluster."):key.index(";.")] for key in self.values
@@ -189,6 +194,44 @@ class Proxy:
 
         path = "stats" + (f"?filter={quote(filter, safe='')}" if filter else "")
         return EnvoyStats.parse(self.admin.get(path))
+
+    def cluster_counter(self, cluster: str, stat: str) -> int:
+        """A counter of one cluster by Istio's name (outbound|8000||httpbin.default.svc.cluster.local).
+
+        An absent counter is 0 when the proxy has that cluster and its stats matcher keeps the counter: Envoy
+        creates a cluster's traffic counters at its first request (deferred stats creation, as Istio runs it). It
+        is a ProbeError (the environment, not the learner) when the proxy has no such cluster or never keeps that
+        statistic, since then no traffic could ever make it count.
+        """
+        host = cluster.rsplit("|", 1)[-1]
+        value = self.stats(filter=host.split(".", 1)[0]).cluster(cluster).get(stat)
+        if isinstance(value, int):
+            return value
+        dump = self.config_dump()
+        found = dump.cluster(cluster)
+        if found is None:
+            raise ProbeError(
+                f"{self.where} has no cluster {cluster}, so its {stat} cannot be counted.",
+                hint="istiod gives every proxy a cluster for each Service and port: is the service deployed, "
+                     "with that port? `istioctl proxy-config cluster <pod>` lists the proxy's clusters.",
+            )
+        stat_name = f"cluster.{found.raw.get('alt_stat_name') or found.name}.{stat}"
+        if not dump.keeps_stat(stat_name):
+            raise ProbeError(f"{self.where} does not keep the statistic {stat} of cluster {cluster} (its stats matcher "
+                             "leaves it out), so the check cannot count.", hint=STATS_MATCHER_HINT)
+        return 0
+
+    def ejected_hosts(self, cluster: str) -> list[str]:
+        """Addresses of the cluster's hosts that outlier detection has ejected: the health flag
+        failed_outlier_check in the admin interface's /clusters (one `cluster::address::health_flags::/flag/...`
+        line per host). The flag does not depend on which statistics the proxy keeps."""
+        ejected = []
+        for line in self.admin.get("clusters").splitlines():
+            name, _, rest = line.partition("::")
+            address, _, field = rest.partition("::")
+            if name == cluster and field.startswith("health_flags::") and "failed_outlier_check" in field.split("/"):
+                ejected.append(address)
+        return ejected
 
     def config_dump(self) -> ConfigDump:
         text = self.admin.get("config_dump")

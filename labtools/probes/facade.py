@@ -14,7 +14,6 @@ from labtools.probes.envoy import ExecAdmin, PortForwardAdmin, Proxy
 from labtools.probes.http import HttpClient
 from labtools.probes.mesh import LoadResult, MeshClient
 from labtools.probes.pods import find_pod, pod_name
-from labtools.probes.polling import Polled, poll
 from labtools.probes.prometheus import Sample, instant_query
 from labtools.probes.replies import REFUSED, UNRESOLVED, ProbeError, Replies, Reply
 from labtools.probes.sequential import SplitDecision, decide_split
@@ -153,13 +152,6 @@ class Probe:
     def gateway(self) -> Proxy:
         """The ingress gateway's Envoy."""
         return self.envoy(selector=GATEWAY_SELECTOR, namespace=SYSTEM_NAMESPACE)
-
-    # --- waiting ---------------------------------------------------------------------------------------------
-    @staticmethod
-    def poll(observe: Callable[[], Any], until: Callable[[Any], bool] = bool, timeout: float = 30.0,
-             interval: float = 1.0, describe: Callable[[Any], str] = repr) -> Polled[Any]:
-        """Look again until `until(value)` holds or `timeout` passes; the result says what was last seen."""
-        return poll(observe, until, timeout, interval, describe)
 
     # --- internals -------------------------------------------------------------------------------------------
     def _cluster(self) -> Any:

@@ -77,6 +77,7 @@ class MeshClient:
         if n < 1:
             raise ValueError("n must be at least 1")
         limit = timeout or self.timeout
+        self.pod()  # looked up once, here, not by each worker thread at once
         per_exec = max(1, min(MAX_REQUESTS_PER_EXEC, math.ceil(n / max(1, concurrency))))
         units = math.ceil(n / per_exec)
 

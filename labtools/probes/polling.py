@@ -15,8 +15,6 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Generic, TypeVar
 
-from labtools.errors import LabtoolsError
-
 T = TypeVar("T")
 
 
@@ -28,8 +26,7 @@ class Polled(Generic[T]):
     last: T | None
     attempts: int
     elapsed_s: float
-    seen: str  # the last value, described; or the last error when the last attempt failed
-    error: str = ""
+    seen: str  # the last value, described
 
     def __bool__(self) -> bool:
         return self.satisfied
@@ -49,33 +46,22 @@ def poll(
     describe: Callable[[T], str] = repr,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
-    retry_errors: bool = True,
 ) -> Polled[T]:
     """Call `observe` until `until(value)` holds or `timeout` seconds have passed; at least once.
 
-    A LabtoolsError raised by `observe` (a pod not ready yet, a proxy not answering) counts as "not yet" and is
-    reported as what was last seen, unless `retry_errors` is False: then it propagates at once. Any other
-    exception is a bug and propagates.
+    An exception from `observe` propagates at once: a ProbeError (no pod, a proxy that does not answer) is a broken
+    environment, which waiting does not mend, and the check reports an error instead of failing the learner.
     """
     started = clock()
     deadline = started + timeout
     attempts = 0
-    last: T | None = None
-    seen, error = "nothing yet", ""
     while True:
         attempts += 1
-        try:
-            last = observe()
-        except LabtoolsError as problem:
-            if not retry_errors:
-                raise
-            error = seen = problem.message
-        else:
-            error = ""
-            seen = describe(last)
-            if until(last):
-                return Polled(True, last, attempts, clock() - started, seen)
+        last = observe()
+        seen = describe(last)
+        if until(last):
+            return Polled(True, last, attempts, clock() - started, seen)
         remaining = deadline - clock()
         if remaining <= 0:
-            return Polled(False, last, attempts, clock() - started, seen, error)
+            return Polled(False, last, attempts, clock() - started, seen)
         sleep(min(interval, remaining))

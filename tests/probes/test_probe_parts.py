@@ -9,7 +9,6 @@ import time
 
 import pytest
 
-from labtools.errors import EnvironmentBroken
 from labtools.probes.bookinfo import reviews_pod, reviews_version
 from labtools.probes.concurrent import in_order
 from labtools.probes.mesh import MeshClient, curl_command, parse_curl_output, parse_fortio_json
@@ -217,20 +216,18 @@ def test_poll_times_out_and_says_what_it_last_saw():
     assert seen.message == "after 5 s (4 tries) it last saw: lb policy LEAST_REQUEST"
 
 
-def test_poll_treats_probe_errors_as_not_yet_and_bugs_as_bugs():
+def test_poll_lets_a_broken_environment_through_at_once():
+    """An environment error stays an error: waiting does not mend a missing pod, and the check must say 'error'."""
     clock = FakeClock()
-    answers = iter([ProbeError("the proxy does not answer"), "ok"])
+    calls = []
 
     def observe():
-        answer = next(answers)
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
+        calls.append(clock.now)
+        raise ProbeError("No pod with labels app=curl in namespace default.")
 
-    seen = poll(observe, timeout=5, clock=clock, sleep=clock.sleep)
-    assert seen and seen.last == "ok" and seen.attempts == 2
-    failing = poll(lambda: (_ for _ in ()).throw(EnvironmentBroken("no pod")), timeout=1, clock=clock, sleep=clock.sleep)
-    assert not failing and failing.seen == "no pod" and failing.error == "no pod"
+    with pytest.raises(ProbeError):
+        poll(observe, timeout=30, clock=clock, sleep=clock.sleep)
+    assert calls == [0.0]
     with pytest.raises(ZeroDivisionError):
         poll(lambda: 1 / 0, timeout=1, clock=clock, sleep=clock.sleep)
 

@@ -4,7 +4,8 @@ whose pods reach it, with one namespace per scenario.
 Each namespace plays one state of a learner's mesh (`NAMESPACES`): in `default` everything is as the labs ask, in
 `broken` the proxies do the classic wrong things (a 50/50 split, no retries, a catch-all route...), `slow` and
 `untimed` are lab 07 with and without the timeout, `nostats` has its cluster statistics dropped the way Istio's stats
-matcher drops them. The Envoy configuration is static and written here, with Istio's names and conventions:
+matcher drops them, `quiet08`/`quiet09` are sent nothing before their tests, `ejected` gets its httpbin host ejected.
+Envoy runs with Istio's deferred stats creation (standins.running_envoy): traffic counters appear at first use. The Envoy configuration is static and written here, with Istio's names and conventions:
 - the ingress listener has one virtual host per namespace (bookinfo.app for default, <namespace>.bookinfo.app
   otherwise, as `Target.for_namespace` says) plus labtools' own check route (settings.SMOKE_HOST);
 - each namespace has an "outbound" listener: what the sidecar of a pod in that namespace (curl, fortio,
@@ -81,11 +82,16 @@ NAMESPACES: dict[str, Behaviour] = {
     "broken": Behaviour(split={"v1": 50, "v3": 50}, jason_to_v2=False, lb={"v1": "LEAST_REQUEST", "v2": None, "v3": None},
                         jason_abort=False, delay_millionths=0, catch_all=True, get_only=False, strict=False,
                         retries=None, breaker=False),
-    "twice": Behaviour(retries={"retry_on": "5xx", "num_retries": 2, "per_try_timeout": "2s"}),
+    # Lab 08's namespaces have no lab 09 DestinationRule: with its outlier detection (consecutive5xxErrors: 1, panic
+    # threshold 0) the first 503 would eject httpbin and the retries would find no host.
+    "twice": Behaviour(retries={"retry_on": "5xx", "num_retries": 2, "per_try_timeout": "2s"}, breaker=False),
     "everyone": Behaviour(delay_millionths=1_000_000),
     "slow": Behaviour(reviews_delay_s=REVIEWS_DELAY_S, gateway_timeout_s=GATEWAY_TIMEOUT_S),
     "untimed": Behaviour(reviews_delay_s=REVIEWS_DELAY_S),
     "nostats": Behaviour(),
+    "quiet08": Behaviour(breaker=False),  # lab 08 on a client that has sent nothing before its test
+    "quiet09": Behaviour(),  # lab 09 likewise
+    "ejected": Behaviour(),  # lab 09 after the notebook's ejection cell: httpbin's only host ejected
 }
 
 
@@ -261,6 +267,9 @@ def _clusters(namespace: str, behaviour: Behaviour, ports: dict[str, int]) -> li
             "circuit_breakers": {"thresholds": [{"max_connections": 1, "max_pending_requests": 1}]},
             "outlier_detection": {"consecutive_5xx": 1, "interval": "1s", "base_ejection_time": "180s",
                                   "max_ejection_percent": 100},
+            # With outlier detection Istio sets the panic threshold to minHealthPercent, 0 by default (release-1.31
+            # pilot/pkg/networking/core/cluster_traffic_policy.go): an ejected only host gets no traffic at all.
+            "common_lb_config": {"healthy_panic_threshold": {"value": 0}},
             "typed_extension_protocol_options": {"envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
                 "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
                 "common_http_protocol_options": {"max_requests_per_connection": 1},

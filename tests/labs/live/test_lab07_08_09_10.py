@@ -7,6 +7,8 @@ by the fake cluster (mesh.fortio_load) over a real Envoy circuit breaker."""
 
 from __future__ import annotations
 
+import http.client
+
 import pytest
 
 from tests.labs.live import mesh as test_mesh
@@ -47,10 +49,23 @@ def test_07_a_504_at_the_wrong_time(mesh, lab07):
 
 
 # --- 08 retries -------------------------------------------------------------------------------------------------------------
-def test_08_three_retries_counted(mesh):
-    checks = grade(mesh, "08-retries")
+def cluster_stats(mesh, namespace: str) -> dict:
+    """The statistics of httpbin's cluster in the outbound listener of `namespace`, read from the admin interface."""
+    prefix = f"cluster.outbound|8000||httpbin.{namespace}.svc.cluster.local;."
+    lines = mesh.envoy.admin_get(f"stats?filter=httpbin.{namespace}").splitlines()
+    return {line.split(": ")[0][len(prefix):]: line.split(": ")[1] for line in lines if line.startswith(prefix)}
+
+
+def test_08_three_retries_counted_on_a_client_that_has_sent_nothing_yet(mesh):
+    # Istio's sidecars create a cluster's traffic counters at its first request (deferred stats creation), as the
+    # test Envoy does: before the check, the counter does not exist; the check reads it as 0 and sends its request.
+    stats = cluster_stats(mesh, "quiet08")
+    assert "upstream_rq_retry" not in stats and "membership_total" in stats
+    checks = grade(mesh, "08-retries", "quiet08")
     expect(checks, "a_503_is_retried_3_times", "pass", "after 3 retries",
-           "upstream_rq_retry of outbound|8000||httpbin.default.svc.cluster.local", "grew by 3")
+           "upstream_rq_retry of outbound|8000||httpbin.quiet08.svc.cluster.local", "grew by 3")
+    checks = grade(mesh, "08-retries", "quiet08")  # and again, now that the counter exists
+    expect(checks, "a_503_is_retried_3_times", "pass", "after 3 retries", "grew by 3")
 
 
 def test_08_no_retries(mesh, quick):
@@ -69,7 +84,7 @@ def test_08_two_retries(mesh, quick):
 def test_08_no_statistics_is_an_environment_error(mesh, quick):
     quick("08-retries")
     checks = grade(mesh, "08-retries", "nostats")
-    check = expect(checks, "a_503_is_retried_3_times", "error", "has no upstream_rq_retry statistic",
+    check = expect(checks, "a_503_is_retried_3_times", "error", "does not keep the statistic upstream_rq_retry",
                    "outbound|8000||httpbin.nostats.svc.cluster.local", "proxyStatsMatcher")
     assert "istio-kind.yaml" in check.hint
 
@@ -92,6 +107,28 @@ def test_09_fortio_trips_the_breaker(mesh):
     assert fortio[0]["pod"].startswith("fortio-deploy-") and fortio[0]["container"] == "fortio"
 
 
+def test_09_a_client_that_has_sent_nothing_yet(mesh):
+    stats = cluster_stats(mesh, "quiet09")
+    assert "upstream_rq_pending_overflow" not in stats and "outlier_detection.ejections_active" in stats
+    checks = grade(mesh, "09-circuit-breaking", "quiet09")
+    expect(checks, "breaker_trips_under_load", "pass", "30 requests over 3 connections", "503 x", "pending overflow")
+
+
+def test_09_an_ejected_host_is_named_instead_of_the_pool(mesh, quick):
+    # The notebook's optional cell: one 500 from httpbin and outlier detection ejects its only host for 180 s
+    # (baseEjectionTime 3m), so fortio gets "no healthy upstream" and the pool never fills.
+    quick("09-circuit-breaking")
+    connection = http.client.HTTPConnection("127.0.0.1", mesh.outbound["ejected"], timeout=10)
+    connection.request("GET", "/status/500", headers={"Host": "httpbin:8000"})
+    connection.getresponse().read()
+    connection.close()
+    assert cluster_stats(mesh, "ejected")["outlier_detection.ejections_active"] == "1"
+    checks = grade(mesh, "09-circuit-breaking", "ejected")
+    check = expect(checks, "breaker_trips_under_load", "fail", "has ejected httpbin's only pod (127.0.0.1:",
+                   "no healthy upstream", "Your limits are not the cause", "returns 180 s (baseEjectionTime)")
+    assert "connection pool limits" not in check.message
+
+
 def test_09_no_breaker(mesh, quick):
     quick("09-circuit-breaking")
     checks = grade(mesh, "09-circuit-breaking", "broken")
@@ -101,7 +138,8 @@ def test_09_no_breaker(mesh, quick):
 def test_09_no_statistics_is_an_environment_error(mesh, quick):
     quick("09-circuit-breaking")
     checks = grade(mesh, "09-circuit-breaking", "nostats")
-    expect(checks, "breaker_trips_under_load", "error", "no upstream_rq_pending_overflow statistic", "proxyStatsMatcher")
+    expect(checks, "breaker_trips_under_load", "error", "does not keep the statistic upstream_rq_pending_overflow",
+           "proxyStatsMatcher")
 
 
 def test_09_no_fortio_pod_is_an_environment_error(mesh, quick):
@@ -196,3 +234,20 @@ def test_10_the_legacy_client_is_part_of_the_labs_setup_in_the_learners_namespac
 def test_10_the_file_only_exercise_is_skipped_live(mesh):
     checks = grade(mesh, "10-security", cluster=security_cluster(mesh))
     expect(checks, "external_host_uses_mutual_tls", "skip", "file-only exercise")
+
+
+def test_09_the_notebooks_ejection_cell_runs_after_every_cell_that_needs_a_healthy_httpbin():
+    """The optional ejection cell keeps httpbin out of fortio's pool for 3 minutes: every cell that checks, sends
+    fortio traffic or asks for fresh traffic (Kiali) comes before it."""
+    import json
+
+    from labtools.grading.catalog import resolve
+
+    notebook = next(resolve("09").glob("*.ipynb"))  # the one notebook of the lab's folder
+    cells = json.loads(notebook.read_text())["cells"]
+    sources = ["".join(cell["source"]) for cell in cells]
+    ejection = next(i for i, text in enumerate(sources) if "/status/500" in text and cells[i]["cell_type"] == "code")
+    needs_httpbin = [i for i, text in enumerate(sources) if cells[i]["cell_type"] == "code" and i != ejection and (
+        "check_button()" in text or "fortio_load(" in text or "kiali_link()" in text)]
+    assert len(needs_httpbin) >= 3 and max(needs_httpbin) < ejection
+    assert all(cell["cell_type"] == "markdown" for cell in cells[ejection + 1:])
