@@ -33,6 +33,10 @@ T = TypeVar("T")
 
 # (connect, read) seconds for each API request: a stopped cluster must fail fast, not hang a notebook cell.
 REQUEST_TIMEOUT = (5, 30)
+# Requests the client library makes on its own (discovery: /version, /api, /apis) carry no timeout of their own;
+# they get this one. It is short because discovery answers are small and come first: a server that accepted the
+# connection but does not answer is found out here, before any real work.
+DISCOVERY_TIMEOUT = (5, 10)
 FIELD_MANAGER = "labtools"
 # Kinds that live outside namespaces, for code that must know without asking a cluster (files read offline, the
 # Istio release's samples): a namespace written on them means nothing.
@@ -95,7 +99,10 @@ class Cluster:
                 )
             raise UsageError(f"kubeconfig {path} does not exist.", hint="Check the path given with --kubeconfig.")
         config = _read_kubeconfig(path)
-        contexts = [c.get("name") for c in config.get("contexts") or [] if isinstance(c, dict)]
+        listed = config.get("contexts")
+        if listed is not None and not isinstance(listed, list):
+            raise EnvironmentBroken(f"kubeconfig {path}: `contexts` is a {type(listed).__name__}, not a list of contexts.")
+        contexts = [c.get("name") for c in listed or [] if isinstance(c, dict)]
         if context is None:
             chosen = settings.CONTEXT_NAME if is_own_file else config.get("current-context")
             if not chosen:
@@ -111,13 +118,21 @@ class Cluster:
                 )
             raise UsageError(f"Context {chosen!r} is not in {path} (contexts there: {known}).")
         owned = is_own_file and chosen == settings.CONTEXT_NAME
+        from kubernetes import client as kube_client
         from kubernetes import config as kube_config
         from kubernetes.config.config_exception import ConfigException
 
+        configuration = type.__call__(kube_client.Configuration)  # not the library's shared default configuration
+        # No urllib3 retries: its default retries a timed-out read 3 more times (4 x 30 s for one call). A call
+        # that fails is reported at once; retrying what is worth retrying is decided above urllib3.
+        configuration.retries = False
         try:
-            api_client = kube_config.new_client_from_config(config_file=str(path), context=chosen, persist_config=False)
-        except (ConfigException, OSError, ValueError, TypeError) as problem:
-            raise EnvironmentBroken(f"Context {chosen!r} in {path} cannot be used: {problem}") from None
+            api_client = kube_config.new_client_from_config(
+                config_file=str(path), context=chosen, persist_config=False, client_configuration=configuration
+            )
+        except (ConfigException, OSError, ValueError, TypeError, KeyError, AttributeError) as problem:
+            raise EnvironmentBroken(f"Context {chosen!r} in {path} cannot be used: {problem or type(problem).__name__}") from None
+        _bound_every_request(api_client)
         return cls(
             api_client,
             context=chosen,
@@ -164,7 +179,9 @@ class Cluster:
                 _request_timeout=REQUEST_TIMEOUT,
             ),
         )
-        items = result.get("items") or []
+        items = result.get("items") if isinstance(result, dict) else None
+        if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+            raise self._not_kubernetes(f"list {kind}", f"its answer has no list of objects under `items` ({_shape(result)})")
         for item in items:  # list responses leave these out of each item
             item.setdefault("apiVersion", api_version)
             item.setdefault("kind", kind)
@@ -454,7 +471,7 @@ class Cluster:
         """Run one API call, turning transport and server failures into EnvironmentBroken with a hint."""
         from kubernetes.client.exceptions import ApiException
         from kubernetes.dynamic.exceptions import DynamicApiError
-        from urllib3.exceptions import HTTPError
+        from urllib3.exceptions import HTTPError, ReadTimeoutError
 
         try:
             return action()
@@ -466,8 +483,30 @@ class Cluster:
             if problem.status == 0:  # the websocket transports report connection failures this way
                 raise self._unreachable(what, problem.reason) from None
             raise _api_error(problem, what, self) from None
+        except (ReadTimeoutError, TimeoutError, socket.timeout) as problem:
+            raise self._silent(what, problem) from None
         except (HTTPError, OSError) as problem:
             raise self._unreachable(what, problem) from None
+        except (ValueError, TypeError, KeyError, AttributeError, IndexError, RecursionError) as problem:
+            # The client library parsing an answer that is not the Kubernetes API's (an HTML page, a proxy's error).
+            raise self._not_kubernetes(what, f"{type(problem).__name__}: {str(problem)[:200]}") from None
+
+    def _silent(self, what: str, problem: object) -> EnvironmentBroken:
+        import re
+
+        found = re.search(r"read timeout=([0-9.]+)", str(problem))  # urllib3 names the limit it applied
+        within = f" within {float(found.group(1)):g} s" if found else ""
+        return EnvironmentBroken(
+            f"the API server at {self.host} accepted the connection but did not answer{within} (to {what}).",
+            hint=f"Check that the cluster of context {self.context!r} is healthy (it may be overloaded or stopped "
+            "half-way); `labtools doctor` looks at the lab cluster.",
+        )
+
+    def _not_kubernetes(self, what: str, detail: str) -> EnvironmentBroken:
+        return EnvironmentBroken(
+            f"The server at {self.host} did not answer like a Kubernetes API server (to {what}): {detail}.",
+            hint=f"Check the server address of context {self.context!r} in {self.kubeconfig}.",
+        )
 
     def _unreachable(self, what: str, problem: object) -> EnvironmentBroken:
         reason = str(getattr(problem, "reason", None) or problem)
@@ -520,6 +559,24 @@ def _relay(conn: socket.socket, open_session: Callable[[], Any], remote_port: in
         conn.close()
         with contextlib.suppress(Exception):
             session.close()
+
+
+def _bound_every_request(api_client: Any) -> None:
+    """Give the requests that the client library makes without a timeout (discovery) DISCOVERY_TIMEOUT."""
+    rest = api_client.rest_client
+    unbounded = rest.request
+
+    def request(method: str, url: str, *args: Any, _request_timeout: Any = None, **kwargs: Any) -> Any:
+        return unbounded(method, url, *args, _request_timeout=_request_timeout or DISCOVERY_TIMEOUT, **kwargs)
+
+    rest.request = request
+
+
+def _shape(value: Any) -> str:
+    if isinstance(value, dict):
+        items = value.get("items")
+        return f"`items` is {type(items).__name__}" if "items" in value else "no `items`"
+    return f"a {type(value).__name__}"
 
 
 def _read_kubeconfig(path: Path) -> dict:

@@ -13,18 +13,24 @@ FORMATS = ("text", "json", "junit", "html")
 def console(stderr: bool = False):
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:
+            # rich would exit 1, the code of a failed check; the CLI's entry point says what happened instead.
+            raise BrokenPipeError("standard output is closed")
+
+    return _Console(stderr=stderr, highlight=False, soft_wrap=False)
 
 
 def write_or_print(text: str, output: Path | None) -> None:
     if output is None:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
         return
+    from labtools.files import write_atomically
+
     try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(text, encoding="utf-8")
+        write_atomically(output, text)  # a full disk keeps the old file instead of leaving half of a new one
     except OSError as exc:
-        raise UsageError(f"{output}: cannot write ({exc.strerror or exc}).") from None
+        raise UsageError(f"{output}: cannot write ({exc.strerror or exc}); nothing was written.") from None
 
 
 def check_format(value: str) -> str:
