@@ -251,13 +251,19 @@ class Cluster:
                 + f"; {nothing}:\n" + "\n".join("  " + line for line in rejected)
             )
         applied: list[str] = []
-        for resource, body in prepared:
-            problem = self._server_side_apply(resource, body, field_manager, dry_run=False, collect=True)
+        for index, (resource, body) in enumerate(prepared):
+            try:
+                problem = self._server_side_apply(resource, body, field_manager, dry_run=False, collect=True)
+            except EnvironmentBroken as broken:  # the cluster failed part-way: say exactly what it now holds
+                problem = broken.message
             if problem:
-                done = ", ".join(applied) or "none"
+                not_applied = [describe(rest) for _, rest in prepared[index:]]
+                made = f" (namespace {', '.join(created)} was created)" if created else ""
                 raise EnvironmentBroken(
-                    f"Applying {describe(body)} failed after its dry run passed: {problem}",
-                    hint=f"Already applied: {done}. Run the command again once the cluster is healthy.",
+                    f"Applying {describe(body)} failed after the dry run of all objects passed: {problem}\n"
+                    f"  applied before the failure{made}: {', '.join(applied) or 'nothing'}\n"
+                    f"  not applied: {', '.join(not_applied)}",
+                    hint="Run the same apply again once the cluster is healthy: it applies everything again.",
                 )
             applied.append(describe(body))
         return applied
