@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import re
 import select
 import socket
 import threading
@@ -169,6 +170,7 @@ class Cluster:
 
     def list(self, api_version: str, kind: str, namespace: str | None = None, label_selector: str | None = None) -> list[dict]:
         """Every object of a kind (in one namespace, or in all where `namespace` is None), as dicts with kind set."""
+        check_namespace(namespace)
         resource = self._resource(api_version, kind)
         result = self._call(
             f"list {kind}",
@@ -191,6 +193,8 @@ class Cluster:
         """One object, or None where it does not exist."""
         from kubernetes.dynamic.exceptions import NotFoundError
 
+        check_namespace(namespace)
+        check_object_name(name, kind)
         resource = self._resource(api_version, kind)
         try:
             found = self._call(
@@ -273,6 +277,8 @@ class Cluster:
         from kubernetes.dynamic.exceptions import NotFoundError
 
         self.require_change(f"delete {kind} {name}")
+        check_namespace(namespace)
+        check_object_name(name, kind)
         resource = self._resource(api_version, kind)
         try:
             self._call(
@@ -289,6 +295,8 @@ class Cluster:
     def patch(self, api_version: str, kind: str, name: str, namespace: str | None, patch: dict) -> dict:
         """JSON merge patch (RFC 7386) of one object; returns the object after the change."""
         self.require_change(f"change {kind} {name}")
+        check_namespace(namespace)
+        check_object_name(name, kind)
         resource = self._resource(api_version, kind)
         return self._call(
             f"change {kind} {name}",
@@ -432,10 +440,17 @@ class Cluster:
             raise InputError(f"Object #{index + 1} is not a mapping (got {type(obj).__name__}).")
         missing = [f for f in ("apiVersion", "kind") if not obj.get(f)]
         name = (obj.get("metadata") or {}).get("name") if isinstance(obj.get("metadata"), dict) else None
-        if not name:
+        if name is None or name == "":
             missing.append("metadata.name")
         if missing:
             raise InputError(f"Object #{index + 1} ({obj.get('kind') or 'no kind'}) has no {', '.join(missing)}.")
+        if not isinstance(name, str):  # `name: 42` in YAML is a number, which Kubernetes refuses
+            raise InputError(f"Object #{index + 1} ({obj['kind']}): metadata.name is a {type(name).__name__} "
+                             f"({name!r}); write it as a string, in quotes.")
+        check_object_name(name, str(obj["kind"]))
+        namespace = obj["metadata"].get("namespace")
+        if namespace is not None:
+            check_namespace(namespace, f"Object #{index + 1} ({obj['kind']} {name}): metadata.namespace")
         resource = self._resource(obj["apiVersion"], obj["kind"])
         body = json.loads(json.dumps(obj))  # a deep copy that is plain JSON
         meta = body["metadata"]
@@ -565,6 +580,26 @@ def _relay(conn: socket.socket, open_session: Callable[[], Any], remote_port: in
         conn.close()
         with contextlib.suppress(Exception):
             session.close()
+
+
+_NAMESPACE = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+
+
+def check_namespace(namespace: str | None, option: str = "namespace") -> None:
+    """Refuse what is not a namespace name (a DNS label) before it goes into a URL: `../../api/v1/secrets?x=`
+    would otherwise address another resource."""
+    if namespace is None:
+        return
+    if not isinstance(namespace, str) or len(namespace) > 63 or not _NAMESPACE.fullmatch(namespace):
+        raise UsageError(f"{option} {namespace!r} is not a namespace name (lowercase letters, digits and '-', "
+                         "at most 63, starting and ending with a letter or digit).")
+
+
+def check_object_name(name: str, kind: str) -> None:
+    """Refuse an object name that would change the URL it goes into (a path separator, a query, `..`)."""
+    if (not isinstance(name, str) or not name or len(name) > 253 or name in (".", "..")
+            or any(c in "/?#%\\" or c.isspace() or ord(c) < 32 or ord(c) == 127 for c in name)):
+        raise UsageError(f"{name!r} is not a valid name for a {kind}.")
 
 
 def _bound_every_request(api_client: Any) -> None:

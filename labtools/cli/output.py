@@ -10,15 +10,24 @@ from labtools.errors import UsageError
 FORMATS = ("text", "json", "junit", "html")
 
 
-def console(stderr: bool = False):
+def console(stderr: bool = False, **options):
+    """A rich console that prints text from outside (names from a learner's YAML, an export file, a pod) as text:
+    control characters in it are shown escaped (`\\x1b`) instead of reaching the terminal; rich's own styling stays."""
     from rich.console import Console
+    from rich.segment import Segment
+
+    from labtools.safetext import printable
 
     class _Console(Console):
+        def render(self, renderable, options=None):  # everything printed (and recorded) passes here
+            for segment in super().render(renderable, options):
+                yield segment if segment.control else Segment(printable(segment.text), segment.style)
+
         def on_broken_pipe(self) -> None:
             # rich would exit 1, the code of a failed check; the CLI's entry point says what happened instead.
             raise BrokenPipeError("standard output is closed")
 
-    return _Console(stderr=stderr, highlight=False, soft_wrap=False)
+    return _Console(stderr=stderr, highlight=False, soft_wrap=False, **options)
 
 
 def write_or_print(text: str, output: Path | None) -> None:

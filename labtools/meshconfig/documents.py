@@ -226,7 +226,13 @@ def _objects(data: Any, source: Source) -> list[dict[str, Any]]:
             raise InputError(f"{where}: `items` of a List must be a list of objects.")
         return [obj for item in items for obj in _objects(item, source)]
     metadata = data.get("metadata")
-    if not isinstance(metadata, dict) or not isinstance(metadata.get("name"), str) or not metadata["name"]:
+    name = metadata.get("name") if isinstance(metadata, dict) else None
+    if name is not None and name != "" and not isinstance(name, str):
+        raise InputError(
+            f"{where}: {data['kind']}'s metadata.name is a {_yaml_type(name)} ({str(name)[:40]}), not a string.",
+            hint=f'Put the name in quotes: name: "{str(name)[:40]}".',
+        )
+    if not isinstance(name, str) or not name:
         raise InputError(
             f"{where}: {data['kind']} has no metadata.name.",
             hint="Give every object a name under metadata, e.g. metadata: {name: reviews}.",
@@ -239,4 +245,8 @@ def _yaml_type(value: Any) -> str:
         return "list"
     if isinstance(value, str):
         return "plain string"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
     return type(value).__name__
