@@ -37,6 +37,10 @@ def write_or_print(text: str, output: Path | None) -> None:
     from labtools.files import write_atomically
 
     try:
+        if output.exists() and not output.is_file() and not output.is_dir():  # /dev/stdout, a pipe: no file to replace
+            with open(output, "w", encoding="utf-8") as stream:
+                stream.write(text)
+            return
         write_atomically(output, text)  # a full disk keeps the old file instead of leaving half of a new one
     except OSError as exc:
         raise UsageError(f"{output}: cannot write ({exc.strerror or exc}); nothing was written.") from None
