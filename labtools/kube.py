@@ -133,6 +133,7 @@ class Cluster:
             )
         except (ConfigException, OSError, ValueError, TypeError, KeyError, AttributeError) as problem:
             raise EnvironmentBroken(f"Context {chosen!r} in {path} cannot be used: {problem or type(problem).__name__}") from None
+        _require_server_address(api_client.configuration.host, chosen, path)
         _bound_every_request(api_client)
         return cls(
             api_client,
@@ -600,6 +601,22 @@ def check_object_name(name: str, kind: str) -> None:
     if (not isinstance(name, str) or not name or len(name) > 253 or name in (".", "..")
             or any(c in "/?#%\\" or c.isspace() or ord(c) < 32 or ord(c) == 127 for c in name)):
         raise UsageError(f"{name!r} is not a valid name for a {kind}.")
+
+
+def _require_server_address(host: Any, context: str, path: Path) -> None:
+    """The context's cluster must name an http(s) server with a host and a real port, before anything is sent."""
+    from urllib3.exceptions import LocationParseError
+    from urllib3.util import parse_url
+
+    try:
+        parsed = parse_url(host) if isinstance(host, str) and host else None
+    except (LocationParseError, ValueError):
+        parsed = None
+    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
+        raise EnvironmentBroken(
+            f"Context {context!r} in {path} has no usable API server address (cluster.server is {host or 'missing'!r}).",
+            hint="It must be an https:// URL such as https://127.0.0.1:6443.",
+        )
 
 
 def _bound_every_request(api_client: Any) -> None:
