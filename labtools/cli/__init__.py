@@ -131,7 +131,7 @@ def _unexpected(problem: BaseException) -> None:
     if _Options.debug or "--debug" in sys.argv:
         import traceback
 
-        traceback.print_exception(problem)
+        _say(printable("".join(traceback.format_exception(problem))).rstrip("\n"))
     detail = printable(str(problem), one_line=True)[:300]
     _say(f"error: labtools failed unexpectedly: {type(problem).__name__}" + (f": {detail}" if detail else ""))
     _say("hint: this is a bug in labtools, not in your work. Run the command again with --debug "

@@ -11,3 +11,11 @@ sys.path.insert(0, str(HERE.parent / "kube"))  # the mock API server lives with 
 sys.path.insert(0, str(HERE))
 
 from kubefake import RunningApiServer, cluster, own_cache  # noqa: E402,F401  (fixtures)
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture
+def api():
+    with RunningApiServer() as server:
+        yield server
