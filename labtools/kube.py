@@ -586,10 +586,10 @@ def _relay(conn: socket.socket, open_session: Callable[[], Any], remote_port: in
 _NAMESPACE = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 
 
-def check_namespace(namespace: str | None, option: str = "namespace") -> None:
+def check_namespace(namespace: str | None, option: str = "namespace", required: bool = False) -> None:
     """Refuse what is not a namespace name (a DNS label) before it goes into a URL: `../../api/v1/secrets?x=`
-    would otherwise address another resource."""
-    if namespace is None:
+    would otherwise address another resource. None or "" mean no namespace (cluster-wide) unless `required`."""
+    if (namespace is None or namespace == "") and not required:
         return
     if not isinstance(namespace, str) or len(namespace) > 63 or not _NAMESPACE.fullmatch(namespace):
         raise UsageError(f"{option} {namespace!r} is not a namespace name (lowercase letters, digits and '-', "

@@ -27,7 +27,7 @@ def check(
     check_format(output_format)
     from labtools.kube import check_namespace
 
-    check_namespace(namespace, "--namespace")  # it goes into API URLs: refuse what is not a namespace name
+    check_namespace(namespace, "--namespace", required=True)  # it goes into API URLs: refuse what is not a namespace name
     from labtools.grading.catalog import load_lab
 
     definition = load_lab(lab)
