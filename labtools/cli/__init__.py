@@ -16,6 +16,7 @@ import typer.core
 
 from labtools.errors import EXIT_ENVIRONMENT, EXIT_INTERNAL, EXIT_USAGE, LabtoolsError
 
+
 class StdoutClosed(BaseException):
     """Standard output went away while the result was written (a closed pipe)."""
 
@@ -27,6 +28,8 @@ class _Commands(typer.core.TyperGroup):
         except BrokenPipeError:
             # click would exit 1 without a word: the same code as a failed check. Say what happened instead.
             raise StdoutClosed() from None
+        finally:
+            _stop_deadline()  # also when the app runs inside another program (tests, a notebook)
 
 
 app = typer.Typer(
@@ -49,7 +52,9 @@ COMMAND_DEADLINES_S = {"check": 900, "reset": 600, "solve": 600, "status": 120, 
 class _Options:
     debug = False
     command = ""
-    deadline_s = 0.0
+    deadline_s = 0.0  # armed now
+    armed_s = 0.0  # the deadline the command ran under, for the message
+    previous_handler: object = None
 
 
 class CommandDeadline(BaseException):
@@ -84,9 +89,16 @@ def _start_deadline(command: str) -> None:
     def expire(_signum: int, _frame: object) -> None:
         raise CommandDeadline()
 
-    _Options.deadline_s = seconds
-    signal.signal(signal.SIGALRM, expire)
+    _Options.deadline_s = _Options.armed_s = seconds
+    _Options.previous_handler = signal.signal(signal.SIGALRM, expire)
     signal.setitimer(signal.ITIMER_REAL, seconds)
+
+
+def _stop_deadline() -> None:
+    if _Options.deadline_s:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, _Options.previous_handler or signal.SIG_DFL)
+        _Options.deadline_s = 0.0
 
 
 # Registering a command = importing its module (each module adds itself to `app`); `--help` lists them in this
@@ -110,7 +122,7 @@ def main() -> None:
         print("\nInterrupted.", file=sys.stderr)
         sys.exit(130)
     except CommandDeadline:
-        _say(f"error: `labtools {_Options.command}` did not finish within its deadline of {_Options.deadline_s:g} s; "
+        _say(f"error: `labtools {_Options.command}` did not finish within its deadline of {_Options.armed_s:g} s; "
              "it was stopped.")
         _say("hint: the cluster or a server it waits for is not answering; `labtools doctor` looks at the lab cluster.")
         sys.exit(EXIT_ENVIRONMENT)
@@ -121,8 +133,7 @@ def main() -> None:
     except Exception as problem:  # noqa: BLE001 - the one place that turns any bug into a message
         _unexpected(problem)
     finally:
-        if _Options.deadline_s:
-            signal.setitimer(signal.ITIMER_REAL, 0)
+        _stop_deadline()
 
 
 def _unexpected(problem: BaseException) -> None:
