@@ -145,9 +145,9 @@ def _headers(response: urllib3.BaseHTTPResponse) -> dict[str, str]:
     return headers
 
 
-def _read_body(response: urllib3.BaseHTTPResponse, deadline: float) -> tuple[bytes, bool]:
-    """The body, read until it ends, MAX_BODY_BYTES are in, or the deadline passes (TimeoutError): a body trickled
-    byte by byte or sent for ever ends the request at its deadline, and memory stays bounded.
+def _read_body(response: urllib3.BaseHTTPResponse, deadline: float, limit: int = MAX_BODY_BYTES) -> tuple[bytes, bool]:
+    """The body, read until it ends, `limit` bytes are in, or the deadline (time.perf_counter) passes (TimeoutError):
+    a body trickled byte by byte or sent for ever ends the request at its deadline, and memory stays bounded.
     Returns (the bytes, whether the body was cut)."""
     chunks: list[bytes] = []
     size = 0
@@ -164,8 +164,16 @@ def _read_body(response: urllib3.BaseHTTPResponse, deadline: float) -> tuple[byt
             return b"".join(chunks), False
         chunks.append(chunk)
         size += len(chunk)
-        if size >= MAX_BODY_BYTES:
-            return b"".join(chunks)[:MAX_BODY_BYTES], True
+        if size >= limit:
+            return b"".join(chunks)[:limit], True
+
+
+def read_bounded(response: urllib3.BaseHTTPResponse, timeout: float, limit: int) -> tuple[bytes, bool]:
+    """For other readers of HTTP bodies (Envoy's admin interface): at most `limit` bytes within `timeout` s."""
+    try:
+        return _read_body(response, time.perf_counter() + timeout, limit)
+    finally:
+        response.close()
 
 
 def _text(response: urllib3.BaseHTTPResponse, data: bytes) -> str:

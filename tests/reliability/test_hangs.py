@@ -61,3 +61,17 @@ def test_the_probe_client_cuts_an_endless_body_and_stops_a_trickled_one_at_the_d
         slow = HttpClient(trickle.url, timeout=1).request("/")
         assert slow.status is None and slow.error == "timeout" and slow.latency_s < 3
         assert "did not finish within 1 s" in slow.detail
+
+
+@pytest.mark.timeout(30)
+def test_envoys_admin_interface_read_is_bounded_in_time_too():
+    import time
+
+    from labtools.probes.envoy import HttpAdmin
+    from labtools.probes.replies import ProbeError
+
+    with HostileServer("trickle") as trickle:
+        started = time.monotonic()
+        with pytest.raises(ProbeError) as raised:
+            HttpAdmin(trickle.url, timeout=1).get("stats")
+        assert time.monotonic() - started < 5 and "does not answer" in raised.value.message
