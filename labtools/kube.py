@@ -514,8 +514,6 @@ class Cluster:
             raise self._not_kubernetes(what, f"{type(problem).__name__}: {str(problem)[:200]}") from None
 
     def _silent(self, what: str, problem: object) -> EnvironmentBroken:
-        import re
-
         found = re.search(r"read timeout=([0-9.]+)", str(problem))  # urllib3 names the limit it applied
         within = f" within {float(found.group(1)):g} s" if found else ""
         return EnvironmentBroken(
