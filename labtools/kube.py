@@ -659,7 +659,7 @@ def _status_message(problem: Any) -> str:
     body = getattr(problem, "body", None)
     try:
         status = json.loads(body) if isinstance(body, (str, bytes)) else None
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: JSON nested thousands deep
         status = None
     if isinstance(status, dict) and status.get("message"):
         return f"{status['message']} (HTTP {problem.status})"

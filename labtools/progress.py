@@ -131,6 +131,9 @@ def _stored_identity() -> Learner:
         if not isinstance(data, dict) or not re.fullmatch(r"[A-Za-z0-9_-]{8,64}", str(data.get("id", ""))):
             raise ValueError("no valid 'id'")
         return Learner(str(data["id"]), str(data.get("name") or ""), str(data.get("email") or ""))
+    except RecursionError:
+        raise InputError(f"{path}: the learner identity is unreadable (nested too deep).",
+                         hint=f"Delete {path} and set your name again with `labtools progress --whoami NAME`.") from None
     except ValueError as problem:
         raise InputError(
             f"{path}: the learner identity is unreadable ({problem}).",

@@ -200,7 +200,7 @@ class Proxy:
         text = self.admin.get("config_dump")
         try:
             return ConfigDump(json.loads(text))
-        except ValueError as problem:
+        except (ValueError, RecursionError) as problem:  # RecursionError: JSON nested thousands deep
             raise ProbeError(f"{self.where} returned a configuration dump that cannot be read: {problem}") from None
 
     def clusters(self) -> list[ClusterConfig]:

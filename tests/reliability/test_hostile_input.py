@@ -224,3 +224,23 @@ def test_a_closed_stdout_is_reported_not_a_silent_exit_1():
         err = process.stderr.read().decode()
         assert process.wait(60) == 3, err
         assert "standard output was closed" in err and "Traceback" not in err
+
+
+def test_a_deep_learner_identity_file_is_named():
+    from labtools import progress
+
+    path = progress.identity_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    clean_failure(labtools("progress"), 2, "the learner identity is unreadable (nested too deep)")
+
+
+@pytest.mark.timeout(60)
+def test_deep_json_from_envoy_admin_or_prometheus_is_a_probe_error():
+    from labtools.probes.envoy import HttpAdmin, Proxy
+    from labtools.probes.replies import ProbeError
+
+    with HostileServer("json", body="[" * 100_000 + "]" * 100_000) as server:
+        with pytest.raises(ProbeError) as raised:
+            Proxy(HttpAdmin(server.url, timeout=5)).config_dump()
+    assert "cannot be read" in raised.value.message
