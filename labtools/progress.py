@@ -281,18 +281,31 @@ def read_log(path: Path | None = None) -> LogContents:
     except OSError as problem:
         raise EnvironmentBroken(f"{path}: cannot read the progress log ({problem.strerror or problem}).") from None
     with handle:
-        for number, raw in enumerate(handle, 1):
+        for number, raw in enumerate(_bounded_lines(handle), 1):
             if not raw.strip():
                 continue
             try:
                 if len(raw) > MAX_RECORD_BYTES:
-                    raise ValueError(f"{len(raw) // 1024} KiB, larger than any run")
+                    raise ValueError(f"more than {MAX_RECORD_BYTES // 1024} KiB, larger than any run")
                 runs.append(_run_from_record(json.loads(raw.decode("utf-8"))))
             except (UnicodeDecodeError, ValueError, TypeError, KeyError, AttributeError) as problem:
                 problems.append(f"{path}:{number}: unreadable record ({_short(problem)}); skipped")
             except RecursionError:  # JSON nested thousands deep: not a record labtools wrote
                 problems.append(f"{path}:{number}: unreadable record (nested too deep); skipped")
     return LogContents(runs, problems)
+
+
+def _bounded_lines(handle: Any) -> Iterator[bytes]:
+    """The file's lines, each read into memory up to MAX_RECORD_BYTES + 1 bytes (the rest of a longer line is
+    skipped unread into memory): a log line of a gigabyte costs no gigabyte."""
+    while True:
+        line = handle.readline(MAX_RECORD_BYTES + 1)
+        if not line:
+            return
+        if len(line) > MAX_RECORD_BYTES and not line.endswith(b"\n"):
+            while (rest := handle.readline(1 << 20)) and not rest.endswith(b"\n"):
+                pass
+        yield line
 
 
 def _run_from_record(record: Any) -> Run:

@@ -244,3 +244,15 @@ def test_deep_json_from_envoy_admin_or_prometheus_is_a_probe_error():
         with pytest.raises(ProbeError) as raised:
             Proxy(HttpAdmin(server.url, timeout=5)).config_dump()
     assert "cannot be read" in raised.value.message
+
+
+def test_a_huge_line_in_the_progress_log_is_skipped_without_reading_it_whole():
+    from labtools import progress
+
+    path = progress.log_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as log:
+        log.write(b'{"record": "' + b"x" * (64 * 1024 * 1024) + b'"}\n')
+    ran = labtools("progress")
+    assert ran.returncode == 0 and "larger than any run" in ran.stderr, ran.output
+    assert ran.peak_kib < 200 * 1024, ran.peak_kib  # not the 64 MiB line (twice over)
