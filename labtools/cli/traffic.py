@@ -15,6 +15,9 @@ from labtools.errors import EnvironmentBroken, UsageError
 FORMATS = ("text", "json")
 BAR_WIDTH = 30
 MAX_TIMEOUT_S = 3600
+# The most of each body kept: enough for the reviews JSON (about 500 bytes) that tells the version, so that
+# 100,000 replies from a server sending huge bodies hold 400 MiB at most, not 100,000 x 1 MiB.
+KEPT_BODY_BYTES = 4096
 # RFC 9110: a method is a token; a header name too.
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
@@ -40,6 +43,7 @@ def traffic(
     from labtools.probes.facade import Probe
 
     probe = Probe(ingress_url=url, host=host, timeout=timeout)
+    probe.http().max_body = KEPT_BODY_BYTES
     replies = probe.ingress(path, requests, concurrency, headers=extra, method=method.upper())
     summary = replies.summary()
     summary.update(url=probe.http().url(path), host=host)

@@ -42,6 +42,7 @@ class HttpClient:
         self.host = host
         self.timeout = timeout
         self.headers = dict(headers or {})
+        self.max_body = MAX_BODY_BYTES  # the most of each body kept (a caller sending many requests may keep less)
         self._pool = urllib3.PoolManager(num_pools=4, maxsize=max(1, max_connections), block=False, retries=False)
 
     def url(self, path: str) -> str:
@@ -67,7 +68,7 @@ class HttpClient:
         except (OSError, ValueError, UnicodeError) as exc:  # e.g. a port out of range, a header urllib3 refuses
             return Reply(index, None, time.perf_counter() - started, error=FAILED, detail=str(exc)[:300])
         try:
-            data, cut = _read_body(response, deadline)
+            data, cut = _read_body(response, deadline, self.max_body)
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             response.close()  # half a body: the connection cannot be reused
             error, detail = _classify(exc, limit)
@@ -79,7 +80,7 @@ class HttpClient:
             response.close()
         else:
             response.release_conn()
-        detail = f"the body was longer than {MAX_BODY_BYTES // 1024} KiB; only that much was read" if cut else ""
+        detail = f"the body was longer than {self.max_body // 1024} KiB; only that much was read" if cut else ""
         return Reply(index, response.status, latency, body=_text(response, data), headers=_headers(response),
                       detail=detail)
 

@@ -75,3 +75,12 @@ def test_envoys_admin_interface_read_is_bounded_in_time_too():
         with pytest.raises(ProbeError) as raised:
             HttpAdmin(trickle.url, timeout=1).get("stats")
         assert time.monotonic() - started < 5 and "does not answer" in raised.value.message
+
+
+@pytest.mark.timeout(120)
+def test_many_requests_to_a_server_of_endless_bodies_keep_memory_bounded():
+    with HostileServer("endless") as server:
+        ran = labtools("traffic", "/", "-n", "400", "-c", "20", "--timeout", "2", "--url", server.url, "-f", "json",
+                       kill_after=100)
+    assert ran.returncode == 0 and '"200": 400' in ran.stdout, ran.output
+    assert ran.peak_kib < 300 * 1024, ran.peak_kib
