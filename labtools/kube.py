@@ -38,6 +38,10 @@ REQUEST_TIMEOUT = (5, 30)
 # they get this one. It is short because discovery answers are small and come first: a server that accepted the
 # connection but does not answer is found out here, before any real work.
 DISCOVERY_TIMEOUT = (5, 10)
+# The read timeout bounds each wait for bytes; these bound a whole answer, so that one trickled a byte at a time or
+# sent for ever ends too. A list of every pod of a large cluster is tens of MB.
+ANSWER_DEADLINE_S = 60
+MAX_ANSWER_BYTES = 256 * 1024 * 1024
 FIELD_MANAGER = "labtools"
 # Kinds that live outside namespaces, for code that must know without asking a cluster (files read offline, the
 # Istio release's samples): a namespace written on them means nothing.
@@ -505,6 +509,9 @@ class Cluster:
             if problem.status == 0:  # the websocket transports report connection failures this way
                 raise self._unreachable(what, problem.reason) from None
             raise _api_error(problem, what, self) from None
+        except AnswerTooSlow as problem:
+            raise EnvironmentBroken(f"the API server at {self.host} started answering but {problem} (to {what}).",
+                                    hint=f"Check that the cluster of context {self.context!r} is healthy.") from None
         except (ReadTimeoutError, TimeoutError, socket.timeout) as problem:
             raise self._silent(what, problem) from None
         except (HTTPError, OSError) as problem:
@@ -617,13 +624,37 @@ def _require_server_address(host: Any, context: str, path: Path) -> None:
         )
 
 
+class AnswerTooSlow(TimeoutError):
+    """An API server's answer started but did not finish within ANSWER_DEADLINE_S."""
+
+
+class AnswerTooLarge(ValueError):
+    """An API server's answer was larger than MAX_ANSWER_BYTES."""
+
+
 def _bound_every_request(api_client: Any) -> None:
-    """Give the requests that the client library makes without a timeout (discovery) DISCOVERY_TIMEOUT."""
+    """Every request the client library makes gets a timeout (discovery has none of its own: DISCOVERY_TIMEOUT),
+    and its answer is read within ANSWER_DEADLINE_S and MAX_ANSWER_BYTES."""
+    from labtools.bounded import read_body
+
     rest = api_client.rest_client
     unbounded = rest.request
 
     def request(method: str, url: str, *args: Any, _request_timeout: Any = None, **kwargs: Any) -> Any:
-        return unbounded(method, url, *args, _request_timeout=_request_timeout or DISCOVERY_TIMEOUT, **kwargs)
+        started = time.perf_counter()
+        answer = unbounded(method, url, *args, _request_timeout=_request_timeout or DISCOVERY_TIMEOUT, **kwargs)
+        raw = getattr(answer, "response", None)
+        if raw is None or not hasattr(raw, "read1"):
+            return answer
+        try:
+            data, cut = read_body(raw, started + ANSWER_DEADLINE_S, MAX_ANSWER_BYTES)
+        except TimeoutError:
+            raise AnswerTooSlow(f"its answer did not finish within {ANSWER_DEADLINE_S} s") from None
+        if cut:
+            raise AnswerTooLarge(f"its answer is larger than {MAX_ANSWER_BYTES >> 20} MiB")
+        answer.data = data  # what RESTResponse.read() returns
+        raw._body = data  # what urllib3's response.data returns (the dynamic client reads that): urllib3 2's cache
+        return answer
 
     rest.request = request
 

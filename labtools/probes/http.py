@@ -8,7 +8,6 @@ as the gateway gave it.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 from typing import Iterator, Mapping
@@ -25,7 +24,6 @@ DEFAULT_TIMEOUT_S = 10.0
 CONNECT_TIMEOUT_S = 5.0
 # The most of a body kept (a Bookinfo page is about 5 KB): a body that goes on is cut here, not held in memory.
 MAX_BODY_BYTES = 1024 * 1024
-_CHUNK = 64 * 1024
 _BODY_METHODS = ("POST", "PUT", "PATCH")
 
 
@@ -70,16 +68,11 @@ class HttpClient:
         try:
             data, cut = _read_body(response, deadline, self.max_body)
         except (urllib3.exceptions.HTTPError, OSError) as exc:
-            response.close()  # half a body: the connection cannot be reused
             error, detail = _classify(exc, limit)
             if error == TIMEOUT:
                 detail = f"HTTP {response.status} came, but the body did not finish within {limit:g} s"
             return Reply(index, None, time.perf_counter() - started, error=error, detail=detail)
         latency = time.perf_counter() - started
-        if cut:
-            response.close()
-        else:
-            response.release_conn()
         detail = f"the body was longer than {self.max_body // 1024} KiB; only that much was read" if cut else ""
         return Reply(index, response.status, latency, body=_text(response, data), headers=_headers(response),
                       detail=detail)
@@ -147,34 +140,14 @@ def _headers(response: urllib3.BaseHTTPResponse) -> dict[str, str]:
 
 
 def _read_body(response: urllib3.BaseHTTPResponse, deadline: float, limit: int = MAX_BODY_BYTES) -> tuple[bytes, bool]:
-    """The body, read until it ends, `limit` bytes are in, or the deadline (time.perf_counter) passes (TimeoutError):
-    a body trickled byte by byte or sent for ever ends the request at its deadline, and memory stays bounded.
-    Returns (the bytes, whether the body was cut)."""
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        remaining = deadline - time.perf_counter()
-        if remaining <= 0:
-            raise TimeoutError("deadline passed while reading the body")
-        sock = getattr(getattr(response, "connection", None), "sock", None)
-        if sock is not None:  # each wait for bytes ends at the request's deadline, not a fresh read timeout later
-            with contextlib.suppress(OSError):
-                sock.settimeout(remaining)
-        chunk = response.read1(_CHUNK)
-        if not chunk:
-            return b"".join(chunks), False
-        chunks.append(chunk)
-        size += len(chunk)
-        if size >= limit:
-            return b"".join(chunks)[:limit], True
+    from labtools.bounded import read_body
+
+    return read_body(response, deadline, limit)
 
 
 def read_bounded(response: urllib3.BaseHTTPResponse, timeout: float, limit: int) -> tuple[bytes, bool]:
     """For other readers of HTTP bodies (Envoy's admin interface): at most `limit` bytes within `timeout` s."""
-    try:
-        return _read_body(response, time.perf_counter() + timeout, limit)
-    finally:
-        response.close()
+    return _read_body(response, time.perf_counter() + timeout, limit)
 
 
 def _text(response: urllib3.BaseHTTPResponse, data: bytes) -> str:

@@ -84,3 +84,22 @@ def test_many_requests_to_a_server_of_endless_bodies_keep_memory_bounded():
                        kill_after=100)
     assert ran.returncode == 0 and '"200": 400' in ran.stdout, ran.output
     assert ran.peak_kib < 300 * 1024, ran.peak_kib
+
+
+@pytest.mark.timeout(60)
+def test_an_api_answer_trickled_a_byte_at_a_time_ends_at_the_answer_deadline(monkeypatch):
+    import time
+
+    from labtools import kube
+    from labtools.errors import EnvironmentBroken
+
+    monkeypatch.setattr(kube, "ANSWER_DEADLINE_S", 2)  # 60 s in use; the read timeout alone would never fire
+    with HostileServer("trickle") as server:
+        path = settings.kubeconfig_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(kubeconfig_for(server.url))
+        started = time.monotonic()
+        with kube.Cluster.connect() as cluster, pytest.raises(EnvironmentBroken) as raised:
+            cluster.namespaces()
+    assert time.monotonic() - started < 10
+    assert "started answering but its answer did not finish within 2 s" in raised.value.message
