@@ -12,11 +12,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# `python -m labtools ARGS`, which also writes its peak resident memory (KiB on Linux) to a file when it exits.
+# `python -m labtools ARGS`, which also writes its peak resident memory (KiB) to a file when it exits. VmHWM
+# belongs to the process's own memory; ru_maxrss would carry over the test runner's size from before the exec.
 _LAUNCHER = (
-    "import atexit, resource, runpy, sys\n"
+    "import atexit, re, runpy, sys\n"
     "report = sys.argv.pop(1)\n"
-    "atexit.register(lambda: open(report, 'w').write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)))\n"
+    "def peak():\n"
+    "    status = open('/proc/self/status').read()\n"
+    "    open(report, 'w').write(re.search(r'VmHWM:\\s*(\\d+)', status).group(1))\n"
+    "atexit.register(peak)\n"
     "sys.argv[0] = 'labtools'\n"
     "runpy.run_module('labtools', run_name='__main__', alter_sys=True)\n"
 )
@@ -28,7 +32,7 @@ class Ran:
     stdout: str
     stderr: str
     seconds: float
-    peak_kib: int
+    peak_kib: int  # 0 where /proc is missing (not Linux)
 
     @property
     def output(self) -> str:
