@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from labtools.errors import InputError
+from labtools.safetext import inert_cell, printable
 from labtools.grading.results import FAIL
 from labtools.progress import (
     ATTEMPTED, EXPORT_FORMAT, EXPORT_SCHEMA, EXPORT_SCHEMA_VERSION, LEARNER, NOT_ATTEMPTED, PASSED,
@@ -89,6 +90,24 @@ class ReadOutcome:
 def read_export(path: Path) -> LearnerExport:
     """Read and validate one export; an InputError names the file and the field."""
     data = _load_json(path)
+    try:
+        check_document(path, data)
+    except RecursionError:
+        raise InputError(f"{path}: nested too deep to be a progress export.") from None
+    known = Standing.__dataclass_fields__
+    labs = {lab: Standing(lab, **{k: v for k, v in entry.items() if k in known and k != "lab"})
+            for lab, entry in data["labs"].items()}
+    catalog = {item["lab"]: item.get("title", "") for item in data["catalog"]}
+    for lab, entry in data["labs"].items():
+        catalog[lab] = catalog.get(lab) or entry.get("title", "")
+    learner = data["learner"]
+    return LearnerExport(path, learner["id"], learner["name"], learner.get("email", ""), data["exported_at"],
+                         data["labtools_version"], catalog, labs)
+
+
+def check_document(path: Path | str, data: Any) -> None:
+    """Raise InputError naming the field where `data` is not an export `labtools report` can use. `labtools export`
+    runs it on what it is about to write too, so that what one labtools writes the other reads."""
     if not isinstance(data, dict) or data.get("format") != EXPORT_FORMAT:
         raise InputError(f"{path}: not a labtools progress export (field 'format' is not {EXPORT_FORMAT!r}).",
                          hint="Learners write this file with `labtools export`.")
@@ -104,35 +123,51 @@ def read_export(path: Path) -> LearnerExport:
         raise InputError(f"{path}: field {_field(error.absolute_path)}: {_shorten(error.message)}",
                          hint="The file does not have the shape `labtools export` writes; ask the learner to export again.")
     _check_meaning(path, data)
-    known = Standing.__dataclass_fields__
-    labs = {lab: Standing(lab, **{k: v for k, v in entry.items() if k in known and k != "lab"})
-            for lab, entry in data["labs"].items()}
-    catalog = {item["lab"]: item.get("title", "") for item in data["catalog"]}
-    for lab, entry in data["labs"].items():
-        catalog[lab] = catalog.get(lab) or entry.get("title", "")
-    learner = data["learner"]
-    return LearnerExport(path, learner["id"], learner["name"], learner.get("email", ""), data["exported_at"],
-                         data["labtools_version"], catalog, labs)
 
 
 def _load_json(path: Path) -> Any:
+    """The JSON of a regular file of bounded size (a FIFO would block, /dev/zero never end)."""
+    import os
+    import stat
+
     try:
-        if path.stat().st_size > MAX_EXPORT_BYTES:
-            raise InputError(f"{path}: larger than {MAX_EXPORT_BYTES // (1024 * 1024)} MB; not a progress export.")
-        text = path.read_bytes().decode("utf-8")
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # opening a FIFO must not wait
     except FileNotFoundError:
         raise InputError(f"{path}: no such file.") from None
     except IsADirectoryError:
         raise InputError(f"{path}: is a folder.") from None
+    except OSError as problem:
+        raise InputError(f"{path}: cannot be read ({problem.strerror or problem}).") from None
+    try:
+        info = os.fstat(descriptor)
+        if stat.S_ISDIR(info.st_mode):
+            raise InputError(f"{path}: is a folder.")
+        if not stat.S_ISREG(info.st_mode):
+            raise InputError(f"{path}: not a regular file (a pipe, a device or a socket); give an export file.")
+        if info.st_size > MAX_EXPORT_BYTES:
+            raise InputError(f"{path}: larger than {MAX_EXPORT_BYTES // (1024 * 1024)} MB; not a progress export.")
+        with os.fdopen(descriptor, "rb") as handle:
+            descriptor = -1
+            raw = handle.read(MAX_EXPORT_BYTES + 1)  # the size may change after the check
+        if len(raw) > MAX_EXPORT_BYTES:
+            raise InputError(f"{path}: larger than {MAX_EXPORT_BYTES // (1024 * 1024)} MB; not a progress export.")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise InputError(f"{path}: not UTF-8 text; a progress export is JSON.") from None
     except OSError as problem:
         raise InputError(f"{path}: cannot be read ({problem.strerror or problem}).") from None
+    finally:
+        if descriptor >= 0:
+            os.close(descriptor)
     try:
         return json.loads(text)
     except json.JSONDecodeError as problem:
         raise InputError(f"{path}: not valid JSON (line {problem.lineno}, column {problem.colno}: {problem.msg}).",
                          hint="Learners write this file with `labtools export`; ask for a fresh one.") from None
+    except RecursionError:
+        raise InputError(f"{path}: JSON nested too deep to be a progress export.") from None
+    except ValueError as problem:  # e.g. an integer of more digits than Python converts
+        raise InputError(f"{path}: not a progress export ({_shorten(str(problem), 120)}).") from None
 
 
 def _check_meaning(path: Path, data: dict[str, Any]) -> None:
@@ -213,7 +248,7 @@ def _expand(paths: Iterable[Path], outcome: ReadOutcome) -> list[Path]:
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found = sorted(p for p in path.iterdir() if p.suffix == ".json" and p.is_file())
+            found = sorted(p for p in path.iterdir() if p.suffix == ".json" and p.is_file())  # is_file: regular files
             if not found:
                 outcome.skipped.append(f"{path}: a folder with no .json files.")
             files.extend(found)
@@ -384,8 +419,6 @@ CSV_COLUMNS: list[tuple[str, str]] = [
     ("latest_failed_checks", "ids of the checks the most recent run failed, separated by ';'"),
     ("export_file", "the export file this row comes from"),
 ]
-# Learner-written text that a spreadsheet would run as a formula gets a leading apostrophe (OWASP "CSV injection").
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def csv_rows(report: ClassReport) -> list[dict[str, str]]:
@@ -420,10 +453,11 @@ def csv_rows(report: ClassReport) -> list[dict[str, str]]:
 
 
 def to_csv(report: ClassReport) -> str:
+    """Every cell that could carry a learner's text is made inert (no formula, no control character)."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=[name for name, _ in CSV_COLUMNS], lineterminator="\n")
     writer.writeheader()
-    writer.writerows(csv_rows(report))
+    writer.writerows({name: inert_cell(value) for name, value in row.items()} for row in csv_rows(report))
     return buffer.getvalue()
 
 
@@ -436,7 +470,7 @@ def _text(value: Any) -> str:
 
 
 def _inert(text: str) -> str:
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+    return str(inert_cell(text))
 
 
 # --- HTML ----------------------------------------------------------------------------------------------------
@@ -456,7 +490,8 @@ ul.problems li{color:#9a6700}
 
 def to_html(report: ClassReport) -> str:
     """A whole page with its style inline: no scripts, fonts or images from anywhere, every text escaped."""
-    e = html.escape
+    def e(text: object, quote: bool = True) -> str:  # control characters shown escaped, then HTML-escaped
+        return html.escape(printable(text), quote)
     active = len(report.learners) - len(report.inactive)
     parts = [
         "<!DOCTYPE html>",

@@ -3,6 +3,8 @@
 Exit codes (shared by every command):
     0  everything passed            2  bad usage or unreadable input
     1  a check failed               3  the environment is broken (no Docker, no cluster, a tool missing)
+    4  labtools itself failed (a bug: an unexpected error; `labtools --debug ...` shows the traceback)
+  130  interrupted (Ctrl-C)
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ EXIT_OK = 0
 EXIT_CHECK_FAILED = 1
 EXIT_USAGE = 2
 EXIT_ENVIRONMENT = 3
+EXIT_INTERNAL = 4
 
 
 class LabtoolsError(Exception):

@@ -17,6 +17,8 @@ def write_atomically(path: Path, text: str, private: bool = False) -> None:
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if private else 0o666)
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
             handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())  # the data is on disk before the name points to it
         os.replace(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)

@@ -234,14 +234,19 @@ def archive_images(path: Path) -> list[str]:
             manifest = json.loads(handle.read(8 * 1024 * 1024)) if handle else None
     except KeyError:
         raise InputError(f"{path}: a tar archive without manifest.json, so not one `docker save` wrote.") from None
-    except (tarfile.TarError, OSError, ValueError, EOFError) as problem:
-        raise InputError(f"{path}: not an image archive from `docker save` ({problem}).",
+    except (tarfile.TarError, OSError, ValueError, EOFError, RecursionError) as problem:
+        reason = "its manifest.json is nested too deep" if isinstance(problem, RecursionError) else str(problem)[:200]
+        raise InputError(f"{path}: not an image archive from `docker save` ({reason}).",
                          hint="`labtools images save FILE` writes one.") from None
     if not isinstance(manifest, list):
         raise InputError(f"{path}: manifest.json is not the list `docker save` writes.")
     names = []
-    for entry in manifest:
-        for tag in (entry or {}).get("RepoTags") or []:
+    for number, entry in enumerate(manifest, 1):
+        tags = entry.get("RepoTags") if isinstance(entry, dict) else None
+        if not isinstance(entry, dict) or not isinstance(tags, (list, type(None))):
+            raise InputError(f"{path}: manifest.json entry {number} is not an image entry with a RepoTags list, "
+                             "as `docker save` writes.", hint="`labtools images save FILE` writes one.")
+        for tag in tags or []:
             if isinstance(tag, str) and tag not in names:
                 names.append(tag)
     return names

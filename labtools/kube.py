@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import re
 import select
 import socket
 import threading
@@ -33,6 +34,14 @@ T = TypeVar("T")
 
 # (connect, read) seconds for each API request: a stopped cluster must fail fast, not hang a notebook cell.
 REQUEST_TIMEOUT = (5, 30)
+# Requests the client library makes on its own (discovery: /version, /api, /apis) carry no timeout of their own;
+# they get this one. It is short because discovery answers are small and come first: a server that accepted the
+# connection but does not answer is found out here, before any real work.
+DISCOVERY_TIMEOUT = (5, 10)
+# The read timeout bounds each wait for bytes; these bound a whole answer, so that one trickled a byte at a time or
+# sent for ever ends too. A list of every pod of a large cluster is tens of MB.
+ANSWER_DEADLINE_S = 60
+MAX_ANSWER_BYTES = 256 * 1024 * 1024
 FIELD_MANAGER = "labtools"  # what labs apply: the learner's files, reset, solve
 # What `labtools up` installs (Istio's addons, Bookinfo, samples) is applied under a manager of its own: server-side
 # apply removes the fields a manager applied before and leaves out now, so a learner's lab 01 Service, applied under
@@ -99,7 +108,10 @@ class Cluster:
                 )
             raise UsageError(f"kubeconfig {path} does not exist.", hint="Check the path given with --kubeconfig.")
         config = _read_kubeconfig(path)
-        contexts = [c.get("name") for c in config.get("contexts") or [] if isinstance(c, dict)]
+        listed = config.get("contexts")
+        if listed is not None and not isinstance(listed, list):
+            raise EnvironmentBroken(f"kubeconfig {path}: `contexts` is a {type(listed).__name__}, not a list of contexts.")
+        contexts = [c.get("name") for c in listed or [] if isinstance(c, dict)]
         if context is None:
             chosen = settings.CONTEXT_NAME if is_own_file else config.get("current-context")
             if not chosen:
@@ -115,13 +127,22 @@ class Cluster:
                 )
             raise UsageError(f"Context {chosen!r} is not in {path} (contexts there: {known}).")
         owned = is_own_file and chosen == settings.CONTEXT_NAME
+        from kubernetes import client as kube_client
         from kubernetes import config as kube_config
         from kubernetes.config.config_exception import ConfigException
 
+        configuration = type.__call__(kube_client.Configuration)  # not the library's shared default configuration
+        # No urllib3 retries: its default retries a timed-out read 3 more times (4 x 30 s for one call). A call
+        # that fails is reported at once; retrying what is worth retrying is decided above urllib3.
+        configuration.retries = False
         try:
-            api_client = kube_config.new_client_from_config(config_file=str(path), context=chosen, persist_config=False)
-        except (ConfigException, OSError, ValueError, TypeError) as problem:
-            raise EnvironmentBroken(f"Context {chosen!r} in {path} cannot be used: {problem}") from None
+            api_client = kube_config.new_client_from_config(
+                config_file=str(path), context=chosen, persist_config=False, client_configuration=configuration
+            )
+        except (ConfigException, OSError, ValueError, TypeError, KeyError, AttributeError) as problem:
+            raise EnvironmentBroken(f"Context {chosen!r} in {path} cannot be used: {problem or type(problem).__name__}") from None
+        _require_server_address(api_client.configuration.host, chosen, path)
+        _bound_every_request(api_client)
         return cls(
             api_client,
             context=chosen,
@@ -158,6 +179,7 @@ class Cluster:
 
     def list(self, api_version: str, kind: str, namespace: str | None = None, label_selector: str | None = None) -> list[dict]:
         """Every object of a kind (in one namespace, or in all where `namespace` is None), as dicts with kind set."""
+        check_namespace(namespace)
         resource = self._resource(api_version, kind)
         result = self._call(
             f"list {kind}",
@@ -168,7 +190,9 @@ class Cluster:
                 _request_timeout=REQUEST_TIMEOUT,
             ),
         )
-        items = result.get("items") or []
+        items = result.get("items") if isinstance(result, dict) else None
+        if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+            raise self._not_kubernetes(f"list {kind}", f"its answer has no list of objects under `items` ({_shape(result)})")
         for item in items:  # list responses leave these out of each item
             item.setdefault("apiVersion", api_version)
             item.setdefault("kind", kind)
@@ -178,6 +202,8 @@ class Cluster:
         """One object, or None where it does not exist."""
         from kubernetes.dynamic.exceptions import NotFoundError
 
+        check_namespace(namespace)
+        check_object_name(name, kind)
         resource = self._resource(api_version, kind)
         try:
             found = self._call(
@@ -238,13 +264,19 @@ class Cluster:
                 + f"; {nothing}:\n" + "\n".join("  " + line for line in rejected)
             )
         applied: list[str] = []
-        for resource, body in prepared:
-            problem = self._server_side_apply(resource, body, field_manager, dry_run=False, collect=True)
+        for index, (resource, body) in enumerate(prepared):
+            try:
+                problem = self._server_side_apply(resource, body, field_manager, dry_run=False, collect=True)
+            except EnvironmentBroken as broken:  # the cluster failed part-way: say exactly what it now holds
+                problem = broken.message
             if problem:
-                done = ", ".join(applied) or "none"
+                not_applied = [describe(rest) for _, rest in prepared[index:]]
+                made = f" (namespace {', '.join(created)} was created)" if created else ""
                 raise EnvironmentBroken(
-                    f"Applying {describe(body)} failed after its dry run passed: {problem}",
-                    hint=f"Already applied: {done}. Run the command again once the cluster is healthy.",
+                    f"Applying {describe(body)} failed after the dry run of all objects passed: {problem}\n"
+                    f"  applied before the failure{made}: {', '.join(applied) or 'nothing'}\n"
+                    f"  not applied: {', '.join(not_applied)}",
+                    hint="Run the same apply again once the cluster is healthy: it applies everything again.",
                 )
             applied.append(describe(body))
         return applied
@@ -254,6 +286,8 @@ class Cluster:
         from kubernetes.dynamic.exceptions import NotFoundError
 
         self.require_change(f"delete {kind} {name}")
+        check_namespace(namespace)
+        check_object_name(name, kind)
         resource = self._resource(api_version, kind)
         try:
             self._call(
@@ -270,6 +304,8 @@ class Cluster:
     def patch(self, api_version: str, kind: str, name: str, namespace: str | None, patch: dict) -> dict:
         """JSON merge patch (RFC 7386) of one object; returns the object after the change."""
         self.require_change(f"change {kind} {name}")
+        check_namespace(namespace)
+        check_object_name(name, kind)
         resource = self._resource(api_version, kind)
         return self._call(
             f"change {kind} {name}",
@@ -446,10 +482,17 @@ class Cluster:
             raise InputError(f"Object #{index + 1} is not a mapping (got {type(obj).__name__}).")
         missing = [f for f in ("apiVersion", "kind") if not obj.get(f)]
         name = (obj.get("metadata") or {}).get("name") if isinstance(obj.get("metadata"), dict) else None
-        if not name:
+        if name is None or name == "":
             missing.append("metadata.name")
         if missing:
             raise InputError(f"Object #{index + 1} ({obj.get('kind') or 'no kind'}) has no {', '.join(missing)}.")
+        if not isinstance(name, str):  # `name: 42` in YAML is a number, which Kubernetes refuses
+            raise InputError(f"Object #{index + 1} ({obj['kind']}): metadata.name is a {type(name).__name__} "
+                             f"({name!r}); write it as a string, in quotes.")
+        check_object_name(name, str(obj["kind"]))
+        namespace = obj["metadata"].get("namespace")
+        if namespace is not None:
+            check_namespace(namespace, f"Object #{index + 1} ({obj['kind']} {name}): metadata.namespace")
         resource = self._resource(obj["apiVersion"], obj["kind"])
         body = json.loads(json.dumps(obj))  # a deep copy that is plain JSON
         meta = body["metadata"]
@@ -491,7 +534,7 @@ class Cluster:
         """Run one API call, turning transport and server failures into EnvironmentBroken with a hint."""
         from kubernetes.client.exceptions import ApiException
         from kubernetes.dynamic.exceptions import DynamicApiError
-        from urllib3.exceptions import HTTPError
+        from urllib3.exceptions import HTTPError, ReadTimeoutError
 
         try:
             return action()
@@ -503,8 +546,31 @@ class Cluster:
             if problem.status == 0:  # the websocket transports report connection failures this way
                 raise self._unreachable(what, problem.reason) from None
             raise _api_error(problem, what, self) from None
+        except AnswerTooSlow as problem:
+            raise EnvironmentBroken(f"the API server at {self.host} started answering but {problem} (to {what}).",
+                                    hint=f"Check that the cluster of context {self.context!r} is healthy.") from None
+        except (ReadTimeoutError, TimeoutError, socket.timeout) as problem:
+            raise self._silent(what, problem) from None
         except (HTTPError, OSError) as problem:
             raise self._unreachable(what, problem) from None
+        except (ValueError, TypeError, KeyError, AttributeError, IndexError, RecursionError) as problem:
+            # The client library parsing an answer that is not the Kubernetes API's (an HTML page, a proxy's error).
+            raise self._not_kubernetes(what, f"{type(problem).__name__}: {str(problem)[:200]}") from None
+
+    def _silent(self, what: str, problem: object) -> EnvironmentBroken:
+        found = re.search(r"read timeout=([0-9.]+)", str(problem))  # urllib3 names the limit it applied
+        within = f" within {float(found.group(1)):g} s" if found else ""
+        return EnvironmentBroken(
+            f"the API server at {self.host} accepted the connection but did not answer{within} (to {what}).",
+            hint=f"Check that the cluster of context {self.context!r} is healthy (it may be overloaded or stopped "
+            "half-way); `labtools doctor` looks at the lab cluster.",
+        )
+
+    def _not_kubernetes(self, what: str, detail: str) -> EnvironmentBroken:
+        return EnvironmentBroken(
+            f"The server at {self.host} did not answer like a Kubernetes API server (to {what}): {detail}.",
+            hint=f"Check the server address of context {self.context!r} in {self.kubeconfig}.",
+        )
 
     def _unreachable(self, what: str, problem: object) -> EnvironmentBroken:
         reason = str(getattr(problem, "reason", None) or problem)
@@ -542,6 +608,84 @@ def _relay(conn: socket.socket, open_session: Callable[[], contextlib.AbstractCo
         conn.close()
 
 
+_NAMESPACE = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+
+
+def check_namespace(namespace: str | None, option: str = "namespace", required: bool = False) -> None:
+    """Refuse what is not a namespace name (a DNS label) before it goes into a URL: `../../api/v1/secrets?x=`
+    would otherwise address another resource. None or "" mean no namespace (cluster-wide) unless `required`."""
+    if (namespace is None or namespace == "") and not required:
+        return
+    if not isinstance(namespace, str) or len(namespace) > 63 or not _NAMESPACE.fullmatch(namespace):
+        raise UsageError(f"{option} {namespace!r} is not a namespace name (lowercase letters, digits and '-', "
+                         "at most 63, starting and ending with a letter or digit).")
+
+
+def check_object_name(name: str, kind: str) -> None:
+    """Refuse an object name that would change the URL it goes into (a path separator, a query, `..`)."""
+    if (not isinstance(name, str) or not name or len(name) > 253 or name in (".", "..")
+            or any(c in "/?#%\\" or c.isspace() or ord(c) < 32 or ord(c) == 127 for c in name)):
+        raise UsageError(f"{name!r} is not a valid name for a {kind}.")
+
+
+def _require_server_address(host: Any, context: str, path: Path) -> None:
+    """The context's cluster must name an http(s) server with a host and a real port, before anything is sent."""
+    from urllib3.exceptions import LocationParseError
+    from urllib3.util import parse_url
+
+    try:
+        parsed = parse_url(host) if isinstance(host, str) and host else None
+    except (LocationParseError, ValueError):
+        parsed = None
+    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
+        raise EnvironmentBroken(
+            f"Context {context!r} in {path} has no usable API server address (cluster.server is {host or 'missing'!r}).",
+            hint="It must be an https:// URL such as https://127.0.0.1:6443.",
+        )
+
+
+class AnswerTooSlow(TimeoutError):
+    """An API server's answer started but did not finish within ANSWER_DEADLINE_S."""
+
+
+class AnswerTooLarge(ValueError):
+    """An API server's answer was larger than MAX_ANSWER_BYTES."""
+
+
+def _bound_every_request(api_client: Any) -> None:
+    """Every request the client library makes gets a timeout (discovery has none of its own: DISCOVERY_TIMEOUT),
+    and its answer is read within ANSWER_DEADLINE_S and MAX_ANSWER_BYTES."""
+    from labtools.bounded import read_body
+
+    rest = api_client.rest_client
+    unbounded = rest.request
+
+    def request(method: str, url: str, *args: Any, _request_timeout: Any = None, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        answer = unbounded(method, url, *args, _request_timeout=_request_timeout or DISCOVERY_TIMEOUT, **kwargs)
+        raw = getattr(answer, "response", None)
+        if raw is None or not hasattr(raw, "read1"):
+            return answer
+        try:
+            data, cut = read_body(raw, started + ANSWER_DEADLINE_S, MAX_ANSWER_BYTES)
+        except TimeoutError:
+            raise AnswerTooSlow(f"its answer did not finish within {ANSWER_DEADLINE_S} s") from None
+        if cut:
+            raise AnswerTooLarge(f"its answer is larger than {MAX_ANSWER_BYTES >> 20} MiB")
+        answer.data = data  # what RESTResponse.read() returns
+        raw._body = data  # what urllib3's response.data returns (the dynamic client reads that): urllib3 2's cache
+        return answer
+
+    rest.request = request
+
+
+def _shape(value: Any) -> str:
+    if isinstance(value, dict):
+        items = value.get("items")
+        return f"`items` is {type(items).__name__}" if "items" in value else "no `items`"
+    return f"a {type(value).__name__}"
+
+
 def _read_kubeconfig(path: Path) -> dict:
     import yaml
 
@@ -566,7 +710,7 @@ def _status_message(problem: Any) -> str:
     body = getattr(problem, "body", None)
     try:
         status = json.loads(body) if isinstance(body, (str, bytes)) else None
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: JSON nested thousands deep
         status = None
     if isinstance(status, dict) and status.get("message"):
         return f"{status['message']} (HTTP {problem.status})"

@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from labtools import settings, solved
-from labtools.errors import EnvironmentBroken, InputError, UsageError
+from labtools.errors import EnvironmentBroken, InputError, LabtoolsError, UsageError
 from labtools.grading.checks import Lab, Target
 from labtools.grading.live import ISTIO_KINDS
 from labtools.kube import CLUSTER_WIDE, Cluster, describe
@@ -530,39 +530,64 @@ def _declared_by(resource: Resource) -> str:
 def carry_out(cluster: Cluster, plan: Plan, progress: Progress = lambda _: None, ready_timeout: float = 300) -> list[str]:
     """Apply the plan: every object in one all-or-nothing apply (the API server dry-runs the whole set first), then
     the deletions; objects that still differ after the apply (fields another field manager owns) are recreated.
-    Finally clear (reset) or set (solve) the lab's solution mark. Returns what was done, one line each."""
-    from labtools.provision import components, readiness
-
+    The lab's solution mark is cleared (reset) before anything changes and set (solve) only once everything is done,
+    so that it never claims the cluster holds a solution it does not. Returns what was done, one line each; a
+    failure part-way raises the same error saying what was changed and what was not."""
     done: list[str] = []
-    to_apply = [obj for change in plan.changes if change.action in (INSTALL, CREATE, REPLACE) for obj in change.objects]
-    if to_apply:
-        progress(f"applying {len(to_apply)} objects (the API server checks them all first)")
-        for line in components.apply_objects(cluster, to_apply, progress):
-            done.append(f"applied {line}")
-    for change in plan.of(DELETE):
-        progress(f"deleting {change.what}")
-        live = change.objects[0]
-        if cluster.delete(live["apiVersion"], change.kind, change.name, change.namespace):
-            done.append(f"deleted {change.what}")
-    for change in plan.of(REPLACE):
-        desired = change.objects[0]
-        live = cluster.get(desired["apiVersion"], change.kind, change.name, change.namespace)
-        if not same(desired, live):
-            progress(f"recreating {change.what} (fields written by another tool remained)")
-            cluster.delete(desired["apiVersion"], change.kind, change.name, change.namespace)
-            cluster.apply([desired])
-            done.append(f"recreated {change.what}")
-    # New workloads: the components installed and the setup's own (lab 10's plain-text client), which live checks exec into.
-    wanted = components.deployments(to_apply)
-    if wanted and ready_timeout > 0:
-        progress(f"waiting for {len(wanted)} deployment(s) to become ready")
-        readiness.wait_ready(cluster, wanted, ready_timeout, progress)
     if plan.purpose == "reset":
         from labtools.grading.catalog import lab_ids
 
         later = [lab_id for lab_id in lab_ids() if lab_id >= plan.lab.id]
         for lab_id in solved.clear(later, plan.namespace):
             done.append(f"lab {lab_id} is no longer marked as solved by its solution")
-    else:
+    finished: set[int] = set()
+    try:
+        _change_cluster(cluster, plan, progress, ready_timeout, done, finished)
+    except LabtoolsError as problem:
+        left = [f"{change.action} {change.what}" for change in plan.pending if id(change) not in finished]
+        changed = [line for line in done if not line.startswith("lab ")]
+        report = (f"{problem.message}\n{plan.purpose.capitalize()} of lab {plan.lab.id} in namespace {plan.namespace} "
+                  f"stopped part-way.\n  changed: {', '.join(changed) or 'nothing'}\n  not changed: {', '.join(left) or 'nothing'}")
+        marks = [line for line in done if line.startswith("lab ")]
+        if marks:
+            report += "\n  " + "; ".join(marks)
+        raise type(problem)(report, (problem.hint + " " if problem.hint else "")
+                            + f"Run `labtools {plan.purpose} {plan.lab.id}` again once the cluster is healthy: it plans "
+                              "from what the cluster holds.") from None
+    if plan.purpose != "reset":
         solved.mark(plan.lab.id, plan.namespace, cluster.context)
     return done
+
+
+def _change_cluster(cluster: Cluster, plan: Plan, progress: Progress, ready_timeout: float, done: list[str],
+                    finished: set[int]) -> None:
+    from labtools.provision import components, readiness
+
+    applying = [change for change in plan.changes if change.action in (INSTALL, CREATE, REPLACE)]
+    to_apply = [obj for change in applying for obj in change.objects]
+    if to_apply:
+        progress(f"applying {len(to_apply)} objects (the API server checks them all first)")
+        for line in components.apply_objects(cluster, to_apply, progress):
+            done.append(f"applied {line}")
+        finished.update(id(change) for change in applying if change.action != REPLACE)
+    for change in plan.of(DELETE):
+        progress(f"deleting {change.what}")
+        live = change.objects[0]
+        if cluster.delete(live["apiVersion"], change.kind, change.name, change.namespace):
+            done.append(f"deleted {change.what}")
+        finished.add(id(change))
+    for change in plan.of(REPLACE):
+        desired = change.objects[0]
+        live = cluster.get(desired["apiVersion"], change.kind, change.name, change.namespace)
+        if not same(desired, live):
+            progress(f"recreating {change.what} (fields written by another tool remained)")
+            cluster.delete(desired["apiVersion"], change.kind, change.name, change.namespace)
+            done.append(f"deleted {change.what} (to recreate it)")
+            cluster.apply([desired])
+            done[-1] = f"recreated {change.what}"
+        finished.add(id(change))
+    # New workloads: the components installed and the setup's own (lab 10's plain-text client), which live checks exec into.
+    wanted = components.deployments(to_apply)
+    if wanted and ready_timeout > 0:
+        progress(f"waiting for {len(wanted)} deployment(s) to become ready")
+        readiness.wait_ready(cluster, wanted, ready_timeout, progress)

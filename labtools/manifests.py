@@ -6,10 +6,11 @@ from pathlib import Path
 from typing import Iterable
 
 from labtools.errors import InputError
-from labtools.meshconfig.documents import MAX_TEXT_BYTES, parse_resources
+from labtools.meshconfig.documents import MAX_TEXT_BYTES, InputBudget, parse_resources
 from labtools.meshconfig.resources import Resource
 
 SUFFIXES = (".yaml", ".yml", ".json")
+MAX_FILES = 500  # a lab's exercise has a handful; a folder with more is not the one meant
 
 
 def manifest_files(paths: Iterable[str | Path]) -> list[Path]:
@@ -18,17 +19,39 @@ def manifest_files(paths: Iterable[str | Path]) -> list[Path]:
     for given in paths:
         path = Path(given)
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.suffix.lower() in SUFFIXES and p.is_file())
+            found: list[Path] = []
+            for candidate in path.rglob("*"):
+                if candidate.suffix.lower() in SUFFIXES and candidate.is_file():
+                    found.append(candidate)
+                    if len(files) + len(found) > MAX_FILES:
+                        raise InputError(f"{path}: more than {MAX_FILES} manifest files; name the lab's own folder.")
             if not found:
                 raise InputError(f"{path}: no .yaml, .yml or .json files in this folder.")
-            files.extend(found)
+            files.extend(sorted(found))
         elif path.is_file():
             files.append(path)
+        elif path.is_symlink():
+            problem = _symlink_problem(path)
+            raise InputError(f"{path}: a symbolic link that {problem}.")
         elif path.exists():
-            raise InputError(f"{path}: not a regular file.")
+            raise InputError(f"{path}: not a regular file (a device, a pipe or a socket); give a .yaml file.")
         else:
             raise InputError(f"{path}: no such file or folder.", hint="Check the path; it is relative to where you run labtools.")
+        if len(files) > MAX_FILES:
+            raise InputError(f"More than {MAX_FILES} manifest files given; name the lab's own files.")
     return files
+
+
+def _symlink_problem(path: Path) -> str:
+    try:
+        path.resolve(strict=True)
+    except RuntimeError:
+        return "loops (it leads back to itself)"
+    except OSError as exc:
+        if exc.errno == 40:  # ELOOP
+            return "loops (it leads back to itself)"
+        return f"points to {path.readlink()}, which does not exist" if exc.errno == 2 else f"cannot be followed ({exc.strerror})"
+    return "does not lead to a regular file"
 
 
 def read_text(path: Path) -> str:
@@ -49,8 +72,11 @@ def read_text(path: Path) -> str:
         raise InputError(f"{path}: not UTF-8 text (byte {exc.start}); YAML files must be UTF-8.") from None
 
 
-def load_manifests(paths: Iterable[str | Path], default_namespace: str = "default") -> list[Resource]:
+def load_manifests(paths: Iterable[str | Path], default_namespace: str = "default",
+                   budget: InputBudget | None = None) -> list[Resource]:
+    """The objects in all files named; the YAML limits hold for all of them together (one `budget`)."""
+    budget = budget or InputBudget()
     resources: list[Resource] = []
     for path in manifest_files(paths):
-        resources.extend(parse_resources(read_text(path), str(path), default_namespace))
+        resources.extend(parse_resources(read_text(path), str(path), default_namespace, budget))
     return resources

@@ -49,6 +49,9 @@ STYLES = {PASSED: "green", SOLVED_BY_SOLUTION: "magenta", ATTEMPTED: "red", NOT_
 EXPORT_FORMAT = "labtools-progress-export"
 EXPORT_SCHEMA_VERSION = 1
 MAX_NAME_LENGTH = 100
+# A lab id as the catalog names lab folders; a record naming anything else (a path...) is refused on the way in.
+LAB_ID_PATTERN = r"^\d{2}-[a-z0-9-]+$"
+MAX_RECORD_BYTES = 1024 * 1024  # a run of the biggest lab is a few KB
 LEARNER_ENV = "LABTOOLS_LEARNER"
 
 
@@ -128,6 +131,9 @@ def _stored_identity() -> Learner:
         if not isinstance(data, dict) or not re.fullmatch(r"[A-Za-z0-9_-]{8,64}", str(data.get("id", ""))):
             raise ValueError("no valid 'id'")
         return Learner(str(data["id"]), str(data.get("name") or ""), str(data.get("email") or ""))
+    except RecursionError:
+        raise InputError(f"{path}: the learner identity is unreadable (nested too deep).",
+                         hint=f"Delete {path} and set your name again with `labtools progress --whoami NAME`.") from None
     except ValueError as problem:
         raise InputError(
             f"{path}: the learner identity is unreadable ({problem}).",
@@ -275,14 +281,31 @@ def read_log(path: Path | None = None) -> LogContents:
     except OSError as problem:
         raise EnvironmentBroken(f"{path}: cannot read the progress log ({problem.strerror or problem}).") from None
     with handle:
-        for number, raw in enumerate(handle, 1):
+        for number, raw in enumerate(_bounded_lines(handle), 1):
             if not raw.strip():
                 continue
             try:
+                if len(raw) > MAX_RECORD_BYTES:
+                    raise ValueError(f"more than {MAX_RECORD_BYTES // 1024} KiB, larger than any run")
                 runs.append(_run_from_record(json.loads(raw.decode("utf-8"))))
-            except (UnicodeDecodeError, ValueError, TypeError, KeyError) as problem:
+            except (UnicodeDecodeError, ValueError, TypeError, KeyError, AttributeError) as problem:
                 problems.append(f"{path}:{number}: unreadable record ({_short(problem)}); skipped")
+            except RecursionError:  # JSON nested thousands deep: not a record labtools wrote
+                problems.append(f"{path}:{number}: unreadable record (nested too deep); skipped")
     return LogContents(runs, problems)
+
+
+def _bounded_lines(handle: Any) -> Iterator[bytes]:
+    """The file's lines, each read into memory up to MAX_RECORD_BYTES + 1 bytes (the rest of a longer line is
+    skipped unread into memory): a log line of a gigabyte costs no gigabyte."""
+    while True:
+        line = handle.readline(MAX_RECORD_BYTES + 1)
+        if not line:
+            return
+        if len(line) > MAX_RECORD_BYTES and not line.endswith(b"\n"):
+            while (rest := handle.readline(1 << 20)) and not rest.endswith(b"\n"):
+                pass
+        yield line
 
 
 def _run_from_record(record: Any) -> Run:
@@ -296,12 +319,18 @@ def _run_from_record(record: Any) -> Run:
     data = record.get("result")
     if not isinstance(data, dict) or not isinstance(data.get("lab"), str) or not isinstance(data.get("checks"), list):
         raise ValueError("'result' is not a lab result")
+    if not re.fullmatch(LAB_ID_PATTERN, data["lab"]):
+        raise ValueError(f"lab {data['lab'][:40]!r} is not a lab id")
     if not all(isinstance(c, dict) for c in data["checks"]):
         raise ValueError("'result.checks' holds something other than check results")
     result = LabResult.from_dict(data)
     for check in result.checks:
         if check.status not in STATUSES or not isinstance(check.points, int):
             raise ValueError(f"check {check.id!r} has status {check.status!r} and points {check.points!r}")
+        if not isinstance(check.id, str) or not check.id or not isinstance(check.title, str):
+            raise ValueError(f"check {str(check.id)[:40]!r} has no text id or title")
+    if not all(isinstance(n, int) and not isinstance(n, bool) and 0 <= n < 10_000 for n in (result.score, result.max_score)):
+        raise ValueError("score or max_score is not a small whole number")
     who = record.get("learner")
     learner = Learner(str(who.get("id", "")), str(who.get("name") or ""), str(who.get("email") or "")) if isinstance(who, dict) else None
     return Run(result, provenance, str(record.get("recorded_at") or ""), learner, str(record.get("via") or ""))
@@ -506,11 +535,11 @@ EXPORT_SCHEMA: dict[str, Any] = {
         "catalog": {
             "type": "array",
             "items": {"type": "object", "required": ["lab"],
-                      "properties": {"lab": {"type": "string", "pattern": r"^\d{2}-[a-z0-9-]+$"}, "title": {"type": "string"}}},
+                      "properties": {"lab": {"type": "string", "pattern": LAB_ID_PATTERN}, "title": {"type": "string"}}},
         },
         "labs": {
             "type": "object",
-            "propertyNames": {"pattern": r"^\d{2}-[a-z0-9-]+$"},
+            "propertyNames": {"pattern": LAB_ID_PATTERN},
             "additionalProperties": {
                 "type": "object",
                 "required": ["attempts", "attempts_to_pass", "solution_runs", "first_attempt_at", "last_attempt_at",

@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING
 
 from labtools.grading.results import ERROR, FAIL, PASS, SKIP, LabResult
+from labtools.safetext import printable, xml_text
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -58,28 +59,30 @@ def to_json(result: LabResult) -> str:
 def to_junit(result: LabResult) -> str:
     suite = ET.Element(
         "testsuite",
-        name=f"labtools.{result.lab}",
+        name=xml_text(f"labtools.{result.lab}"),
         tests=str(len(result.checks)),
         failures=str(result.count(FAIL)),
         errors=str(result.count(ERROR)),
         skipped=str(result.count(SKIP)),
         time=f"{result.duration_s:.3f}",
-        timestamp=result.started_at,
+        timestamp=xml_text(result.started_at),
     )
     properties = ET.SubElement(suite, "properties")
     for name, value in (("mode", result.mode), ("score", result.score), ("max_score", result.max_score)):
-        ET.SubElement(properties, "property", name=name, value=str(value))
+        ET.SubElement(properties, "property", name=name, value=xml_text(value))
     for check in result.checks:
-        case = ET.SubElement(suite, "testcase", classname=result.lab, name=check.id, time=f"{check.duration_s:.3f}")
-        text = "\n".join([check.message] + [f"hint {i}: {h}" for i, h in enumerate(check.hints, 1)])
+        case = ET.SubElement(suite, "testcase", classname=xml_text(result.lab), name=xml_text(check.id), time=f"{check.duration_s:.3f}")
+        # Control characters from a learner's names would make the XML malformed: xml_text escapes them.
+        text = xml_text("\n".join([check.message] + [f"hint {i}: {h}" for i, h in enumerate(check.hints, 1)]))
+        first_line = xml_text(check.message.splitlines()[0] if check.message else check.title)
         if check.status == FAIL:
-            ET.SubElement(case, "failure", message=check.message.splitlines()[0] if check.message else check.title).text = text
+            ET.SubElement(case, "failure", message=first_line).text = text
         elif check.status == ERROR:
-            ET.SubElement(case, "error", message=check.message.splitlines()[0] if check.message else check.title).text = text + ("\n" + check.detail if check.detail else "")
+            ET.SubElement(case, "error", message=first_line).text = text + ("\n" + xml_text(check.detail) if check.detail else "")
         elif check.status == SKIP:
-            ET.SubElement(case, "skipped", message=check.message)
+            ET.SubElement(case, "skipped", message=xml_text(check.message))
         elif check.message:
-            ET.SubElement(case, "system-out").text = check.message
+            ET.SubElement(case, "system-out").text = xml_text(check.message)
     root = ET.Element("testsuites", name="labtools")
     root.append(suite)
     ET.indent(root)
@@ -94,23 +97,28 @@ def to_html(result: LabResult) -> str:
     for check in result.checks:
         colour = COLOURS[check.status]
         points = f"{check.earned}/{check.points}" if check.counted else "–"
-        body = "".join(f"<div>{html.escape(line)}</div>" for line in check.message.splitlines())
+        body = "".join(f"<div>{_html(line)}</div>" for line in check.message.splitlines())
         if check.status in (FAIL, ERROR) and check.hints:
-            items = "".join(f"<li>{html.escape(h)}</li>" for h in check.hints)
+            items = "".join(f"<li>{_html(h)}</li>" for h in check.hints)
             body += f'<ol class="lt-hints" style="margin:4px 0 0 0;padding-left:1.5em;color:#0969da">{items}</ol>'
         rows.append(
             f'<tr class="lt-{check.status}"><td {cell}><span style="color:{colour};font-weight:bold;white-space:nowrap">'
-            f"{SYMBOLS[check.status]} {check.status}</span></td><td {cell}><b>{html.escape(check.title)}</b>{body}</td>"
+            f"{SYMBOLS[check.status]} {check.status}</span></td><td {cell}><b>{_html(check.title)}</b>{body}</td>"
             f'<td style="text-align:right;vertical-align:top;padding:4px 8px">{points}</td></tr>'
         )
     verdict_colour = COLOURS[PASS] if result.passed else COLOURS[FAIL]
-    notes = "".join(f'<p style="color:#6e7781">{html.escape(n)}</p>' for n in result.notes)
+    notes = "".join(f'<p style="color:#6e7781">{_html(n)}</p>' for n in result.notes)
     return (
-        f'<div class="labtools-result" data-lab="{html.escape(result.lab)}" data-passed="{str(result.passed).lower()}">'
-        f'<h4 style="margin:4px 0">{html.escape(result.lab)}: {html.escape(result.title)} '
+        f'<div class="labtools-result" data-lab="{_html(result.lab)}" data-passed="{str(result.passed).lower()}">'
+        f'<h4 style="margin:4px 0">{_html(result.lab)}: {_html(result.title)} '
         f'<span style="color:{verdict_colour}">{result.score}/{result.max_score} points</span></h4>'
         '<table style="border-collapse:collapse"><thead><tr>'
         f'<th {cell}>Status</th><th {cell}>Check</th><th style="text-align:right;padding:4px 8px">Points</th></tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table>{notes}"
-        f'<p style="font-weight:bold;color:{verdict_colour}">{html.escape(summary_line(result))}</p></div>'
+        f'<p style="font-weight:bold;color:{verdict_colour}">{_html(summary_line(result))}</p></div>'
     )
+
+
+def _html(text: object) -> str:
+    """Text for HTML: control characters shown escaped, then HTML-escaped."""
+    return html.escape(printable(text))

@@ -73,7 +73,7 @@ def _cached_kinds(crd_file: Path) -> dict[str, dict[str, Schema]]:
     cache = settings.cache_dir() / "schemas" / (hashlib.sha256(fingerprint.encode()).hexdigest()[:24] + ".json")
     try:
         return json.loads(cache.read_text())
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         pass
     import yaml
 

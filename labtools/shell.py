@@ -25,6 +25,7 @@ INSTALL_HINTS = {
     "jupyter": "Install the notebook extra: pip install 'labtools[notebook]'",
 }
 STDERR_LINES = 12
+GRACE_S = 3  # a stopped tool's time to exit on SIGTERM before SIGKILL
 
 
 @dataclass(frozen=True)
@@ -79,26 +80,51 @@ def run(
     argv = [os.fspath(a) for a in args]
     executable = _executable(argv[0])
     try:
-        process = subprocess.run(
+        # Its own process group, so that a timeout ends what it started too (kind runs docker, istioctl helpers).
+        process = subprocess.Popen(
             [executable, *argv[1:]],
-            input=input,
-            capture_output=True,
+            stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
             errors="replace",
-            timeout=timeout,
             env=_environment(env),
             cwd=cwd,
-            stdin=None if input is not None else subprocess.DEVNULL,
+            start_new_session=True,
         )
-    except subprocess.TimeoutExpired as expired:
-        result = Completed(argv, -1, _text(expired.stdout), _text(expired.stderr))
-        raise CommandFailed(result, f"`{' '.join(argv[:3])}` did not finish within {timeout:g} s.") from None
     except PermissionError:
         raise EnvironmentBroken(f"`{argv[0]}` cannot be run: permission denied ({executable}).") from None
-    result = Completed(argv, process.returncode, process.stdout, process.stderr)
+    try:
+        stdout, stderr = process.communicate(input, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        stdout, stderr = _stop_group(process)
+        result = Completed(argv, -1, _text(stdout), _text(stderr))
+        raise CommandFailed(result, f"`{' '.join(argv[:3])}` did not finish within {timeout:g} s; it was stopped "
+                                    "with everything it started.") from None
+    except BaseException:  # Ctrl-C, a command deadline: leave nothing running behind
+        _stop_group(process)
+        raise
+    result = Completed(argv, process.returncode, stdout, stderr)
     if check and result.returncode != 0:
         raise CommandFailed(result)
     return result
+
+
+def _stop_group(process: subprocess.Popen) -> tuple[str, str]:
+    """End a process and every process in its group (SIGTERM, then SIGKILL after a grace period); what it printed."""
+    import signal
+
+    for sig, grace in ((signal.SIGTERM, GRACE_S), (signal.SIGKILL, GRACE_S)):
+        try:
+            os.killpg(process.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            return process.communicate(timeout=grace)
+        except subprocess.TimeoutExpired:
+            continue
+    process.kill()
+    return "", ""
 
 
 def run_attached(args: Sequence[str | os.PathLike[str]], env: Mapping[str, str] | None = None, cwd: Path | None = None) -> int:

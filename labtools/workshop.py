@@ -134,7 +134,9 @@ def learner_namespaces(prefix: str, count: int) -> list[str]:
 
 
 def check_prefix(prefix: str) -> str:
-    if not re.fullmatch(r"[a-z]([-a-z0-9]*[a-z0-9])?", prefix) or len(prefix) > 50:
+    if len(prefix) > 50:  # room for "-NNN" in a 63-character namespace name
+        raise UsageError(f"--prefix is {len(prefix)} characters long; at most 50 leave room for the learner numbers.")
+    if not re.fullmatch(r"[a-z]([-a-z0-9]*[a-z0-9])?", prefix):
         raise UsageError(f"--prefix {prefix!r} must be a lowercase name (letters, digits, '-'; starting with a letter).")
     return prefix
 

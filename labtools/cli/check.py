@@ -25,6 +25,9 @@ def check(
     from labtools.errors import UsageError
 
     check_format(output_format)
+    from labtools.kube import check_namespace
+
+    check_namespace(namespace, "--namespace", required=True)  # it goes into API URLs: refuse what is not a namespace name
     from labtools.grading.catalog import load_lab
 
     definition = load_lab(lab)
@@ -63,9 +66,7 @@ def _emit(result, output_format: str, output: Optional[Path]) -> None:
     if output_format == "text":
         import io
 
-        from rich.console import Console
-
-        capture = Console(record=True, width=100, file=io.StringIO())
+        capture = console(record=True, width=100, file=io.StringIO())
         report.render_text(result, capture)
         write_or_print(capture.export_text(), output)
         return

@@ -27,6 +27,14 @@ def export(
     labs, problems = log.summarize_log()
     warn(problems)
     document = log.export_document(learner, labs)
+    from labtools.classreport import check_document
+    from labtools.errors import EnvironmentBroken, InputError
+
+    try:  # what `labtools report` would refuse is not handed out
+        check_document("the export", document)
+    except InputError as problem:
+        raise EnvironmentBroken(f"Cannot export: {problem.message}",
+                                hint="The progress log holds a record labtools cannot export; see `labtools progress`.") from None
     text = json.dumps(document, indent=2, ensure_ascii=False)
     if output is not None and str(output) == "-":
         write_or_print(text, None)

@@ -10,21 +10,40 @@ from labtools.errors import UsageError
 FORMATS = ("text", "json", "junit", "html")
 
 
-def console(stderr: bool = False):
+def console(stderr: bool = False, **options):
+    """A rich console that prints text from outside (names from a learner's YAML, an export file, a pod) as text:
+    control characters in it are shown escaped (`\\x1b`) instead of reaching the terminal; rich's own styling stays."""
     from rich.console import Console
+    from rich.segment import Segment
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+    from labtools.safetext import printable
+
+    class _Console(Console):
+        def render(self, renderable, options=None):  # everything printed (and recorded) passes here
+            for segment in super().render(renderable, options):
+                yield segment if segment.control else Segment(printable(segment.text), segment.style)
+
+        def on_broken_pipe(self) -> None:
+            # rich would exit 1, the code of a failed check; the CLI's entry point says what happened instead.
+            raise BrokenPipeError("standard output is closed")
+
+    return _Console(stderr=stderr, highlight=False, soft_wrap=False, **options)
 
 
 def write_or_print(text: str, output: Path | None) -> None:
     if output is None:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
         return
+    from labtools.files import write_atomically
+
     try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(text, encoding="utf-8")
+        if output.exists() and not output.is_file() and not output.is_dir():  # /dev/stdout, a pipe: no file to replace
+            with open(output, "w", encoding="utf-8") as stream:
+                stream.write(text)
+            return
+        write_atomically(output, text)  # a full disk keeps the old file instead of leaving half of a new one
     except OSError as exc:
-        raise UsageError(f"{output}: cannot write ({exc.strerror or exc}).") from None
+        raise UsageError(f"{output}: cannot write ({exc.strerror or exc}); nothing was written.") from None
 
 
 def check_format(value: str) -> str:

@@ -52,6 +52,8 @@ def create(
     from labtools.cli.reset import spinner
 
     chosen = [c.strip() for c in components.split(",") if c.strip()] if components is not None else None
+    if server is not None:
+        _check_server(server)  # before it is written into every learner's kubeconfig
     folder = output or Path(f"workshop-{workshop.check_prefix(prefix)}")
     out = console()
     with _connect(context, kubeconfig, "create") as cluster, spinner(out, "Preparing the workshop") as progress:
@@ -166,3 +168,19 @@ def _render(out, learners) -> None:
     out.print(table)
     out.print(Text("✓/✗ configuration checks passed or not, with points; - not started; S: applied by `labtools solve`.",
                    style="dim"))
+
+
+def _check_server(server: str) -> None:
+    from urllib3.exceptions import LocationParseError
+    from urllib3.util import parse_url
+
+    from labtools.errors import UsageError
+
+    try:
+        parsed = parse_url(server)
+    except (LocationParseError, ValueError):
+        parsed = None
+    if (parsed is None or parsed.scheme != "https" or not parsed.host or parsed.path not in (None, "", "/")
+            or any(c.isspace() for c in server)):
+        raise UsageError(f"--server {server!r} is not an API server URL.",
+                         hint="Give the address learners reach the API server at, e.g. --server https://203.0.113.7:6443")

@@ -32,7 +32,8 @@ def resolve(name: str) -> Path:
     wanted = name.strip().rstrip("/").rpartition("/")[2]
     for folder in folders:
         number = folder.name.split("-", 1)[0]
-        if wanted == folder.name or (wanted.isdigit() and int(wanted) == int(number)):
+        # isdecimal, not isdigit: '²' is a digit that int() refuses
+        if wanted == folder.name or (wanted.isascii() and wanted.isdecimal() and int(wanted) == int(number)):
             return folder
     known = ", ".join(folder.name for folder in folders) or f"none (no labs found in {settings.labs_dir()})"
     raise UsageError(f"Unknown lab {name!r}. Labs: {known}.", hint="Run `labtools list` to see the labs.")

@@ -44,10 +44,13 @@ def describe(resource: Resource) -> str:
 
 def validate(sources: list[Source], namespace: str) -> Validation:
     """Parse every text and validate every object; one unreadable text stops there (nothing will be applied)."""
+    from labtools.meshconfig.documents import InputBudget
+
     resources: list[Resource] = []
+    budget = InputBudget()  # the YAML limits hold for all texts of one %%apply together
     try:
         for text, label in sources:
-            resources.extend(parse_resources(text, label, namespace))
+            resources.extend(parse_resources(text, label, namespace, budget))
     except LabtoolsError as problem:
         return Validation(error=problem)
     from labtools.schemas import load_schema_set, schema_note

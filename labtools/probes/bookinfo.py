@@ -31,7 +31,7 @@ def parse_reviews(body: str | bytes | dict[str, Any]) -> dict[str, Any] | None:
             return None
         try:
             data = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or JSON nested thousands deep: not a reviews answer
             return None
     if not isinstance(data, dict) or not isinstance(data.get("reviews"), list):
         return None

@@ -34,6 +34,7 @@ STATS_MATCHER_HINT = (
     "clusters/istio-kind.yaml, which does (meshConfig.defaultConfig.proxyStatsMatcher). On another install, add the "
     "annotation proxy.istio.io/config with proxyStatsMatcher.inclusionRegexps to the client pod."
 )
+MAX_ADMIN_BYTES = 64 * 1024 * 1024  # a config dump of a large mesh is a few MiB
 _STAT_LINE = re.compile(r"^(?P<name>\S+?): (?P<value>.*)$")
 
 
@@ -56,12 +57,17 @@ class HttpAdmin:
     def get(self, path: str) -> str:
         import urllib3
 
+        from labtools.probes.http import read_bounded
+
         url = f"{self.base_url}/{path.lstrip('/')}"
         try:
-            response = urllib3.request("GET", url, timeout=self.timeout, retries=False)
-        except urllib3.exceptions.HTTPError as problem:
+            response = urllib3.request("GET", url, timeout=self.timeout, retries=False, preload_content=False)
+            data, cut = read_bounded(response, self.timeout, MAX_ADMIN_BYTES)
+        except (urllib3.exceptions.HTTPError, OSError) as problem:
             raise ProbeError(f"{self.where} does not answer: {problem}") from None
-        text = response.data.decode("utf-8", "replace")
+        if cut:
+            raise ProbeError(f"{self.where} answered {path} with more than {MAX_ADMIN_BYTES >> 20} MiB; not reading on.")
+        text = data.decode("utf-8", "replace")
         if response.status != 200:
             raise ProbeError(f"{self.where} answered {response.status} to {path}: {text.strip()[:200]}")
         return text
@@ -237,7 +243,7 @@ class Proxy:
         text = self.admin.get("config_dump")
         try:
             return ConfigDump(json.loads(text))
-        except ValueError as problem:
+        except (ValueError, RecursionError) as problem:  # RecursionError: JSON nested thousands deep
             raise ProbeError(f"{self.where} returned a configuration dump that cannot be read: {problem}") from None
 
     def clusters(self) -> list[ClusterConfig]:

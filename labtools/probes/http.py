@@ -8,6 +8,7 @@ as the gateway gave it.
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Iterator, Mapping
 from urllib.parse import urlencode, urljoin
@@ -21,6 +22,8 @@ from labtools.probes.replies import (
 
 DEFAULT_TIMEOUT_S = 10.0
 CONNECT_TIMEOUT_S = 5.0
+# The most of a body kept (a Bookinfo page is about 5 KB): a body that goes on is cut here, not held in memory.
+MAX_BODY_BYTES = 1024 * 1024
 _BODY_METHODS = ("POST", "PUT", "PATCH")
 
 
@@ -31,12 +34,13 @@ class HttpClient:
                  headers: Mapping[str, str] | None = None, max_connections: int = 10):
         if not base_url.startswith(("http://", "https://")):
             raise ValueError(f"{base_url!r} is not an http:// or https:// URL.")
-        if timeout <= 0:
-            raise ValueError("timeout must be positive")
+        if not 0 < timeout < math.inf:  # also refuses nan
+            raise ValueError(f"timeout must be a positive number of seconds, not {timeout}")
         self.base_url = base_url.rstrip("/")
         self.host = host
         self.timeout = timeout
         self.headers = dict(headers or {})
+        self.max_body = MAX_BODY_BYTES  # the most of each body kept (a caller sending many requests may keep less)
         self._pool = urllib3.PoolManager(num_pools=4, maxsize=max(1, max_connections), block=False, retries=False)
 
     def url(self, path: str) -> str:
@@ -50,16 +54,28 @@ class HttpClient:
             body = b""
         limit = timeout or self.timeout
         started = time.perf_counter()
+        deadline = started + limit  # the whole request: connecting, the headers and the body
         try:
             response = self._pool.request(
                 method.upper(), self.url(path), headers=sent_headers, body=body, redirect=False,
-                timeout=urllib3.Timeout(connect=min(limit, CONNECT_TIMEOUT_S), read=limit),
+                preload_content=False, timeout=urllib3.Timeout(total=limit, connect=min(limit, CONNECT_TIMEOUT_S)),
             )
         except urllib3.exceptions.HTTPError as exc:
             error, detail = _classify(exc, limit)
             return Reply(index, None, time.perf_counter() - started, error=error, detail=detail)
+        except (OSError, ValueError, UnicodeError) as exc:  # e.g. a port out of range, a header urllib3 refuses
+            return Reply(index, None, time.perf_counter() - started, error=FAILED, detail=str(exc)[:300])
+        try:
+            data, cut = _read_body(response, deadline, self.max_body)
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            error, detail = _classify(exc, limit)
+            if error == TIMEOUT:
+                detail = f"HTTP {response.status} came, but the body did not finish within {limit:g} s"
+            return Reply(index, None, time.perf_counter() - started, error=error, detail=detail)
         latency = time.perf_counter() - started
-        return Reply(index, response.status, latency, body=_text(response), headers=_headers(response))
+        detail = f"the body was longer than {self.max_body // 1024} KiB; only that much was read" if cut else ""
+        return Reply(index, response.status, latency, body=_text(response, data), headers=_headers(response),
+                      detail=detail)
 
     def stream(self, path: str = "/", n: int = 1, concurrency: int = 1, method: str = "GET",
                headers: Mapping[str, str] | None = None, timeout: float | None = None) -> Iterator[Reply]:
@@ -123,8 +139,18 @@ def _headers(response: urllib3.BaseHTTPResponse) -> dict[str, str]:
     return headers
 
 
-def _text(response: urllib3.BaseHTTPResponse) -> str:
-    data = response.data or b""
+def _read_body(response: urllib3.BaseHTTPResponse, deadline: float, limit: int = MAX_BODY_BYTES) -> tuple[bytes, bool]:
+    from labtools.bounded import read_body
+
+    return read_body(response, deadline, limit)
+
+
+def read_bounded(response: urllib3.BaseHTTPResponse, timeout: float, limit: int) -> tuple[bytes, bool]:
+    """For other readers of HTTP bodies (Envoy's admin interface): at most `limit` bytes within `timeout` s."""
+    return _read_body(response, time.perf_counter() + timeout, limit)
+
+
+def _text(response: urllib3.BaseHTTPResponse, data: bytes) -> str:
     charset = "utf-8"
     content_type = response.headers.get("content-type", "")
     if "charset=" in content_type:

@@ -30,7 +30,7 @@ def instant_query(client: HttpClient, query: str) -> list[Sample]:
         raise ProbeError(f"{where} does not answer: {reply.error} ({reply.detail}).", hint=hint)
     try:
         data = json.loads(reply.body)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: JSON nested thousands deep
         raise ProbeError(f"{where} answered {reply.status} with something that is not the query API's JSON: "
                          "something other than Prometheus may listen there.", hint=hint) from None
     if not isinstance(data, dict) or data.get("status") != "success":

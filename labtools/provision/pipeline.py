@@ -269,7 +269,7 @@ def down() -> bool:
 def read_journal() -> dict:
     try:
         data = json.loads(settings.state_path().read_text())
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return {}
     return data if isinstance(data, dict) and data.get("version") == JOURNAL_VERSION else {}
 

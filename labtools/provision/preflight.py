@@ -48,6 +48,12 @@ def docker_info() -> dict:
             fix="Add yourself to the docker group (sudo usermod -aG docker $USER), then log out and in again.",
         ).as_error()
     info = _json_object(result.stdout)
+    if result.returncode == 0 and not info:  # it ran and said something, but not the JSON asked for
+        raise Finding(
+            "LT003", FAIL, "`docker info` ran but its answer cannot be read (cut short, or not the JSON asked for).",
+            detail=shell.last_lines(result.stdout or result.stderr, 3),
+            fix="Run `docker info` yourself to see what it says; restart Docker if it does not answer fully.",
+        ).as_error()
     if result.returncode != 0 or not info.get("ServerVersion"):
         raise Finding(
             "LT003", FAIL, "Docker is installed but its engine is not running (cannot connect to the Docker daemon).",

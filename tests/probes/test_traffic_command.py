@@ -66,7 +66,7 @@ def test_text_shows_a_table_with_bars(envoy):
     (["--header", "no-colon"], "is not of the form NAME:VALUE"),
     (["--format", "yaml"], "Unknown format 'yaml'"),
     (["-n", "0"], "-n"),
-    (["--url", "ftp://127.0.0.1"], "--url: 'ftp://127.0.0.1' is not an http:// or https:// URL."),
+    (["--url", "ftp://127.0.0.1"], "--url 'ftp://127.0.0.1' must start with http:// or https://."),
 ])
 def test_bad_usage_exits_2(args, message):
     run = labtools("traffic", "--url", "http://127.0.0.1:9", *args)
