@@ -8,7 +8,7 @@ from labtools import settings
 from labtools.errors import EnvironmentBroken, UsageError
 from labtools.kube import Cluster
 
-NAMESPACE = "istio-system"
+NAMESPACE = settings.SYSTEM_NAMESPACE
 PATHS = {"kiali": "/kiali"}
 
 
