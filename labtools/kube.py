@@ -15,6 +15,7 @@ delete, patch) needs the user to have named that context (--context) or the call
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import functools
 import hashlib
@@ -350,7 +351,7 @@ class Cluster:
         return attempt
 
     def list_all(self, api_version: str, kind: str, namespace: str | None = None, label_selector: str | None = None,
-                 page: int = LIST_PAGE) -> list[dict]:
+                 page: int = LIST_PAGE) -> "builtins.list[dict]":
         """Like `list`, in pages of `page` items (`limit` and `continue`), so that a list of a whole class's objects
         neither times out nor weighs on the API server. A continue token that expired (HTTP 410) starts over once.
         (Kubernetes docs, API concepts: "Retrieving large results sets in chunks".)"""
@@ -358,7 +359,7 @@ class Cluster:
 
         resource = self._resource(api_version, kind)
         for restart in (False, True):
-            items: list[dict] = []
+            items: builtins.list[dict] = []
             token: str | None = None
             try:
                 while True:
@@ -391,14 +392,14 @@ class Cluster:
 
         self.require_change(f"issue a token for ServiceAccount {namespace}/{account}")
         core = client.CoreV1Api(self._api)
-        body = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {"expirationSeconds": int(seconds)}}
+        body: Any = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {"expirationSeconds": int(seconds)}}
         response = self._call(
             f"issue a token for ServiceAccount {namespace}/{account}",
             self._retrying(lambda: core.create_namespaced_service_account_token(
                 account, namespace, body, _preload_content=False, _request_timeout=REQUEST_TIMEOUT)),
         )
         try:
-            status = json.loads(response.data).get("status") or {}
+            status = json.loads(getattr(response, "data", b"")).get("status") or {}
             return str(status["token"]), str(status.get("expirationTimestamp") or "")
         except (ValueError, KeyError, AttributeError):
             raise EnvironmentBroken(f"The API server answered a token request for {namespace}/{account} without a token.") from None

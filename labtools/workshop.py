@@ -46,6 +46,7 @@ import os
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -358,7 +359,7 @@ def create(cluster: Cluster, learners: int, prefix: str, output: Path, component
         # One dry run for the first learner's set; the others differ only in the namespace, so they go straight in.
         progress(f"learner 1/{len(todo)}: {todo[0]} (checked by the API server first)")
         cluster.apply(desired[todo[0]])
-        _parallel(workers, [lambda ns=ns: cluster.apply(desired[ns], dry_run=False) for ns in todo[1:]],
+        _parallel(workers, [partial(cluster.apply, desired[ns], dry_run=False) for ns in todo[1:]],
                   progress, "applied", len(todo))
     entry = _instructor_cluster_entry(cluster)
     ca_data = entry.get("certificate-authority-data") or _cluster_ca(cluster)
@@ -371,7 +372,7 @@ def create(cluster: Cluster, learners: int, prefix: str, output: Path, component
         _write_private(output / f"{namespace}.kubeconfig", text)
         return expires
 
-    expiries = dict(zip(stale, _parallel(workers, [lambda ns=ns: issue(ns) for ns in stale], progress, "kubeconfigs written", len(stale))))
+    expiries = dict(zip(stale, _parallel(workers, [partial(issue, ns) for ns in stale], progress, "kubeconfigs written", len(stale))))
     return [Seat(ns, Target.for_namespace(ns).host, output / f"{ns}.kubeconfig", created=ns not in present,
                  applied=ns in todo, expires=expiries.get(ns) or _kubeconfig_settings(output / f"{ns}.kubeconfig").get("expires", ""))
             for ns in namespaces]
@@ -536,7 +537,7 @@ def renew(cluster: Cluster, prefix: str, output: Path, duration: int = DEFAULT_D
         return Seat(namespace, config["host"], path, created=False, applied=False, expires=expires)
 
     discovered = None if ingress else discover_ingress(cluster)
-    return _parallel(workers, [lambda ns=ns: issue(ns) for ns in namespaces], progress, "tokens renewed", len(namespaces))
+    return _parallel(workers, [partial(issue, ns) for ns in namespaces], progress, "tokens renewed", len(namespaces))
 
 
 def learner_kubeconfig(cluster: Cluster, entry: dict, namespace: str, token: str, ca_data: str | None,
@@ -609,13 +610,13 @@ def delete(cluster: Cluster, prefix: str, progress: Progress = lambda _: None, w
     cluster.require_change("delete workshop namespaces")
     cluster.retry_until = time.monotonic() + deadline
     namespaces = find(cluster, prefix)
-    gone = _parallel(workers, [lambda ns=ns: cluster.delete("v1", "Namespace", ns) for ns in namespaces],
+    gone = _parallel(workers, [partial(cluster.delete, "v1", "Namespace", ns) for ns in namespaces],
                      progress, "namespaces deleted", len(namespaces))
     done = [f"Namespace {ns}" for ns, deleted in zip(namespaces, gone) if deleted]
     rbac = "rbac.authorization.k8s.io/v1"
     bindings = [b["metadata"]["name"] for b in cluster.list_all(rbac, "RoleBinding", namespace=SYSTEM_NAMESPACE,
                                                                   label_selector=_selector(prefix)) if owned_by_workshop(b, prefix)]
-    gone = _parallel(workers, [lambda name=name: cluster.delete(rbac, "RoleBinding", name, SYSTEM_NAMESPACE) for name in bindings],
+    gone = _parallel(workers, [partial(cluster.delete, rbac, "RoleBinding", name, SYSTEM_NAMESPACE) for name in bindings],
                      progress, f"bindings in {SYSTEM_NAMESPACE} deleted", len(bindings))
     done += [f"RoleBinding {SYSTEM_NAMESPACE}/{name}" for name, deleted in zip(bindings, gone) if deleted]
     role = cluster.get(rbac, "Role", reader_role(prefix), SYSTEM_NAMESPACE)
