@@ -62,7 +62,12 @@ ISTIO_RESOURCES = {
 VERBS = ["create", "delete", "get", "list", "patch", "update", "watch"]
 
 
+# every kind any server was told about, for the test helpers' paths (path_for)
+KNOWN: dict[str, tuple[str, str, bool]] = {}
+
+
 def declare(server: kmock.KubernetesEmulator, kinds: dict[str, tuple[str, str, bool]]) -> None:
+    KNOWN.update(kinds)
     for kind, (api_version, plural, namespaced) in kinds.items():
         info = kmock.ResourceInfo(kind=kind, namespaced=namespaced, verbs=VERBS, singular=kind.lower())
         if kind == "Pod":
@@ -367,14 +372,14 @@ class RunningApiServer:
     # --- helpers for tests: go through HTTP like any client -------------------------------------------------
 
     def path_for(self, kind: str, namespace: str | None = None, name: str | None = None) -> str:
-        api_version, plural, namespaced = {**RESOURCES, **ISTIO_RESOURCES}[kind]
+        api_version, plural, namespaced = {**KNOWN, **RESOURCES, **ISTIO_RESOURCES}[kind]
         prefix = "/api/v1" if api_version == "v1" else f"/apis/{api_version}"
         where = f"/namespaces/{namespace}" if namespaced and namespace else ""
         return f"{prefix}{where}/{plural}" + (f"/{name}" if name else "")
 
     def create(self, obj: dict) -> dict:
         meta = obj["metadata"]
-        namespaced = {**RESOURCES, **ISTIO_RESOURCES}[obj["kind"]][2]
+        namespaced = {**KNOWN, **RESOURCES, **ISTIO_RESOURCES}[obj["kind"]][2]
         namespace = meta.setdefault("namespace", "default") if namespaced else None
         return self.request("POST", self.path_for(obj["kind"], namespace), obj)
 
