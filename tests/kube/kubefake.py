@@ -100,9 +100,13 @@ class ApiServer(kmock.KubernetesEmulator):
     # (namespace, account) -> expirationSeconds of every token issued
     tokens_issued: list[tuple[str, str, int]] = attrs.field(factory=list)
     max_token_seconds: int = 0  # like --service-account-max-token-expiration: 0 means no cap
+    # kmock keeps every request and walks them on each new one (quadratic): a benchmark of thousands turns it off.
+    record_requests: bool = True
 
     async def __call__(self, raw_request: aiohttp.web.BaseRequest) -> aiohttp.web.StreamResponse:
         self.requests_answered += 1
+        if not self.record_requests:
+            self._requests.clear()
         if self.latency:
             await asyncio.sleep(self.latency)
         if self.throttle_every and self.requests_answered % self.throttle_every == 0:
