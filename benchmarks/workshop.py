@@ -86,7 +86,7 @@ def main() -> None:
             f = measure(learners, args.latency, args.throttle_every, Path(tmp))
         print(f"{learners:>8} | {f['create'][0]:>8.1f} {f['create'][1]:>6} | {f['rerun'][0]:>7.1f} {f['rerun'][1]:>5} | "
               f"{f['status'][0]:>8.1f} {f['status'][1]:>5} | {f['delete'][0]:>8.1f} {f['delete'][1]:>5} | {f['graded']:>11} | {f['retries']}")
-        if learners == 100 and abs(args.latency - 0.02) < 1e-9:
+        if learners == 100 and abs(args.latency - 0.02) < 1e-9 and not args.throttle_every:
             failed += [f"{name} {f[name][0]:.1f} s > {limit:g} s" for name, limit in TARGETS.items() if f[name][0] > limit]
     if failed:
         print("targets missed at 100 learners, 20 ms: " + "; ".join(failed))

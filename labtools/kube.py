@@ -72,6 +72,25 @@ def _transient_wait(problem: BaseException) -> float | None:
     return None
 
 
+def _import_dynamic_client() -> None:
+    """Import kubernetes.dynamic without kubernetes_validate. The dynamic client imports it (and with it jsonschema:
+    about a second of CPU) only for client-side validation, which labtools never asks for; a class of learners
+    checking at once on a small machine would spend that second each. Importing it later elsewhere still works."""
+    import sys
+
+    if "kubernetes" in sys.modules or "kubernetes_validate" in sys.modules:
+        return
+    hidden = ("kubernetes_validate", "kubernetes_validate.utils")
+    for name in hidden:
+        sys.modules[name] = None  # type: ignore[assignment]  # makes `import name` raise ImportError
+    try:
+        import kubernetes  # noqa: F401  (its __init__ imports kubernetes.dynamic)
+    finally:
+        for name in hidden:
+            if sys.modules.get(name, 0) is None:
+                del sys.modules[name]
+
+
 def _bounded_exec(method: Callable[..., T]) -> Callable[..., T]:
     """Run `method` (exec) holding one of the cluster's exec slots, where the kubeconfig bounds them (workshop mode)."""
     @functools.wraps(method)
@@ -126,6 +145,7 @@ class Cluster:
         `context` given: the user named it, so it may be changed. Only `kubeconfig` given: its current context is
         used for reading, but changing that cluster is refused unless `allow_foreign`.
         """
+        _import_dynamic_client()
         own_config = settings.kubeconfig_path()
         path = Path(kubeconfig).expanduser() if kubeconfig else own_config
         is_own_file = _same_file(path, own_config)

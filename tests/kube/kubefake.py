@@ -94,6 +94,7 @@ class ApiServer(kmock.KubernetesEmulator):
     refuse: dict[str, int] = attrs.field(factory=dict)
     latency: float = 0.0
     throttle_every: int = 0
+    reset_every: int = 0  # every N-th request: the connection is dropped without an answer
     retry_after: str = "0"
     requests_answered: int = 0
     throttled: int = 0
@@ -114,6 +115,9 @@ class ApiServer(kmock.KubernetesEmulator):
             response = _status(429, "TooManyRequests", "Too many requests, please try again later.")
             response.headers["Retry-After"] = self.retry_after
             return response
+        if self.reset_every and self.requests_answered % self.reset_every == 0 and raw_request.transport is not None:
+            raw_request.transport.abort()
+            return aiohttp.web.Response(status=499)  # never reaches the client
         token = re.fullmatch(r"/api/v1/namespaces/([^/]+)/serviceaccounts/([^/]+)/token", raw_request.path)
         if token and raw_request.method == "POST":
             return await self._token(raw_request, token.group(1), token.group(2))
