@@ -318,7 +318,7 @@ def owned_by_workshop(obj: dict | None, prefix: str) -> bool:
 def create(cluster: Cluster, learners: int, prefix: str, output: Path, components: list[str] | None = None,
            server: str | None = None, release: Any = None, progress: Progress = lambda _: None,
            ingress: str | None = None, duration: int = DEFAULT_DURATION, workers: int = WORKERS,
-           deadline: float = CREATE_DEADLINE) -> list[Seat]:
+           deadline: float = CREATE_DEADLINE, dashboards: dict[str, str] | None = None) -> list[Seat]:
     """Prepare (or complete: it is safe to run again) `learners` namespaces and write a kubeconfig for each."""
     from labtools.provision import istio
 
@@ -345,6 +345,7 @@ def create(cluster: Cluster, learners: int, prefix: str, output: Path, component
 
         release = release or releases.ensure(progress=progress)
     ingress = ingress or discover_ingress(cluster)
+    dashboards = {**discover_dashboards(cluster), **(dashboards or {})}
     baseline = cluster.get("apps/v1", "DaemonSet", CNI_DAEMONSET, SYSTEM_NAMESPACE) is not None
     desired = {namespace: learner_objects(prefix, namespace, [obj for name in chosen
                                                               for obj in component_objects(name, release, namespace)], baseline)
@@ -363,7 +364,7 @@ def create(cluster: Cluster, learners: int, prefix: str, output: Path, component
                   progress, "applied", len(todo))
     entry = _instructor_cluster_entry(cluster)
     ca_data = entry.get("certificate-authority-data") or _cluster_ca(cluster)
-    settings_for = {ns: _learner_settings(prefix, ns, ingress, cluster) for ns in namespaces}
+    settings_for = {ns: _learner_settings(prefix, ns, ingress, dashboards) for ns in namespaces}
     stale = [ns for ns in namespaces if ns in todo or not _kubeconfig_current(output / f"{ns}.kubeconfig", settings_for[ns])]
 
     def issue(namespace: str) -> str:
@@ -432,12 +433,12 @@ def parse_duration(text: str) -> int:
     return check_duration(hours * 3600 + minutes * 60 + seconds)
 
 
-def check_ingress(url: str) -> str:
+def check_ingress(url: str, option: str = "--ingress ") -> str:
     import urllib.parse
 
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError(f"--ingress {url!r} must be a URL such as http://203.0.113.10 or http://gateway.example:8080.")
+        raise UsageError(f"{option}{url!r} must be a URL such as http://203.0.113.10 or http://gateway.example:8080.")
     return url.rstrip("/")
 
 
@@ -447,14 +448,35 @@ def discover_ingress(cluster: Cluster) -> str | None:
     service = cluster.get("v1", "Service", GATEWAY_SERVICE, SYSTEM_NAMESPACE) or {}
     ports = (service.get("spec") or {}).get("ports") or []
     http = next((p for p in ports if p.get("name") in ("http2", "http")), next((p for p in ports if p.get("port") == 80), None))
-    if http is None:
-        return None
+    return _service_url(cluster, service, http, "") if http else None
+
+
+def discover_dashboards(cluster: Cluster) -> dict[str, str]:
+    """The addons' dashboards a learner can open: each one whose Service in istio-system has a LoadBalancer address
+    or a NodePort (learners may not port-forward into istio-system). Name others with --dashboard NAME=URL."""
+    from labtools.provision.dashboards import PATHS
+
+    found = {}
+    for name, (service_name, port, _) in settings.DASHBOARDS.items():
+        service = cluster.get("v1", "Service", service_name, SYSTEM_NAMESPACE) or {}
+        entry = next((p for p in (service.get("spec") or {}).get("ports") or [] if p.get("port") == port), None)
+        url = _service_url(cluster, service, entry, PATHS.get(name, "/")) if entry else None
+        if url:
+            found[name] = url
+    return found
+
+
+def _service_url(cluster: Cluster, service: dict, port: dict, path: str) -> str | None:
     for address in ((service.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []:
         host = address.get("ip") or address.get("hostname")
         if host:
-            return f"http://{host}" + ("" if http.get("port") == 80 else f":{http['port']}")
-    if not http.get("nodePort"):
-        return None
+            return f"http://{host}" + ("" if port.get("port") == 80 else f":{port['port']}") + path.rstrip("/")
+    node = _node_address(cluster) if port.get("nodePort") else None
+    return f"http://{node}:{port['nodePort']}{path.rstrip('/')}" if node else None
+
+
+def _node_address(cluster: Cluster) -> str | None:
+    """A node's ExternalIP, else its InternalIP (where NodePorts answer)."""
     try:
         nodes = cluster.list_all("v1", "Node")
     except (InputError, EnvironmentBroken):
@@ -463,16 +485,29 @@ def discover_ingress(cluster: Cluster) -> str | None:
         for node in nodes:
             for address in (node.get("status") or {}).get("addresses") or []:
                 if address.get("type") == wanted and address.get("address"):
-                    return f"http://{address['address']}:{http['nodePort']}"
+                    return str(address["address"])
     return None
 
 
-def _learner_settings(prefix: str, namespace: str, ingress: str | None, cluster: Cluster) -> dict[str, Any]:
+def parse_dashboards(values: list[str]) -> dict[str, str]:
+    """`kiali=http://203.0.113.10:20001/kiali` options -> {name: url}."""
+    found = {}
+    for value in values:
+        name, _, url = value.partition("=")
+        if name not in settings.DASHBOARDS or not url:
+            raise UsageError(f"--dashboard {value!r}: write NAME=URL with NAME one of {', '.join(settings.DASHBOARDS)}.")
+        found[name] = check_ingress(url, option=f"--dashboard {name}=")
+    return found
+
+
+def _learner_settings(prefix: str, namespace: str, ingress: str | None, dashboards: dict[str, str]) -> dict[str, Any]:
     """What a learner's labtools needs beyond credentials, kept in their kubeconfig's context extension."""
     config: dict[str, Any] = {"workshop": prefix, "namespace": namespace, "host": Target.for_namespace(namespace).host,
                               "execConcurrency": EXEC_CONCURRENCY}
     if ingress:
         config["ingress"] = ingress
+    if dashboards:
+        config["dashboards"] = dict(sorted(dashboards.items()))
     return config
 
 
@@ -517,7 +552,8 @@ def _output_folder(output: Path) -> Path:
 
 
 def renew(cluster: Cluster, prefix: str, output: Path, duration: int = DEFAULT_DURATION, server: str | None = None,
-          ingress: str | None = None, workers: int = WORKERS, progress: Progress = lambda _: None) -> list[Seat]:
+          ingress: str | None = None, workers: int = WORKERS, progress: Progress = lambda _: None,
+          dashboards: dict[str, str] | None = None) -> list[Seat]:
     """New tokens (valid `duration` seconds) for every learner of the workshop, written into their kubeconfigs.
     Earlier tokens stay valid until they expire; `delete` ends them all."""
     check_duration(duration)
@@ -531,12 +567,14 @@ def renew(cluster: Cluster, prefix: str, output: Path, duration: int = DEFAULT_D
     def issue(namespace: str) -> Seat:
         path = output / f"{namespace}.kubeconfig"
         previous = _kubeconfig_settings(path)
-        config = _learner_settings(prefix, namespace, ingress or previous.get("ingress") or discovered, cluster)
+        config = _learner_settings(prefix, namespace, ingress or previous.get("ingress") or discovered,
+                                   {**(previous.get("dashboards") or {}), **found_dashboards})
         token, expires = cluster.request_token(namespace, ACCOUNT, duration)
         _write_private(path, learner_kubeconfig(cluster, entry, namespace, token, ca_data, server, {**config, "expires": expires}))
         return Seat(namespace, config["host"], path, created=False, applied=False, expires=expires)
 
     discovered = None if ingress else discover_ingress(cluster)
+    found_dashboards = {**discover_dashboards(cluster), **(dashboards or {})}
     return _parallel(workers, [partial(issue, ns) for ns in namespaces], progress, "tokens renewed", len(namespaces))
 
 

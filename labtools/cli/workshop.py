@@ -22,6 +22,8 @@ KUBECONFIG_HELP = "The kubeconfig that holds --context (default: labtools' own, 
 PREFIX_HELP = "Learner namespaces are <prefix>-01, <prefix>-02, ..."
 INGRESS_HELP = ("The shared ingress gateway's address for learners, e.g. http://203.0.113.10 (default: its Service's "
                 "LoadBalancer address, else its NodePort on a node's address).")
+DASHBOARD_HELP = ("A dashboard's address for learners, NAME=URL (kiali, prometheus, grafana); repeatable "
+                  "(default: those whose Service has a LoadBalancer address or a NodePort).")
 DURATION_HELP = "How long the learners' tokens stay valid, e.g. 10h or 90m (default: a workshop day, 10h)."
 
 
@@ -46,6 +48,7 @@ def create(
     server: Optional[str] = typer.Option(None, "--server", help="API server URL for the learners' kubeconfigs (default: the one in your kubeconfig)."),
     ingress: Optional[str] = typer.Option(None, "--ingress", help=INGRESS_HELP),
     duration: str = typer.Option("10h", "--duration", help=DURATION_HELP),
+    dashboard: list[str] = typer.Option([], "--dashboard", help=DASHBOARD_HELP),
 ) -> None:
     """Prepare a namespace per learner (Bookinfo, sidecar injection, RBAC, a Sidecar, quota and limits, Pod Security)
     and write a kubeconfig each, with a token valid for --duration. Safe to run again: it completes what is missing
@@ -62,7 +65,8 @@ def create(
     out = console()
     with _connect(context, kubeconfig, "create") as cluster, spinner(out, "Preparing the workshop") as progress:
         seats = workshop.create(cluster, learners, prefix, folder, components=chosen, server=server, progress=progress,
-                                ingress=ingress, duration=workshop.parse_duration(duration))
+                                ingress=ingress, duration=workshop.parse_duration(duration),
+                                dashboards=workshop.parse_dashboards(dashboard))
         ingress_url = workshop._kubeconfig_settings(seats[0].kubeconfig).get("ingress")
     table = Table(box=None, pad_edge=False)
     for column in ("Namespace", "Host", "Kubeconfig", "Token expires", ""):
@@ -132,6 +136,7 @@ def renew(
     duration: str = typer.Option("10h", "--duration", help=DURATION_HELP),
     server: Optional[str] = typer.Option(None, "--server", help="API server URL for the learners' kubeconfigs (default: the one in your kubeconfig)."),
     ingress: Optional[str] = typer.Option(None, "--ingress", help=INGRESS_HELP),
+    dashboard: list[str] = typer.Option([], "--dashboard", help=DASHBOARD_HELP),
 ) -> None:
     """Issue fresh tokens (valid for --duration) into every learner's kubeconfig, e.g. for a second workshop day."""
     from labtools import workshop
@@ -142,7 +147,8 @@ def renew(
     seconds = workshop.parse_duration(duration)
     out = console()
     with _connect(context, kubeconfig, "renew") as cluster, spinner(out, "Issuing tokens") as progress:
-        seats = workshop.renew(cluster, prefix, folder, seconds, server=server, ingress=ingress, progress=progress)
+        seats = workshop.renew(cluster, prefix, folder, seconds, server=server, ingress=ingress, progress=progress,
+                               dashboards=workshop.parse_dashboards(dashboard))
     if not seats:
         out.print(f"No namespaces of workshop {prefix!r}; nothing to renew.", markup=False)
         return

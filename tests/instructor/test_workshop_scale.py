@@ -237,3 +237,25 @@ def test_a_rerun_with_nothing_to_do_writes_nothing(shared, api, release, tmp_pat
     assert [s.applied for s in seats] == [False, True, False]
     written = {p.split("/namespaces/")[1].split("/")[0].split("?")[0] for _, p in writes(requests_seen) if "/namespaces/" in p}
     assert written <= {"learner-02", "istio-system"}, written
+
+
+def test_learners_get_the_dashboards_the_instructor_exposes(shared, api, release, tmp_path, capsys, monkeypatch):
+    from instructor_helpers import stand_ins
+
+    shared.apply(stand_ins("addons", "istio-system"))
+    kiali = objects(api, "Service", "istio-system")["kiali"]
+    kiali["status"] = {"loadBalancer": {"ingress": [{"hostname": "kiali.example"}]}}
+    _store(api, kiali)
+    seats = workshop.create(shared, 1, "learner", tmp_path / "seats", components=[], release=release,
+                            dashboards={"grafana": "http://grafana.example:3000"})
+    dashboards = workshop._kubeconfig_settings(seats[0].kubeconfig)["dashboards"]
+    assert dashboards == {"grafana": "http://grafana.example:3000", "kiali": "http://kiali.example:20001/kiali"}
+
+    monkeypatch.setenv("LABTOOLS_HOME", str(tmp_path / "laptop"))
+    args = ["--context", "learner-01", "--kubeconfig", str(seats[0].kubeconfig)]
+    code, out, err = run_cli(["dashboard", "kiali", *args], capsys)
+    assert code == 0 and "http://kiali.example:20001/kiali" in out, err
+    code, out, err = run_cli(["dashboard", "prometheus", *args], capsys)
+    assert code == 3 and "gives no address for Prometheus" in err  # not a port-forward learners may not open
+    with pytest.raises(workshop.UsageError, match="NAME=URL"):
+        workshop.parse_dashboards(["jaeger=http://x"])
