@@ -259,3 +259,20 @@ def test_learners_get_the_dashboards_the_instructor_exposes(shared, api, release
     assert code == 3 and "gives no address for Prometheus" in err  # not a port-forward learners may not open
     with pytest.raises(workshop.UsageError, match="NAME=URL"):
         workshop.parse_dashboards(["jaeger=http://x"])
+
+
+def test_every_kind_live_grading_reads_is_readable_by_every_learner():
+    """One table (labtools.kinds) gives both: a kind grading reads but learners may not would be a 403 for each."""
+    from labtools.grading.live import CORE_KINDS, ISTIO_KINDS
+    from labtools.kinds import BY_NAME
+
+    def readable(rules, kind):
+        k = BY_NAME[kind]
+        return any(k.group in r["apiGroups"] and k.plural in r["resources"] and {"get", "list"} <= set(r["verbs"]) for r in rules)
+
+    for _, kind in CORE_KINDS + ISTIO_KINDS:
+        assert readable(workshop.LEARNER_RULES, kind), kind
+        assert readable(workshop.READER_RULES, kind), kind
+    writable = {r for rule in workshop.LEARNER_RULES if "create" in rule["verbs"] for r in rule["resources"]}
+    assert {BY_NAME[kind].plural for _, kind in ISTIO_KINDS} <= writable
+    assert not {"sidecars", "resourcequotas", "limitranges", "roles", "rolebindings", "namespaces"} & writable
