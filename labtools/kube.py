@@ -349,6 +349,17 @@ class Cluster:
     retries = 0  # transient answers retried so far (429, 503, connection resets), for reports and benchmarks
     _exec_gate: Any = None
 
+    @contextlib.contextmanager
+    def retry_deadline(self, seconds: float) -> Iterator[None]:
+        """While the block runs, retries of transient answers never wait past `seconds` from now (a command's
+        overall deadline); the previous deadline comes back afterwards."""
+        previous = self.retry_until
+        self.retry_until = time.monotonic() + seconds
+        try:
+            yield
+        finally:
+            self.retry_until = previous
+
     def _retrying(self, action: Callable[[], T]) -> Callable[[], T]:
         """`action`, retried on transient answers with Retry-After and capped exponential backoff (see above)."""
         def attempt() -> T:

@@ -44,7 +44,6 @@ import hashlib
 import json
 import os
 import re
-import time
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from dataclasses import dataclass, field
@@ -322,8 +321,6 @@ def create(cluster: Cluster, learners: int, prefix: str, output: Path, component
            ingress: str | None = None, duration: int = DEFAULT_DURATION, workers: int = WORKERS,
            deadline: float = CREATE_DEADLINE, dashboards: dict[str, str] | None = None) -> list[Seat]:
     """Prepare (or complete: it is safe to run again) `learners` namespaces and write a kubeconfig for each."""
-    from labtools.provision import istio
-
     namespaces = learner_namespaces(prefix, learners)
     output = _output_folder(output)
     check_duration(duration)
@@ -334,7 +331,16 @@ def create(cluster: Cluster, learners: int, prefix: str, output: Path, component
     if unknown:
         raise UsageError(f"--components: {', '.join(unknown)} cannot be installed per learner; choose from {', '.join(allowed)}.")
     cluster.require_change("prepare workshop namespaces")
-    cluster.retry_until = time.monotonic() + deadline
+    with cluster.retry_deadline(deadline):
+        return _create(cluster, namespaces, prefix, output, chosen, server, release, progress, ingress, duration, workers,
+                       dashboards)
+
+
+def _create(cluster: Cluster, namespaces: list[str], prefix: str, output: Path, chosen: list[str], server: str | None,
+            release: Any, progress: Progress, ingress: str | None, duration: int, workers: int,
+            dashboards: dict[str, str] | None) -> list[Seat]:
+    from labtools.provision import istio
+
     progress("looking at the cluster")
     istio.require_installed(cluster, hint=f"Install it first, e.g. `labtools up --context {cluster.context}`.")
     present = {ns["metadata"]["name"]: ns for ns in cluster.list_all("v1", "Namespace")}  # once, not per learner
@@ -648,7 +654,11 @@ def delete(cluster: Cluster, prefix: str, progress: Progress = lambda _: None, w
     """Delete the workshop's namespaces (with everything in them: tenant objects, accounts, so their tokens end), its
     bindings in istio-system and its admission policies; nothing else."""
     cluster.require_change("delete workshop namespaces")
-    cluster.retry_until = time.monotonic() + deadline
+    with cluster.retry_deadline(deadline):
+        return _delete(cluster, prefix, progress, workers)
+
+
+def _delete(cluster: Cluster, prefix: str, progress: Progress, workers: int) -> list[str]:
     namespaces = find(cluster, prefix)
     gone = _parallel(workers, [partial(cluster.delete, "v1", "Namespace", ns) for ns in namespaces],
                      progress, "namespaces deleted", len(namespaces))
