@@ -191,7 +191,8 @@ def shared_objects(prefix: str) -> list[dict]:
 
 def _admission_policies(prefix: str, labels: dict[str, str]) -> list[dict]:
     """ValidatingAdmissionPolicy + binding (admissionregistration.k8s.io/v1, stable since Kubernetes 1.30: the API
-    server evaluates the CEL itself, no webhook), scoped by namespaceSelector to this workshop's namespaces.
+    server evaluates the CEL itself, no webhook; kubernetes.io docs "Validating Admission Policy"), scoped by the
+    binding's namespaceSelector to this workshop's namespaces, denying (validationActions: [Deny]).
 
     hosts: every Gateway server host must be the learner's own `<namespace>.bookinfo.app` (optionally written
     `ns/host`); a VirtualService may name in-mesh hosts (reviews, httpbin...) but no host of the shared ingress
@@ -543,8 +544,10 @@ def _kubeconfig_current(path: Path, wanted: dict) -> bool:
 
 
 def _cluster_ca(cluster: Cluster) -> str | None:
-    """The cluster's CA as published in every namespace (ConfigMap kube-root-ca.crt, key ca.crt), base64 as a
-    kubeconfig holds it; None where it is not published."""
+    """The cluster's CA as kube-controller-manager's root CA publisher puts it in every namespace (ConfigMap
+    kube-root-ca.crt, key ca.crt; k8s.io/kubernetes pkg/controller/certificates/rootcacertpublisher), base64 as a
+    kubeconfig holds it; None where it is not published. It is meant for the API server's internal endpoints, so the
+    instructor's own kubeconfig CA comes first (create, renew)."""
     found = cluster.get("v1", "ConfigMap", "kube-root-ca.crt", SYSTEM_NAMESPACE) or {}
     ca = (found.get("data") or {}).get("ca.crt")
     return base64.b64encode(ca.encode()).decode("ascii") if ca else None
