@@ -276,3 +276,19 @@ def test_every_kind_live_grading_reads_is_readable_by_every_learner():
     writable = {r for rule in workshop.LEARNER_RULES if "create" in rule["verbs"] for r in rule["resources"]}
     assert {BY_NAME[kind].plural for _, kind in ISTIO_KINDS} <= writable
     assert not {"sidecars", "resourcequotas", "limitranges", "roles", "rolebindings", "namespaces"} & writable
+
+
+def test_status_from_one_list_grades_each_learner_as_reading_their_namespace_would(shared, api, release, tmp_path):
+    from labtools.grading.live import list_everywhere
+
+    workshop.create(shared, 2, "learner", tmp_path / "seats", components=["bookinfo"], release=release)
+    shared.apply(solution_objects("04-traffic-split", "learner-01"))
+    decoy = solution_objects("03-virtual-service", "learner-02")  # objects of learner-02's own, to be left out for 01
+    shared.apply(decoy)
+    listed = list_everywhere(shared)
+    for namespace in ("learner-01", "learner-02"):
+        once = workshop.learner_status(shared, namespace, listed=listed)
+        alone = workshop.learner_status(shared, namespace)
+        assert once == alone, namespace
+    assert workshop.learner_status(shared, "learner-01", listed=listed).labs["04-traffic-split"].passed
+    assert not workshop.learner_status(shared, "learner-02", listed=listed).labs["04-traffic-split"].started
