@@ -91,6 +91,16 @@ def _import_dynamic_client() -> None:
                 del sys.modules[name]
 
 
+def _leave_status_retries_to_labtools(api_client: Any) -> None:
+    """urllib3's default Retry would itself wait out a 429/503's Retry-After on GETs, with no cap and no deadline;
+    Cluster._retrying does that within the command's deadline, so urllib3 keeps only its quick connection retries."""
+    from urllib3.util.retry import Retry
+
+    pool = getattr(getattr(api_client, "rest_client", None), "pool_manager", None)
+    if pool is not None and "retries" not in pool.connection_pool_kw:
+        pool.connection_pool_kw["retries"] = Retry(total=3, status=0, respect_retry_after_header=False, raise_on_status=False)
+
+
 def _bounded_exec(method: Callable[..., T]) -> Callable[..., T]:
     """Run `method` (exec) holding one of the cluster's exec slots, where the kubeconfig bounds them (workshop mode)."""
     @functools.wraps(method)
@@ -128,6 +138,7 @@ class Cluster:
     """One Kubernetes cluster reached through one kubeconfig context."""
 
     def __init__(self, api_client: Any, *, context: str, kubeconfig: Path, owned: bool, may_change: bool):
+        _leave_status_retries_to_labtools(api_client)
         self._api = api_client
         self._dynamic: Any = None
         self.context = context

@@ -73,6 +73,15 @@ def test_retries_stop_at_the_deadline_and_say_the_cluster_is_busy(cluster, api):
     assert "429" in broken.value.message and "rejected" not in broken.value.message
 
 
+def test_a_long_retry_after_on_a_read_never_outlasts_the_deadline(cluster, api):
+    cluster.apply([NS, *config_maps(1)])
+    api.handler.throttle_every, api.handler.retry_after = 1, "3600"
+    started = time.monotonic()
+    with cluster.retry_deadline(1), pytest.raises(EnvironmentBroken, match="429"):
+        cluster.get("v1", "ConfigMap", "cm-00", "team")
+    assert time.monotonic() - started < 10  # neither urllib3 nor labtools waited the hour
+
+
 def test_token_request_answers_the_token_and_its_expiry(cluster, api):
     cluster.apply([NS, {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "robot", "namespace": "team"}}])
     token, expires = cluster.request_token("team", "robot", 7200)
