@@ -15,9 +15,12 @@ delete, patch) needs the user to have named that context (--context) or the call
 
 from __future__ import annotations
 
+import builtins
 import contextlib
+import functools
 import hashlib
 import json
+import random
 import re
 import select
 import socket
@@ -47,10 +50,78 @@ FIELD_MANAGER = "labtools"  # what labs apply: the learner's files, reset, solve
 # apply removes the fields a manager applied before and leaves out now, so a learner's lab 01 Service, applied under
 # the same manager, would strip the addon Service's other fields.
 COMPONENTS_FIELD_MANAGER = "labtools-components"
+# The kubeconfig context extension in which `labtools workshop` hands each learner the workshop's settings.
+WORKSHOP_EXTENSION = "labtools.dev/workshop"
 # Kinds that live outside namespaces, for code that must know without asking a cluster (files read offline, the
 # Istio release's samples): a namespace written on them means nothing.
 CLUSTER_WIDE = frozenset({"Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "PersistentVolume",
                           "StorageClass", "PriorityClass", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"})
+
+
+# Transient answers, retried for every verb (server-side apply is idempotent): 429 is API Priority and Fairness
+# throttling a burst, 503 an API server restarting or overloaded; both may say when to come back (Retry-After,
+# RFC 6585 section 4 / RFC 9110 section 10.2.3). Waits grow 0.2, 0.4, ... s up to RETRY_CAP, with jitter, and never
+# past the command's deadline (Cluster.retry_until) or RETRY_BUDGET seconds of waiting for one call.
+TRANSIENT_STATUSES = frozenset({429, 503})
+RETRY_FIRST, RETRY_CAP, RETRY_BUDGET = 0.2, 5.0, 60.0
+LIST_PAGE = 500  # items per page of a paged list (`limit`/`continue`), the page size kubectl uses
+
+
+def _transient_wait(problem: BaseException) -> float | None:
+    """Seconds the server asked to wait (0 when it did not say) if `problem` is worth retrying, else None."""
+    from http.client import RemoteDisconnected
+
+    from urllib3.exceptions import ProtocolError
+
+    status = getattr(problem, "status", None)
+    if isinstance(status, int) and status in TRANSIENT_STATUSES:
+        headers = getattr(problem, "headers", None) or {}
+        try:
+            return max(0.0, float(headers.get("Retry-After") or 0))
+        except (TypeError, ValueError):  # an HTTP date instead of seconds: fall back to our own backoff
+            return 0.0
+    if isinstance(problem, (ConnectionResetError, ConnectionAbortedError, RemoteDisconnected, ProtocolError)):
+        return 0.0
+    return None
+
+
+def _import_dynamic_client() -> None:
+    """Import kubernetes.dynamic without kubernetes_validate. The dynamic client imports it (and with it jsonschema:
+    about a second of CPU) only for client-side validation, which labtools never asks for; a class of learners
+    checking at once on a small machine would spend that second each. Importing it later elsewhere still works."""
+    import sys
+
+    if "kubernetes" in sys.modules or "kubernetes_validate" in sys.modules:
+        return
+    hidden = ("kubernetes_validate", "kubernetes_validate.utils")
+    for name in hidden:
+        sys.modules[name] = None  # type: ignore[assignment]  # makes `import name` raise ImportError
+    try:
+        import kubernetes  # noqa: F401  (its __init__ imports kubernetes.dynamic)
+    finally:
+        for name in hidden:
+            if sys.modules.get(name, 0) is None:
+                del sys.modules[name]
+
+
+def _leave_status_retries_to_labtools(api_client: Any) -> None:
+    """urllib3's default Retry would itself wait out a 429/503's Retry-After on GETs, with no cap and no deadline;
+    Cluster._retrying does that within the command's deadline, so urllib3 keeps only its quick connection retries."""
+    from urllib3.util.retry import Retry
+
+    pool = getattr(getattr(api_client, "rest_client", None), "pool_manager", None)
+    if pool is not None and "retries" not in pool.connection_pool_kw:
+        pool.connection_pool_kw["retries"] = Retry(total=3, status=0, respect_retry_after_header=False, raise_on_status=False)
+
+
+def _bounded_exec(method: Callable[..., T]) -> Callable[..., T]:
+    """Run `method` (exec) holding one of the cluster's exec slots, where the kubeconfig bounds them (workshop mode)."""
+    @functools.wraps(method)
+    def bounded(self: "Cluster", *args: Any, **kwargs: Any) -> T:
+        with self.exec_slots():
+            return method(self, *args, **kwargs)
+
+    return bounded
 
 
 def _plain(_client: Any, data: Any) -> Any:
@@ -80,6 +151,7 @@ class Cluster:
     """One Kubernetes cluster reached through one kubeconfig context."""
 
     def __init__(self, api_client: Any, *, context: str, kubeconfig: Path, owned: bool, may_change: bool):
+        _leave_status_retries_to_labtools(api_client)
         self._api = api_client
         self._dynamic: Any = None
         self.context = context
@@ -97,6 +169,7 @@ class Cluster:
         `context` given: the user named it, so it may be changed. Only `kubeconfig` given: its current context is
         used for reading, but changing that cluster is refused unless `allow_foreign`.
         """
+        _import_dynamic_client()
         own_config = settings.kubeconfig_path()
         path = Path(kubeconfig).expanduser() if kubeconfig else own_config
         is_own_file = _same_file(path, own_config)
@@ -183,12 +256,12 @@ class Cluster:
         resource = self._resource(api_version, kind)
         result = self._call(
             f"list {kind}",
-            lambda: resource.get(
+            self._retrying(lambda: resource.get(
                 namespace=namespace if resource.namespaced else None,
                 label_selector=label_selector,
                 serializer=_plain,
                 _request_timeout=REQUEST_TIMEOUT,
-            ),
+            )),
         )
         items = result.get("items") if isinstance(result, dict) else None
         if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
@@ -208,9 +281,9 @@ class Cluster:
         try:
             found = self._call(
                 f"read {kind} {name}",
-                lambda: resource.get(
+                self._retrying(lambda: resource.get(
                     name=name, namespace=namespace if resource.namespaced else None, serializer=_plain, _request_timeout=REQUEST_TIMEOUT
-                ),
+                )),
                 passthrough=(NotFoundError,),
             )
         except NotFoundError:
@@ -237,11 +310,12 @@ class Cluster:
 
     # --- changing ---------------------------------------------------------------------------------------------
 
-    def apply(self, objects: Iterable[dict], field_manager: str = FIELD_MANAGER) -> list[str]:
+    def apply(self, objects: Iterable[dict], field_manager: str = FIELD_MANAGER, *, dry_run: bool = True) -> list[str]:
         """Server-side apply a set of objects, all or nothing: every object is dry-run first; any rejection applies
         nothing and raises InputError naming each rejected object and the API server's reason.
 
         Namespaces in the set are created before the dry run (objects inside them could not be checked otherwise).
+        `dry_run=False` skips the dry run, for a caller that has just dry-run a set differing only in namespace.
         Returns `Kind namespace/name` for each object applied, in order.
         """
         self.require_change("apply objects")
@@ -253,7 +327,7 @@ class Cluster:
                     self._server_side_apply(resource, body, field_manager, dry_run=False)
                     created.append(body["metadata"]["name"])
         rejected = []
-        for resource, body in prepared:
+        for resource, body in prepared if dry_run else []:
             problem = self._server_side_apply(resource, body, field_manager, dry_run=True, collect=True)
             if problem:
                 rejected.append(f"{describe(body)}: {problem}")
@@ -292,9 +366,9 @@ class Cluster:
         try:
             self._call(
                 f"delete {kind} {name}",
-                lambda: resource.delete(
+                self._retrying(lambda: resource.delete(
                     name=name, namespace=namespace if resource.namespaced else None, serializer=_plain, _request_timeout=REQUEST_TIMEOUT
-                ),
+                )),
                 passthrough=(NotFoundError,),
             )
         except NotFoundError:
@@ -309,18 +383,135 @@ class Cluster:
         resource = self._resource(api_version, kind)
         return self._call(
             f"change {kind} {name}",
-            lambda: resource.patch(
+            self._retrying(lambda: resource.patch(
                 body=patch,  # name and namespace travel in the URL
                 name=name,
                 namespace=namespace if resource.namespaced else None,
                 content_type="application/merge-patch+json",
                 serializer=_plain,
                 _request_timeout=REQUEST_TIMEOUT,
-            ),
+            )),
         )
+
+    # --- at scale: retries, paged lists, tokens, workshop settings (used by the workshop commands) -------------
+
+    # A command with an overall deadline (a time.monotonic() instant) sets this: retries never wait past it.
+    retry_until: float | None = None
+    retries = 0  # transient answers retried so far (429, 503, connection resets), for reports and benchmarks
+    _exec_gate: Any = None
+
+    @contextlib.contextmanager
+    def retry_deadline(self, seconds: float) -> Iterator[None]:
+        """While the block runs, retries of transient answers never wait past `seconds` from now (a command's
+        overall deadline); the previous deadline comes back afterwards."""
+        previous = self.retry_until
+        self.retry_until = time.monotonic() + seconds
+        try:
+            yield
+        finally:
+            self.retry_until = previous
+
+    def _retrying(self, action: Callable[[], T]) -> Callable[[], T]:
+        """`action`, retried on transient answers with Retry-After and capped exponential backoff (see above)."""
+        def attempt() -> T:
+            started, delay = time.monotonic(), RETRY_FIRST
+            while True:
+                try:
+                    return action()
+                except Exception as problem:
+                    asked = _transient_wait(problem)
+                    if asked is None:
+                        raise
+                    pause = max(asked, delay * random.uniform(0.5, 1.0))
+                    limit = started + RETRY_BUDGET if self.retry_until is None else min(self.retry_until, started + RETRY_BUDGET)
+                    if time.monotonic() + pause > limit:
+                        raise
+                    self.retries += 1
+                    time.sleep(pause)
+                    delay = min(delay * 2, RETRY_CAP)
+
+        return attempt
+
+    def list_all(self, api_version: str, kind: str, namespace: str | None = None, label_selector: str | None = None,
+                 page: int = LIST_PAGE) -> "builtins.list[dict]":
+        """Like `list`, in pages of `page` items (`limit` and `continue`), so that a list of a whole class's objects
+        neither times out nor weighs on the API server. A continue token that expired (HTTP 410) starts over once.
+        (Kubernetes docs, API concepts: "Retrieving large results sets in chunks".)"""
+        from kubernetes.dynamic.exceptions import DynamicApiError
+
+        resource = self._resource(api_version, kind)
+        for restart in (False, True):
+            items: builtins.list[dict] = []
+            token: str | None = None
+            try:
+                while True:
+                    result = self._call(
+                        f"list {kind}",
+                        self._retrying(lambda: resource.get(
+                            namespace=namespace if resource.namespaced else None, label_selector=label_selector,
+                            limit=page, _continue=token, serializer=_plain, _request_timeout=REQUEST_TIMEOUT)),
+                        passthrough=(DynamicApiError,),
+                    )
+                    items.extend(result.get("items") or [])
+                    token = (result.get("metadata") or {}).get("continue") or None
+                    if not token:
+                        break
+            except DynamicApiError as problem:
+                if problem.status == 410 and not restart:
+                    continue
+                raise _api_error(problem, f"list {kind}", self) from None
+            for item in items:
+                item.setdefault("apiVersion", api_version)
+                item.setdefault("kind", kind)
+            return items
+        return []  # not reached: the second pass returns or raises
+
+    def request_token(self, namespace: str, account: str, seconds: int) -> tuple[str, str]:
+        """A token for ServiceAccount `namespace/account` valid for about `seconds` (TokenRequest, POST
+        .../serviceaccounts/NAME/token). Returns (token, expirationTimestamp): the API server may shorten the
+        lifetime (--service-account-max-token-expiration), so callers read the expiry it answers with."""
+        from kubernetes import client
+
+        self.require_change(f"issue a token for ServiceAccount {namespace}/{account}")
+        core = client.CoreV1Api(self._api)
+        body: Any = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {"expirationSeconds": int(seconds)}}
+        response = self._call(
+            f"issue a token for ServiceAccount {namespace}/{account}",
+            self._retrying(lambda: core.create_namespaced_service_account_token(
+                account, namespace, body, _preload_content=False, _request_timeout=REQUEST_TIMEOUT)),
+        )
+        try:
+            status = json.loads(getattr(response, "data", b"")).get("status") or {}
+            return str(status["token"]), str(status.get("expirationTimestamp") or "")
+        except (ValueError, KeyError, AttributeError):
+            raise EnvironmentBroken(f"The API server answered a token request for {namespace}/{account} without a token.") from None
+
+    def context_extension(self, name: str) -> dict:
+        """The extension `name` of this cluster's kubeconfig context (a `labtools workshop` kubeconfig carries the
+        workshop's ingress address there), or {}. kubeconfig contexts hold `extensions: [{name, extension}]`
+        (k8s.io/client-go/tools/clientcmd/api/v1 NamedExtension)."""
+        try:
+            config = _read_kubeconfig(Path(self.kubeconfig))
+        except EnvironmentBroken:
+            return {}
+        for entry in config.get("contexts") or []:
+            if isinstance(entry, dict) and entry.get("name") == self.context:
+                for extension in (entry.get("context") or {}).get("extensions") or []:
+                    if isinstance(extension, dict) and extension.get("name") == name and isinstance(extension.get("extension"), dict):
+                        return extension["extension"]
+        return {}
+
+    def exec_slots(self) -> Any:
+        """A context manager holding one exec slot: bounded by the kubeconfig's workshop extension (execConcurrency),
+        so that a class of learners checking at once does not open thousands of exec streams; else unbounded."""
+        if self._exec_gate is None:
+            limit = self.context_extension(WORKSHOP_EXTENSION).get("execConcurrency")
+            self._exec_gate = threading.BoundedSemaphore(int(limit)) if isinstance(limit, int) and limit > 0 else False
+        return self._exec_gate or contextlib.nullcontext()
 
     # --- inside pods ------------------------------------------------------------------------------------------
 
+    @_bounded_exec
     def exec(self, pod: str, namespace: str, command: list[str], container: str | None = None, timeout: float = 30) -> ExecResult:
         """Run a command in a pod's container (as `kubectl exec` does) and wait for it to finish."""
         from kubernetes.stream import stream
@@ -512,7 +703,7 @@ class Cluster:
         try:
             self._call(
                 f"apply {describe(body)}",
-                lambda: resource.server_side_apply(
+                self._retrying(lambda: resource.server_side_apply(
                     body=body,
                     name=meta["name"],
                     namespace=meta.get("namespace"),
@@ -521,11 +712,11 @@ class Cluster:
                     dry_run="All" if dry_run else None,
                     serializer=_plain,
                     _request_timeout=REQUEST_TIMEOUT,
-                ),
+                )),
                 passthrough=(DynamicApiError,),
             )
         except DynamicApiError as problem:
-            if not collect or problem.status in (401, 403) or problem.status >= 500:
+            if not collect or problem.status in (401, 403, 429) or problem.status >= 500:
                 raise _api_error(problem, f"apply {describe(body)}", self) from None
             return _status_message(problem)
         return None

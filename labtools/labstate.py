@@ -65,7 +65,7 @@ SETUP, SOLUTION, COMPONENT = "setup", "solution", "component"
 FILE_ONLY_MARKER = "labtools: file-only"
 SETUP_LAB = "00-setup"
 # Namespaces no learner works in: reset and solve refuse them.
-SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease", "istio-system"})
+SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease", settings.SYSTEM_NAMESPACE})
 MANIFEST_SUFFIXES = (".yaml", ".yml")
 
 CREATE, REPLACE, DELETE, KEEP, INSTALL = "create", "replace", "delete", "keep", "install"

@@ -74,6 +74,8 @@ CONTEXT_NAME = f"kind-{CLUSTER_NAME}"
 
 # Where Bookinfo lives and the host the ingress gateway serves it on (see CURRICULUM.md).
 DEFAULT_NAMESPACE = "default"
+# Where Istio's control plane, its gateways and mesh-wide policies live (Istio's root namespace by default).
+SYSTEM_NAMESPACE = "istio-system"
 BOOKINFO_HOST = "bookinfo.app"
 INGRESS_URL = os.environ.get("LABTOOLS_INGRESS_URL", "http://127.0.0.1:8080")
 
@@ -87,7 +89,7 @@ HOST_PORTS = (INGRESS_HTTP_PORT, INGRESS_HTTPS_PORT, *LAB_NODEPORTS)
 # `labtools up` checks the ingress with a route of its own, for a host no lab uses, so that it never answers for
 # bookinfo.app (the labs ask learners to write that Gateway and VirtualService themselves).
 SMOKE_HOST = "smoke.labtools.internal"
-SMOKE_NAMESPACE = "istio-system"
+SMOKE_NAMESPACE = SYSTEM_NAMESPACE
 
 
 @dataclass(frozen=True)
@@ -107,13 +109,13 @@ class Component:
 COMPONENTS: dict[str, Component] = {
     c.name: c
     for c in (
-        Component("istio", (), "istio-system", "Istio control plane and gateways (istioctl, demo profile)"),
+        Component("istio", (), SYSTEM_NAMESPACE, "Istio control plane and gateways (istioctl, demo profile)"),
         Component("bookinfo", ("samples/bookinfo/platform/kube/bookinfo.yaml",), DEFAULT_NAMESPACE, "Bookinfo sample"),
         # Prometheus first: Kiali and Grafana read from it.
         Component(
             "addons",
             ("samples/addons/prometheus.yaml", "samples/addons/kiali.yaml", "samples/addons/grafana.yaml"),
-            "istio-system",
+            SYSTEM_NAMESPACE,
             "Prometheus, Kiali and Grafana",
         ),
         Component("httpbin", ("samples/httpbin/httpbin.yaml",), DEFAULT_NAMESPACE, "httpbin test server"),

@@ -8,7 +8,7 @@ from labtools.meshconfig import SIDECAR, has_sidecar
 
 lab = Lab("00-setup", "Install the mesh", uses=("istio", "bookinfo"), validate=False)
 
-SYSTEM_NAMESPACE = "istio-system"
+SYSTEM_NAMESPACE = settings.SYSTEM_NAMESPACE
 CONTROL_PLANE = ("istiod", "istio-ingressgateway", "istio-egressgateway")
 BOOKINFO = ("details-v1", "productpage-v1", "ratings-v1", "reviews-v1", "reviews-v2", "reviews-v3")
 INJECTION_LABEL = "istio-injection"

@@ -1,12 +1,13 @@
 """Lab 01: expose Kiali and Prometheus on fixed NodePorts, then read the mesh through them."""
 
+from labtools import settings
 from labtools.grading import Lab, fail
 from labtools.grading.expect import describe_reply, require, watch
 from labtools.probes.facade import KIALI_URL, PROMETHEUS_URL
 
 lab = Lab("01-observability", "Observability: Kiali and Prometheus", uses=("istio", "bookinfo", "addons"))
 
-ADDONS_NAMESPACE = "istio-system"
+ADDONS_NAMESPACE = settings.SYSTEM_NAMESPACE
 # Service -> {port: nodePort}. kind maps these node ports to 127.0.0.1 on the host (clusters/kind.yaml).
 EXPECTED = {"kiali": {20001: 30007, 9090: 30008}, "prometheus": {9090: 30009}}
 

@@ -1,5 +1,6 @@
 """Lab 02: a Gateway that lets HTTP traffic for bookinfo.app into the mesh through the ingress gateway."""
 
+from labtools import settings
 from labtools.grading import Lab, fail
 from labtools.grading.expect import describe_reply, require, watch
 from labtools.meshconfig.hosts import split_gateway_host
@@ -31,7 +32,7 @@ def selector_picks_ingress_gateway(config):
              hint="Add selector: {istio: ingressgateway}.")
     pods = config.gateway_pods(gateway)
     if not pods:
-        ingress = config.get("Deployment", "istio-ingressgateway", "istio-system")
+        ingress = config.get("Deployment", "istio-ingressgateway", settings.SYSTEM_NAMESPACE)
         labels = ingress.spec["template"]["metadata"]["labels"] if ingress else {}
         fail(f"The selector {selector} matches no gateway pod, so no proxy serves this Gateway and requests for "
              f"bookinfo.app get nowhere. The ingress gateway pods carry {labels}.")

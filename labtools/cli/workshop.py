@@ -20,6 +20,11 @@ app.add_typer(workshop_app, name="workshop")
 CONTEXT_HELP = "The shared cluster's kube context (required: labtools never picks a shared cluster by itself)."
 KUBECONFIG_HELP = "The kubeconfig that holds --context (default: labtools' own, then $KUBECONFIG or ~/.kube/config)."
 PREFIX_HELP = "Learner namespaces are <prefix>-01, <prefix>-02, ..."
+INGRESS_HELP = ("The shared ingress gateway's address for learners, e.g. http://203.0.113.10 (default: its Service's "
+                "LoadBalancer address, else its NodePort on a node's address).")
+DASHBOARD_HELP = ("A dashboard's address for learners, NAME=URL (kiali, prometheus, grafana); repeatable "
+                  "(default: those whose Service has a LoadBalancer address or a NodePort).")
+DURATION_HELP = "How long the learners' tokens stay valid, e.g. 10h or 90m (default: a workshop day, 10h)."
 
 
 def _connect(context: Optional[str], kubeconfig: Optional[Path], action: str):
@@ -41,9 +46,13 @@ def create(
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Folder for the learners' kubeconfigs (default: workshop-<prefix>)."),
     components: Optional[str] = typer.Option(None, "--components", help="Comma-separated, e.g. bookinfo (default: every component the labs use in a learner's namespace)."),
     server: Optional[str] = typer.Option(None, "--server", help="API server URL for the learners' kubeconfigs (default: the one in your kubeconfig)."),
+    ingress: Optional[str] = typer.Option(None, "--ingress", help=INGRESS_HELP),
+    duration: str = typer.Option("10h", "--duration", help=DURATION_HELP),
+    dashboard: list[str] = typer.Option([], "--dashboard", help=DASHBOARD_HELP),
 ) -> None:
-    """Prepare a namespace per learner (Bookinfo, sidecar injection, RBAC limited to it) and write a kubeconfig each.
-    Safe to run again: it completes what is missing."""
+    """Prepare a namespace per learner (Bookinfo, sidecar injection, RBAC, a Sidecar, quota and limits, Pod Security)
+    and write a kubeconfig each, with a token valid for --duration. Safe to run again: it completes what is missing
+    and skips learners whose objects already match."""
     from rich.table import Table
     from rich.text import Text
 
@@ -57,14 +66,24 @@ def create(
     folder = output or Path(f"workshop-{workshop.check_prefix(prefix)}")
     out = console()
     with _connect(context, kubeconfig, "create") as cluster, spinner(out, "Preparing the workshop") as progress:
-        seats = workshop.create(cluster, learners, prefix, folder, components=chosen, server=server, progress=progress)
+        seats = workshop.create(cluster, learners, prefix, folder, components=chosen, server=server, progress=progress,
+                                ingress=ingress, duration=workshop.parse_duration(duration),
+                                dashboards=workshop.parse_dashboards(dashboard))
+        ingress_url = workshop._kubeconfig_settings(seats[0].kubeconfig).get("ingress")
     table = Table(box=None, pad_edge=False)
-    for column in ("Namespace", "Host", "Kubeconfig", ""):
+    for column in ("Namespace", "Host", "Kubeconfig", "Token expires", ""):
         table.add_column(column)
     for seat in seats:
-        table.add_row(Text(seat.namespace), Text(seat.host), Text(str(seat.kubeconfig)),
-                      Text("new" if seat.created else "already there", style="dim"))
+        state = "new" if seat.created else ("updated" if seat.applied else "already there")
+        table.add_row(Text(seat.namespace), Text(seat.host), Text(str(seat.kubeconfig)), Text(seat.expires),
+                      Text(state, style="dim"))
     out.print(table)
+    if ingress_url:
+        out.print(Text(f"Learners reach the shared ingress gateway at {ingress_url} (recorded in their kubeconfigs)."))
+    else:
+        out.print(Text("The ingress gateway's address for learners is unknown (no LoadBalancer address or NodePort found): "
+                       "live checks through the ingress will fail. Name it with --ingress URL and run create again.",
+                       style="yellow"))
     first = seats[0]
     out.print(Text(
         f"Give each learner their kubeconfig. A learner works with:\n"
@@ -108,6 +127,36 @@ def delete(
     for line in done:
         out.print(f"  deleted {line}", style="dim", markup=False)
     out.print(f"Deleted workshop {prefix!r}: {len(namespaces)} namespaces. Its kubeconfigs no longer work.", markup=False)
+
+
+@workshop_app.command("renew")
+def renew(
+    context: Optional[str] = typer.Option(None, "--context", help=CONTEXT_HELP),
+    kubeconfig: Optional[Path] = typer.Option(None, "--kubeconfig", help=KUBECONFIG_HELP),
+    prefix: str = typer.Option("learner", "--prefix", help=PREFIX_HELP),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Folder of the learners' kubeconfigs (default: workshop-<prefix>)."),
+    duration: str = typer.Option("10h", "--duration", help=DURATION_HELP),
+    server: Optional[str] = typer.Option(None, "--server", help="API server URL for the learners' kubeconfigs (default: the one in your kubeconfig)."),
+    ingress: Optional[str] = typer.Option(None, "--ingress", help=INGRESS_HELP),
+    dashboard: list[str] = typer.Option([], "--dashboard", help=DASHBOARD_HELP),
+) -> None:
+    """Issue fresh tokens (valid for --duration) into every learner's kubeconfig, e.g. for a second workshop day."""
+    from labtools import workshop
+    from labtools.cli.output import console
+    from labtools.cli.reset import spinner
+
+    folder = output or Path(f"workshop-{workshop.check_prefix(prefix)}")
+    seconds = workshop.parse_duration(duration)
+    out = console()
+    with _connect(context, kubeconfig, "renew") as cluster, spinner(out, "Issuing tokens") as progress:
+        seats = workshop.renew(cluster, prefix, folder, seconds, server=server, ingress=ingress, progress=progress,
+                               dashboards=workshop.parse_dashboards(dashboard))
+    if not seats:
+        out.print(f"No namespaces of workshop {prefix!r}; nothing to renew.", markup=False)
+        return
+    for seat in seats:
+        out.print(f"  {seat.kubeconfig}: token valid until {seat.expires}", markup=False)
+    out.print(f"Renewed {len(seats)} kubeconfigs; hand them out again.", markup=False)
 
 
 @workshop_app.command("status")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,18 +21,13 @@ from labtools.grading.checks import Lab, Target
 from labtools.grading.offline import validated_config
 from labtools.grading.results import LabResult
 from labtools.grading.runner import Evidence, run_lab
+from labtools.kinds import SYSTEM_NAMESPACE, Graded, graded
+from labtools.kube import WORKSHOP_EXTENSION
 from labtools.meshconfig import MeshConfig, Resource, Source
 
-SYSTEM_NAMESPACE = "istio-system"
-ISTIO_KINDS = (
-    ("networking.istio.io/v1", "Gateway"),
-    ("networking.istio.io/v1", "VirtualService"),
-    ("networking.istio.io/v1", "DestinationRule"),
-    ("networking.istio.io/v1", "ServiceEntry"),
-    ("security.istio.io/v1", "PeerAuthentication"),
-    ("security.istio.io/v1", "AuthorizationPolicy"),
-)
-CORE_KINDS = (("v1", "Service"), ("apps/v1", "Deployment"), ("v1", "Pod"), ("v1", "ServiceAccount"))
+# Derived from labtools.kinds, the table the workshop's RBAC rules come from too.
+ISTIO_KINDS = graded(Graded.ISTIO)
+CORE_KINDS = graded(Graded.CORE)
 # Fields the API server writes; they are not part of what anyone applied.
 SERVER_METADATA = ("managedFields", "resourceVersion", "uid", "creationTimestamp", "generation", "selfLink")
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
@@ -51,13 +47,23 @@ def grade_cluster(lab: Lab, namespace: str = "default", context: str | None = No
     def probe():
         from labtools.probes import Probe
 
-        return Probe(cluster, namespace=namespace, ingress_url=ingress_url or settings.INGRESS_URL, host=target.host)
+        return Probe(cluster, namespace=namespace, ingress_url=ingress_url or ingress_for(cluster), host=target.host)
 
     evidence = Evidence(
         {"config": lambda: config, "target": lambda: target, "cluster": lambda: cluster, "probe": probe},
         live=True,
     )
     return run_lab(lab, evidence, namespace=namespace, notes=notes)
+
+
+def ingress_for(cluster: Any) -> str:
+    """Where the ingress gateway answers: LABTOOLS_INGRESS_URL where set; else the address a workshop's kubeconfig
+    carries (the shared cluster's gateway, named or discovered by `labtools workshop create`); else the lab cluster's."""
+    if os.environ.get("LABTOOLS_INGRESS_URL"):
+        return settings.INGRESS_URL
+    extension = getattr(cluster, "context_extension", None)
+    workshop = extension(WORKSHOP_EXTENSION) if callable(extension) else {}
+    return str(workshop.get("ingress") or settings.INGRESS_URL)
 
 
 def connect(context: str | None = None) -> Any:
@@ -83,22 +89,30 @@ def _user_kubeconfig() -> Path | None:
     return path if path.is_file() else None
 
 
-def read_config(cluster: Any, namespace: str) -> tuple[MeshConfig, list[str]]:
-    """The cluster's objects as a MeshConfig, validated like files are; and notes for the report."""
+def read_config(cluster: Any, namespace: str, listed: "Listed | None" = None) -> tuple[MeshConfig, list[str]]:
+    """The cluster's objects as a MeshConfig, validated like files are; and notes for the report.
+
+    `listed` holds objects already read for many namespaces at once (`list_everywhere`, the workshop's status);
+    without it, each kind is listed in the learner's namespace and in istio-system."""
     namespaces = [namespace] if namespace == SYSTEM_NAMESPACE else [namespace, SYSTEM_NAMESPACE]
     resources: list[Resource] = []
     submitted: list[Resource] = []
-    notes: list[str] = []
+    notes: list[str] = list(listed.notes) if listed is not None else []
     for api_version, kind in CORE_KINDS + ISTIO_KINDS:
         is_istio = (api_version, kind) in ISTIO_KINDS
         for where in namespaces:
-            try:
-                objects = cluster.list(api_version, kind, namespace=where)
-            except InputError:  # the kind is not served: Istio's CRDs are not installed
-                note = f"The cluster does not serve {kind} ({api_version}): is Istio installed? (`labtools up`)"
-                if note not in notes:
-                    notes.append(note)
-                break
+            if listed is not None:
+                if (api_version, kind) not in listed.objects:
+                    break
+                objects = listed.objects[(api_version, kind)].get(where, [])
+            else:
+                try:
+                    objects = cluster.list(api_version, kind, namespace=where)
+                except InputError:  # the kind is not served: Istio's CRDs are not installed
+                    note = _unserved(api_version, kind)
+                    if note not in notes:
+                        notes.append(note)
+                    break
             for obj in sorted(objects, key=lambda o: ((o.get("metadata") or {}).get("name") or "")):
                 data = _as_applied(obj, keep_status=not is_istio)
                 resource = Resource(data, Source("cluster", len(resources) + 1), default_namespace=where)
@@ -106,6 +120,35 @@ def read_config(cluster: Any, namespace: str) -> tuple[MeshConfig, list[str]]:
                 if is_istio and resource.namespace == namespace:
                     submitted.append(resource)
     return validated_config(resources, submitted, namespace, live=True), notes
+
+
+def _unserved(api_version: str, kind: str) -> str:
+    return f"The cluster does not serve {kind} ({api_version}): is Istio installed? (`labtools up`)"
+
+
+@dataclass
+class Listed:
+    """Every object of the kinds grading reads, listed once across the cluster: (apiVersion, kind) -> namespace ->
+    objects. Kinds the cluster does not serve are left out, with a note."""
+
+    objects: dict[tuple[str, str], dict[str, list[dict]]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def list_everywhere(cluster: Any) -> Listed:
+    """One paged list per kind across all namespaces (a constant number of requests, whatever the class size)."""
+    listed = Listed()
+    for api_version, kind in CORE_KINDS + ISTIO_KINDS:
+        try:
+            objects = cluster.list_all(api_version, kind)
+        except InputError:
+            listed.notes.append(_unserved(api_version, kind))
+            continue
+        by_namespace: dict[str, list[dict]] = {}
+        for obj in objects:
+            by_namespace.setdefault((obj.get("metadata") or {}).get("namespace") or "", []).append(obj)
+        listed.objects[(api_version, kind)] = by_namespace
+    return listed
 
 
 def _as_applied(obj: dict[str, Any], keep_status: bool) -> dict[str, Any]:

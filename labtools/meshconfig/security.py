@@ -12,9 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable
 
+from labtools import settings
 from labtools.meshconfig.resources import Resource
 
-ROOT_NAMESPACE = "istio-system"
+ROOT_NAMESPACE = settings.SYSTEM_NAMESPACE
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from labtools.errors import EnvironmentBroken, InputError, LabtoolsError, UsageE
 from labtools.grading.catalog import component_file, load_lab
 from labtools.grading.checks import Lab, Target
 from labtools.grading.expect import percent
-from labtools.grading.live import CORE_KINDS, ISTIO_KINDS
+from labtools.grading.live import CORE_KINDS, ISTIO_KINDS, ingress_for
 from labtools.grading.offline import build_config, grade_files
 from labtools.manifests import SUFFIXES, load_manifests, read_text
 from labtools.meshconfig import Destination, MeshConfig, Request, RouteDecision, fqdn
@@ -106,7 +106,7 @@ class LabSession:
     def _probe(self, state: ClusterState) -> Any:
         from labtools.probes import Probe
 
-        return Probe(state.cluster, namespace=self.namespace, ingress_url=settings.INGRESS_URL, host=self.host)
+        return Probe(state.cluster, namespace=self.namespace, ingress_url=ingress_for(state.cluster), host=self.host)
 
     def live(self, what: str, function: Callable[[Any], Any]) -> Any:
         """Run `function(probe)` when a cluster answers; otherwise a notice that says what was skipped and why."""

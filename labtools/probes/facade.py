@@ -23,7 +23,7 @@ KIALI_URL = "http://127.0.0.1:30007"  # lab 01: Kiali's NodePort, mapped to the 
 PROMETHEUS_URL = "http://127.0.0.1:30009"  # lab 01: Prometheus's NodePort
 FORTIO_SELECTOR = "app=fortio"  # Istio's samples/httpbin/sample-client/fortio-deploy.yaml
 GATEWAY_SELECTOR = "istio=ingressgateway"
-SYSTEM_NAMESPACE = "istio-system"
+SYSTEM_NAMESPACE = settings.SYSTEM_NAMESPACE
 # Refused or unresolved at the host's port means the cluster (or its port mapping) is not there: the environment.
 # A reset means something accepted the connection and nothing behind it answered, e.g. a gateway without a listener
 # for the port because no Gateway asks for one: that can be the learner's doing, so it is left to the checks.

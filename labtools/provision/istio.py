@@ -11,7 +11,7 @@ from labtools.provision import registries
 from labtools.provision.model import FAIL, Finding
 from labtools.provision.release import Release
 
-NAMESPACE = "istio-system"
+NAMESPACE = settings.SYSTEM_NAMESPACE
 DEPLOYMENTS = ("istiod", "istio-ingressgateway", "istio-egressgateway")
 READINESS_TIMEOUT = "10m0s"
 INSTALL_TIMEOUT = 15 * 60

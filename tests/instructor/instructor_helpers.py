@@ -1,4 +1,4 @@
-"""Helpers for the instructor tests: a cluster's starting objects, a stand-in token controller, the test release."""
+"""Helpers for the instructor tests: a cluster's starting objects and the test release."""
 
 from __future__ import annotations
 
@@ -18,7 +18,16 @@ from provision_helpers import run_cli, unpack_release  # noqa: F401  (run_cli: r
 ROOT = Path(__file__).resolve().parents[2]
 COMMON = ROOT / "labs" / "common"
 # kinds the kube tests' API server does not declare by default, but labtools reads
-EXTRA_KINDS = {"ServiceEntry": ("networking.istio.io/v1", "serviceentries", True)}
+EXTRA_KINDS = {
+    "ServiceEntry": ("networking.istio.io/v1", "serviceentries", True),
+    # the workshop's tenant objects and admission policies
+    "Sidecar": ("networking.istio.io/v1", "sidecars", True),
+    "ResourceQuota": ("v1", "resourcequotas", True),
+    "LimitRange": ("v1", "limitranges", True),
+    "ValidatingAdmissionPolicy": ("admissionregistration.k8s.io/v1", "validatingadmissionpolicies", False),
+    "ValidatingAdmissionPolicyBinding": ("admissionregistration.k8s.io/v1", "validatingadmissionpolicybindings", False),
+    "Node": ("v1", "nodes", False),
+}
 LEARNER_COMPONENTS = ("bookinfo", "httpbin", "curl", "fortio")
 
 
@@ -68,39 +77,6 @@ def objects(api, kind: str, namespace: str | None = None) -> dict[str, dict]:
 def writes(requests: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """Requests that change something (a dry run changes nothing)."""
     return [(m, p) for m, p in requests if m in ("POST", "PUT", "PATCH", "DELETE") and "dryRun=All" not in p]
-
-
-@contextmanager
-def token_controller(api, token: str = "token-for-{namespace}", ca: bytes = b"-----BEGIN CERTIFICATE-----\ntest CA\n") -> Iterator[None]:
-    """Stands in for kube-controller-manager's token controller: fills token Secrets with a token and the CA."""
-    stop = threading.Event()
-
-    def fill() -> None:
-        while not stop.is_set():
-            assert api.handler is not None
-            for namespace in list(api.handler.namespace_objects):
-                try:
-                    secrets = api.objects("Secret", namespace)
-                except Exception:  # the namespace is being created or deleted
-                    continue
-                for secret in secrets:
-                    if secret.get("type") == "kubernetes.io/service-account-token" and not (secret.get("data") or {}).get("token"):
-                        data = {"token": base64.b64encode(token.format(namespace=namespace).encode()).decode(),
-                                "ca.crt": base64.b64encode(ca).decode(),
-                                "namespace": base64.b64encode(namespace.encode()).decode()}
-                        path = api.path_for("Secret", namespace, secret["metadata"]["name"])
-                        request = urllib.request.Request(api.url + path, data=json.dumps({"data": data}).encode(), method="PATCH",
-                                                         headers={"Content-Type": "application/merge-patch+json"})
-                        urllib.request.urlopen(request, timeout=5).close()
-            time.sleep(0.05)
-
-    thread = threading.Thread(target=fill, daemon=True, name="token-controller")
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join(5)
 
 
 def load_yaml(path: Path) -> dict:

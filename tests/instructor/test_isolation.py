@@ -7,7 +7,9 @@ and, to make any leak visible, also wrote a Gateway and VirtualService for learn
     where a workshop learner's credentials reach);
   * no request anywhere (path or query) mentions learner B, and no namespaced kind is listed across all namespaces;
   * A's results are A's: the checks that B's objects would satisfy fail for A, naming A's namespace.
-The same holds the other way round, and for `workshop status` and `reset`, which read one learner at a time.
+The same holds the other way round, and for `workshop.learner_status` and `reset`, which read one learner at a time
+(`workshop status` lists each kind once across the cluster with the instructor's credentials, then grades each
+learner from their namespace and istio-system only).
 """
 
 from __future__ import annotations

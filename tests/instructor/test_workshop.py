@@ -14,7 +14,7 @@ import stat
 import pytest
 import yaml
 
-from instructor_helpers import install_mesh, objects, run_cli, solution_objects, token_controller, writes
+from instructor_helpers import install_mesh, objects, run_cli, solution_objects, writes
 from labtools import labstate, workshop
 from labtools.errors import EnvironmentBroken, UsageError
 from tests.conftest import HAVE_CRDS
@@ -31,13 +31,15 @@ def shared(api, tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path / "home"))  # so a write to ~/.kube would be seen
     with Cluster.connect(context=CONTEXT, kubeconfig=config) as cluster:
         install_mesh(cluster)
+        # kube-controller-manager publishes the cluster's CA in every namespace (ConfigMap kube-root-ca.crt)
+        cluster.apply([{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "kube-root-ca.crt", "namespace": "istio-system"},
+                        "data": {"ca.crt": "-----BEGIN CERTIFICATE-----\ntest CA\n"}}])
         yield cluster
 
 
 def test_create_prepares_a_namespace_an_account_and_a_kubeconfig_per_learner(shared, api, release, tmp_path, requests_seen):
     output = tmp_path / "seats"
-    with token_controller(api):
-        seats = workshop.create(shared, 3, "learner", output, release=release)
+    seats = workshop.create(shared, 3, "learner", output, release=release)
     assert [s.namespace for s in seats] == ["learner-01", "learner-02", "learner-03"]
     assert [s.host for s in seats] == ["learner-01.bookinfo.app", "learner-02.bookinfo.app", "learner-03.bookinfo.app"]
 
@@ -45,7 +47,11 @@ def test_create_prepares_a_namespace_an_account_and_a_kubeconfig_per_learner(sha
         ns = seat.namespace
         namespace = api.handler.namespace_objects[ns]
         assert namespace["metadata"]["labels"] == {"app.kubernetes.io/managed-by": "labtools", "labtools.dev/workshop": "learner",
-                                                   "labtools.dev/learner": ns, "istio-injection": "enabled"}
+                                                   "labtools.dev/learner": ns, "istio-injection": "enabled",
+                                                   "pod-security.kubernetes.io/enforce": "privileged",  # no Istio CNI here
+                                                   "pod-security.kubernetes.io/enforce-version": "latest",
+                                                   "pod-security.kubernetes.io/warn": "baseline",
+                                                   "pod-security.kubernetes.io/audit": "baseline"}
         assert {"productpage-v1", "reviews-v3", "httpbin", "curl", "fortio-deploy"} <= set(objects(api, "Deployment", ns))
         role = objects(api, "Role", ns)["labtools-learner"]
         assert {"gateways", "virtualservices", "destinationrules", "serviceentries"} <= {
@@ -64,7 +70,7 @@ def test_create_prepares_a_namespace_an_account_and_a_kubeconfig_per_learner(sha
         config = yaml.safe_load(seat.kubeconfig.read_text())
         assert config["current-context"] == ns
         assert config["contexts"][0]["context"]["namespace"] == ns
-        assert config["users"][0]["user"] == {"token": f"token-for-{ns}"}
+        assert config["users"][0]["user"] == {"token": f"token-for-{ns}"}  # from TokenRequest
         assert config["clusters"][0]["cluster"]["server"] == api.url
         assert base64.b64decode(config["clusters"][0]["cluster"]["certificate-authority-data"]).startswith(b"-----BEGIN")
         assert stat.S_IMODE(os.stat(seat.kubeconfig).st_mode) == 0o600
@@ -79,9 +85,8 @@ def test_create_prepares_a_namespace_an_account_and_a_kubeconfig_per_learner(sha
 
 
 def test_create_again_completes_instead_of_failing(shared, api, release, tmp_path):
-    with token_controller(api):
-        workshop.create(shared, 2, "learner", tmp_path / "seats", components=["bookinfo"], release=release)
-        seats = workshop.create(shared, 3, "learner", tmp_path / "seats", components=["bookinfo"], release=release)
+    workshop.create(shared, 2, "learner", tmp_path / "seats", components=["bookinfo"], release=release)
+    seats = workshop.create(shared, 3, "learner", tmp_path / "seats", components=["bookinfo"], release=release)
     assert [s.created for s in seats] == [False, False, True]
     assert "httpbin" not in objects(api, "Deployment", "learner-03")
 
@@ -95,11 +100,19 @@ def test_create_refuses_a_namespace_it_did_not_make_and_changes_nothing(shared, 
     assert not writes(requests_seen)
 
 
-def test_create_without_a_token_controller_says_what_to_check(shared, api, release, tmp_path):
-    with pytest.raises(EnvironmentBroken) as broken:
-        workshop.create(shared, 1, "learner", tmp_path / "seats", components=[], release=release, token_timeout=0.3)
-    assert "token of ServiceAccount learner-01/labtools-learner" in broken.value.message
-    assert "token controller" in broken.value.hint
+def test_tokens_are_time_bound_and_the_api_servers_cap_is_what_the_kubeconfig_records(shared, api, release, tmp_path):
+    api.handler.max_token_seconds = 3 * 3600  # --service-account-max-token-expiration on the API server
+    seats = workshop.create(shared, 1, "learner", tmp_path / "seats", components=[], release=release, duration=10 * 3600)
+    assert api.handler.tokens_issued == [("learner-01", "labtools-learner", 3 * 3600)]
+    extension = yaml.safe_load(seats[0].kubeconfig.read_text())["contexts"][0]["context"]["extensions"][0]
+    assert extension["name"] == "labtools.dev/workshop" and extension["extension"]["expires"] == seats[0].expires
+
+    renewed = workshop.renew(shared, "learner", tmp_path / "seats", duration=2 * 3600)
+    assert [s.namespace for s in renewed] == ["learner-01"] and len(api.handler.tokens_issued) == 2
+    assert api.handler.tokens_issued[-1][2] == 2 * 3600
+    with pytest.raises(UsageError, match="at least 10 minutes"):
+        workshop.parse_duration("5m")
+    assert workshop.parse_duration("1h30m") == 5400
 
 
 def test_create_never_writes_into_dot_kube(shared, release, tmp_path):
@@ -118,14 +131,15 @@ def test_names_are_checked_before_anything_happens():
 
 
 def test_delete_removes_only_what_labtools_made_for_that_workshop(shared, api, release, tmp_path):
-    with token_controller(api):
-        workshop.create(shared, 2, "learner", tmp_path / "a", components=[], release=release)
-        workshop.create(shared, 1, "other", tmp_path / "b", components=[], release=release)
+    workshop.create(shared, 2, "learner", tmp_path / "a", components=[], release=release)
+    workshop.create(shared, 1, "other", tmp_path / "b", components=[], release=release)
     shared.apply([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "learner-99"}}])  # not labtools'
 
     done = workshop.delete(shared, "learner")
     assert done == ["Namespace learner-01", "Namespace learner-02", "RoleBinding istio-system/labtools-learner-01",
-                    "RoleBinding istio-system/labtools-learner-02", "Role istio-system/labtools-learner-reader"]
+                    "RoleBinding istio-system/labtools-learner-02", "Role istio-system/labtools-learner-reader",
+                    "ValidatingAdmissionPolicyBinding labtools-learner-hosts", "ValidatingAdmissionPolicy labtools-learner-hosts",
+                    "ValidatingAdmissionPolicyBinding labtools-learner-pods", "ValidatingAdmissionPolicy labtools-learner-pods"]
     left = set(api.handler.namespace_objects)
     assert {"learner-99", "other-01", "istio-system"} <= left and not {"learner-01", "learner-02"} & left
     assert set(objects(api, "RoleBinding", "istio-system")) == {"labtools-other-01"}
@@ -133,8 +147,7 @@ def test_delete_removes_only_what_labtools_made_for_that_workshop(shared, api, r
 
 
 def test_status_shows_each_learners_labs_from_the_cluster(shared, api, release, tmp_path):
-    with token_controller(api):
-        workshop.create(shared, 3, "learner", tmp_path / "seats", components=["bookinfo"], release=release)
+    workshop.create(shared, 3, "learner", tmp_path / "seats", components=["bookinfo"], release=release)
     labstate.carry_out(shared, labstate.plan_solve(shared, labstate_lab("04"), "learner-01", release=release), ready_timeout=0)
     wrong = solution_objects("04-traffic-split", "learner-02")
     wrong[1]["spec"]["http"][1]["route"][0]["weight"], wrong[1]["spec"]["http"][1]["route"][1]["weight"] = 50, 50
@@ -166,8 +179,7 @@ def test_commands_need_a_named_context(capsys):
 
 def test_the_commands_end_to_end(shared, api, release, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    with token_controller(api):
-        code, out, err = run_cli(["workshop", "create", "--learners", "2", "--context", CONTEXT, "--components", "bookinfo"], capsys)
+    code, out, err = run_cli(["workshop", "create", "--learners", "2", "--context", CONTEXT, "--components", "bookinfo"], capsys)
     assert code == 0, err
     assert "learner-01.bookinfo.app" in out and (tmp_path / "workshop-learner" / "learner-02.kubeconfig").is_file()
     code, out, err = run_cli(["workshop", "status", "--context", CONTEXT], capsys)

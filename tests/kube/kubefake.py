@@ -11,7 +11,10 @@ What a real API server does beyond that, and labtools relies on, is added here, 
   * exec and port-forward over WebSocket, speaking the channel protocols the kubernetes client speaks
     (v4.channel.k8s.io: one byte of channel, 1 stdout, 2 stderr, 3 the Status); exec handlers run on a worker
     thread, so a slow command does not hold up the list and get requests served meanwhile;
-  * Namespaces themselves (kmock 0.8 reads /api/v1/namespaces/<name> as a namespace prefix, not an object).
+  * Namespaces themselves (kmock 0.8 reads /api/v1/namespaces/<name> as a namespace prefix, not an object);
+  * paged lists (`limit` and `continue`), TokenRequest (POST .../serviceaccounts/<name>/token);
+  * what a remote, busy API server does to a client: `latency` seconds before every answer, and `throttle_every`
+    N-th request answered 429 with `Retry-After` (API Priority and Fairness), counted in `requests_answered`.
 
 The server runs its asyncio loop in a background thread so that labtools' synchronous client code runs unchanged.
 """
@@ -63,7 +66,12 @@ ISTIO_RESOURCES = {
 VERBS = ["create", "delete", "get", "list", "patch", "update", "watch"]
 
 
+# every kind any server was told about, for the test helpers' paths (path_for)
+KNOWN: dict[str, tuple[str, str, bool]] = {}
+
+
 def declare(server: kmock.KubernetesEmulator, kinds: dict[str, tuple[str, str, bool]]) -> None:
+    KNOWN.update(kinds)
     for kind, (api_version, plural, namespaced) in kinds.items():
         info = kmock.ResourceInfo(kind=kind, namespaced=namespaced, verbs=VERBS, singular=kind.lower())
         if kind == "Pod":
@@ -90,8 +98,35 @@ class ApiServer(kmock.KubernetesEmulator):
     refuse: dict[str, int] = attrs.field(factory=dict)
     # (resource, namespace, name) -> fieldManager -> the leaf paths it applied (server-side apply's managedFields)
     managed_fields: dict[tuple, dict[str, set[tuple]]] = attrs.field(factory=dict)
+    latency: float = 0.0
+    throttle_every: int = 0
+    reset_every: int = 0  # every N-th request: the connection is dropped without an answer
+    retry_after: str = "0"
+    requests_answered: int = 0
+    throttled: int = 0
+    # (namespace, account) -> expirationSeconds of every token issued
+    tokens_issued: list[tuple[str, str, int]] = attrs.field(factory=list)
+    max_token_seconds: int = 0  # like --service-account-max-token-expiration: 0 means no cap
+    # kmock keeps every request and walks them on each new one (quadratic): a benchmark of thousands turns it off.
+    record_requests: bool = True
 
     async def __call__(self, raw_request: aiohttp.web.BaseRequest) -> aiohttp.web.StreamResponse:
+        self.requests_answered += 1
+        if not self.record_requests:
+            self._requests.clear()
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        if self.throttle_every and self.requests_answered % self.throttle_every == 0:
+            self.throttled += 1
+            response = _status(429, "TooManyRequests", "Too many requests, please try again later.")
+            response.headers["Retry-After"] = self.retry_after
+            return response
+        if self.reset_every and self.requests_answered % self.reset_every == 0 and raw_request.transport is not None:
+            raw_request.transport.abort()
+            return aiohttp.web.Response(status=499)  # never reaches the client
+        token = re.fullmatch(r"/api/v1/namespaces/([^/]+)/serviceaccounts/([^/]+)/token", raw_request.path)
+        if token and raw_request.method == "POST":
+            return await self._token(raw_request, token.group(1), token.group(2))
         if raw_request.path in self.refuse:
             code = self.refuse[raw_request.path]
             return _status(code, "Forbidden" if code == 403 else "Refused", f"refused by the test (HTTP {code})")
@@ -100,12 +135,32 @@ class ApiServer(kmock.KubernetesEmulator):
             return await self._namespaces(raw_request, match.group(1))
         return await super().__call__(raw_request)
 
+    async def _token(self, raw: aiohttp.web.BaseRequest, namespace: str, account: str) -> aiohttp.web.StreamResponse:
+        if namespace not in self.namespace_objects:
+            return _status(404, "NotFound", f'namespaces "{namespace}" not found')
+        key = (kmock.resource(group="", version="v1", plural="serviceaccounts"), namespace, account)
+        if key not in self._objects or self._objects[key].deleted:
+            return _status(404, "NotFound", f'serviceaccounts "{account}" not found')
+        body = json.loads(await raw.read() or b"{}")
+        seconds = int((body.get("spec") or {}).get("expirationSeconds") or 3600)
+        if self.max_token_seconds:
+            seconds = min(seconds, self.max_token_seconds)
+        self.tokens_issued.append((namespace, account, seconds))
+        import datetime
+
+        expires = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=seconds)
+        return aiohttp.web.json_response({
+            "apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "metadata": {"name": account, "namespace": namespace},
+            "spec": {"expirationSeconds": seconds, "audiences": []},
+            "status": {"token": f"token-for-{namespace}", "expirationTimestamp": expires.strftime("%Y-%m-%dT%H:%M:%SZ")}},
+            status=201)
+
     async def _namespaces(self, raw: aiohttp.web.BaseRequest, name: str | None) -> aiohttp.web.StreamResponse:
         body = await raw.read()
         data = json.loads(body) if body else None
         if name is None and raw.method == "GET":
             items = [copy.deepcopy(ns) for ns in self.namespace_objects.values()]
-            return aiohttp.web.json_response({"kind": "NamespaceList", "apiVersion": "v1", "metadata": {}, "items": items})
+            return _paged(raw.query, {"kind": "NamespaceList", "apiVersion": "v1", "metadata": {}, "items": items})
         if name is None and raw.method == "POST":
             name = data["metadata"]["name"]
             if name in self.namespace_objects:
@@ -141,7 +196,9 @@ class ApiServer(kmock.KubernetesEmulator):
             return await self._server_side_apply(request)
         response = await super()._handle(request)
         if request.action == kmock.action.LIST and request.params.get("labelSelector"):
-            return self._filter_by_labels(response, request.params["labelSelector"])
+            response = self._filter_by_labels(response, request.params["labelSelector"])
+        if request.action == kmock.action.LIST and request.params.get("limit"):
+            return _paged(request.params, json.loads(response.body))
         return response
 
     # --- server-side apply -------------------------------------------------------------------------------------
@@ -258,6 +315,21 @@ class ApiServer(kmock.KubernetesEmulator):
         return ws
 
 
+def _paged(params: Any, data: dict) -> aiohttp.web.Response:
+    """One page of a list: `limit` items from the offset the `continue` token names (an opaque string to clients)."""
+    limit = int(params.get("limit") or 0)
+    if not limit:
+        return aiohttp.web.json_response(data)
+    start = int(params.get("continue") or 0)
+    items = data.get("items") or []
+    data["items"] = items[start:start + limit]
+    data.setdefault("metadata", {})
+    if start + limit < len(items):
+        data["metadata"]["continue"] = str(start + limit)
+        data["metadata"]["remainingItemCount"] = len(items) - start - limit
+    return aiohttp.web.json_response(data)
+
+
 def _status(code: int, reason: str, message: str) -> aiohttp.web.Response:
     body = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": message,
             "reason": reason, "code": code}
@@ -343,14 +415,14 @@ class RunningApiServer:
     # --- helpers for tests: go through HTTP like any client -------------------------------------------------
 
     def path_for(self, kind: str, namespace: str | None = None, name: str | None = None) -> str:
-        api_version, plural, namespaced = {**RESOURCES, **ISTIO_RESOURCES}[kind]
+        api_version, plural, namespaced = {**KNOWN, **RESOURCES, **ISTIO_RESOURCES}[kind]
         prefix = "/api/v1" if api_version == "v1" else f"/apis/{api_version}"
         where = f"/namespaces/{namespace}" if namespaced and namespace else ""
         return f"{prefix}{where}/{plural}" + (f"/{name}" if name else "")
 
     def create(self, obj: dict) -> dict:
         meta = obj["metadata"]
-        namespaced = {**RESOURCES, **ISTIO_RESOURCES}[obj["kind"]][2]
+        namespaced = {**KNOWN, **RESOURCES, **ISTIO_RESOURCES}[obj["kind"]][2]
         namespace = meta.setdefault("namespace", "default") if namespaced else None
         return self.request("POST", self.path_for(obj["kind"], namespace), obj)
 
