@@ -1,0 +1,92 @@
+"""What a learner does in JupyterLab, as Playwright steps: open a notebook, run all, edit a cell, click, reload."""
+
+from __future__ import annotations
+
+import time
+
+from playwright.sync_api import Locator, Page
+
+RUN_DEADLINE_MS = 45_000
+
+
+class NotebookPage:
+    def __init__(self, page: Page, jupyter, path: str):
+        self.page, self.jupyter, self.path = page, jupyter, path
+
+    def open(self) -> float:
+        """Open the notebook and wait until its kernel is idle; returns the seconds it took."""
+        started = time.monotonic()
+        self.page.goto(f"{self.jupyter.url}/lab/tree/{self.path}?token={self.jupyter.token}&reset")
+        self.page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=RUN_DEADLINE_MS)
+        self.wait_idle()
+        return time.monotonic() - started
+
+    def wait_idle(self) -> None:
+        self.page.wait_for_selector('.jp-Notebook-ExecutionIndicator[data-status="idle"]', timeout=RUN_DEADLINE_MS)
+
+    def run_all(self) -> None:
+        prompts = "[...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')].map(e => e.textContent)"
+        for _attempt in range(3):  # a click during the kernel's first seconds can be lost: try again
+            self.page.locator(".jp-Notebook").first.click()  # the Run menu acts on the focused notebook
+            self.page.get_by_role("menuitem", name="Run", exact=True).click()
+            self.page.locator('.lm-Menu-item[data-command="runmenu:run-all"]').click()
+            try:
+                self.page.wait_for_function(f"() => {prompts}.some(t => /[*\\d]/.test(t))", timeout=5000)
+                break
+            except Exception:
+                continue
+        # every code cell has run once its prompt shows a number
+        self.page.wait_for_function(f"() => {{ const p = {prompts}; return p.length > 0 && p.every(t => /\\[\\d+\\]/.test(t)); }}",
+                                    timeout=RUN_DEADLINE_MS)
+        self.wait_idle()
+
+    def cell(self, starts_with: str) -> Locator:
+        return self.page.locator(".jp-CodeCell").filter(
+            has=self.page.locator(".cm-content", has_text=starts_with)).first
+
+    def set_cell(self, starts_with: str, text: str, run: bool = True) -> None:
+        """Replace a code cell's text as a learner pasting it would, and run it (Ctrl+Enter) unless told not to."""
+        editor = self.cell(starts_with).locator(".cm-content")
+        editor.click()
+        self.page.keyboard.press("Control+a")
+        self.page.keyboard.insert_text(text)
+        if run:
+            self.page.keyboard.press("Control+Enter")
+            self.page.wait_for_timeout(200)
+            self.wait_idle()
+
+    def check_cell(self) -> Locator:
+        return self.page.locator(".jp-CodeCell").filter(has=self.page.get_by_role("button", name="Check my work"))
+
+    def click_check(self, previous: str | None = None) -> tuple[str, float]:
+        """Click "Check my work"; returns the visible result text once it differs from `previous`, and the time."""
+        cell = self.check_cell()
+        started = time.monotonic()
+        cell.scroll_into_view_if_needed()
+        cell.get_by_role("button", name="Check my work").click()
+        result = cell.locator(".lt-check").last
+        deadline = started + 20
+        while time.monotonic() < deadline:
+            text = _text(result) if result.count() else ""
+            if text and text != previous:
+                return text, time.monotonic() - started
+            self.page.wait_for_timeout(50)
+        return (_text(result) if result.count() else ""), time.monotonic() - started
+
+    def result_text(self) -> str:
+        result = self.check_cell().locator(".lt-check").last
+        return _text(result) if result.count() else ""
+
+    def save(self) -> None:
+        self.page.keyboard.press("Control+s")
+        self.page.wait_for_timeout(500)
+
+    def reload(self) -> None:
+        self.page.reload()
+        self.page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=RUN_DEADLINE_MS)
+        self.wait_idle()
+
+
+def _text(locator: Locator) -> str:
+    """The text of an element, rendered or not (JupyterLab skips rendering cells out of view)."""
+    return " ".join((locator.text_content() or "").split())
