@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from labtools.grading.results import LabResult
-from labtools.notebook.views import LiveArea, Notice, View, code_html, in_ipython
+from labtools.notebook.views import Notice, View, code_html
 
 
 @dataclass(repr=False)
@@ -54,18 +54,20 @@ def result_text(result: LabResult) -> str:
 
 
 class CheckButton(View):
-    """A "Check my work" button above the latest result; each click grades again and replaces the result in place.
+    """A "Check my work" button with its own output below it: each click grades again and redraws that output.
 
-    Runs the check once when made, so the cell answers even where widgets cannot be clicked (a test, nbconvert).
+    The result lives in the button's widget (an ipywidgets Output), not in the cell's outputs, so a click redraws it
+    after a page reload or in a reopened notebook too: JupyterLab asks the running kernel for the widgets' state.
+    Grades once when made, so the cell answers even where widgets cannot be clicked (a test, nbconvert), where the
+    cell shows that first result as HTML or text.
     """
 
     def __init__(self, run_check: Callable[[], CheckView]):
         self.run_check = run_check
         self.last: CheckView | None = None
         self.runs = 0
-        self._area = LiveArea()
-        self._shown_in: Any = None
         self.button = _make_button(self.run)
+        self.output, self.widget = _make_output(self.button)
 
     def run(self, *_: Any) -> CheckView:
         if self.button is not None:
@@ -76,31 +78,35 @@ class CheckButton(View):
         finally:
             if self.button is not None:
                 self.button.disabled, self.button.description = False, "Check my work"
-        self._area.show(self.last)
+        if self.output is not None:  # replaced as a whole: the frontend draws the new result or nothing
+            self.output.outputs = ({"output_type": "display_data", "data": self.last.bundle(), "metadata": {}},)
         return self.last
 
-    def show(self) -> "CheckButton":
-        shell = in_ipython()
-        if shell is not None and self.button is not None:
-            from IPython.display import display
-
-            display(self.button)
-        self._shown_in = getattr(shell, "execution_count", None) if shell is not None else None
-        self.run()
-        return self
-
     def _ipython_display_(self) -> None:
-        shell = in_ipython()
-        if self._area.shown and shell is not None and getattr(shell, "execution_count", None) == self._shown_in:
-            return
-        self._area = LiveArea()
-        self.show()
+        from IPython.display import display
+
+        if self.last is None:
+            self.run()
+        bundle = self.bundle()
+        if self.widget is not None:  # JupyterLab draws the widget; nbconvert and a text console the result
+            bundle["application/vnd.jupyter.widget-view+json"] = {
+                "model_id": self.widget.model_id, "version_major": 2, "version_minor": 0}
+        display(bundle, raw=True)
 
     def html(self) -> str:
         return self.last.html() if self.last else ""
 
     def text(self) -> str:
         return self.last.text() if self.last else "Check my work (not run yet)"
+
+
+def _make_output(button: Any) -> tuple[Any, Any]:
+    if button is None:
+        return None, None
+    import ipywidgets
+
+    output = ipywidgets.Output()
+    return output, ipywidgets.VBox([button, output])
 
 
 def _make_button(on_click: Callable[..., Any]) -> Any:

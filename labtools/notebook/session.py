@@ -355,7 +355,9 @@ class LabSession:
 
     def check_button(self) -> CheckButton:
         """A "Check my work" button with the result below it; it grades once now and again on every click."""
-        return CheckButton(self.check).show()
+        button = CheckButton(self.check)
+        button.run()
+        return button
 
     # --- reading the learner's routing ----------------------------------------------------------------------------
     def offline_config(self) -> MeshConfig:

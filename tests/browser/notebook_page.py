@@ -75,6 +75,10 @@ class NotebookPage:
 
     def result_text(self) -> str:
         result = self.check_cell().locator(".lt-check").last
+        try:  # after a reload the widget is drawn once JupyterLab has its state from the kernel
+            result.wait_for(state="attached", timeout=15_000)
+        except Exception:
+            return ""
         return _text(result) if result.count() else ""
 
     def save(self) -> None:
