@@ -29,7 +29,7 @@ class CheckView(View):
     def html(self) -> str:
         from labtools import report
 
-        graded = f'<div style="color:#57606a;margin:2px 0">{code_html(self.graded)}</div>' if self.graded else ""
+        graded = f'<div style="color:var(--jp-ui-font-color2, #57606a);margin:2px 0">{code_html(self.graded)}</div>' if self.graded else ""
         notices = "".join(n.html() for n in self.notices)
         table = report.to_html(self.result) if self.result is not None else ""
         return f'<div class="lt-check" data-lab="{self.lab}">{graded}{notices}{table}</div>'

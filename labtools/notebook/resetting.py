@@ -52,12 +52,12 @@ class PlanView(LiveView):
     def html(self) -> str:
         parts = [f'<h4 style="margin:4px 0">{escape(self.title)}</h4>']
         if self.plan is not None:
-            parts.append(f'<div style="color:#57606a">Context {escape(self.plan.context)}: {escape(self.plan.summary())}</div>')
+            parts.append(f'<div style="color:var(--jp-ui-font-color2, #57606a)">Context {escape(self.plan.context)}: {escape(self.plan.summary())}</div>')
             cell = "padding:1px 8px;text-align:left;vertical-align:top"
             rows = "".join(
                 f'<tr><td style="{cell}"><b style="color:{COLOURS[DRAWN[action][1]]}">{escape(mark)} {escape(action)}</b></td>'
                 f'<td style="{cell}"><code>{escape(what)}</code></td>'
-                f'<td style="{cell};color:#57606a">{code_html(reason)}</td></tr>'
+                f'<td style="{cell};color:var(--jp-ui-font-color2, #57606a)">{code_html(reason)}</td></tr>'
                 for mark, action, what, reason in self._rows())
             parts.append(f'<table style="border-collapse:collapse">{rows}</table>')
             parts += [Notice(WARN, note).html() for note in self.plan.notes]
