@@ -7,6 +7,7 @@ why) and any notice (nothing to grade yet, no cluster for a live-only lab).
 
 from __future__ import annotations
 
+import html
 import io
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -21,6 +22,8 @@ class CheckView(View):
     result: LabResult | None = None
     graded: str = ""  # what was graded, and why in this mode
     notices: list[Notice] = field(default_factory=list)
+    files: dict[str, str] = field(default_factory=dict)  # the answer files graded: name in exercise/ -> their text
+    run: int = 0  # which click of the button this is (the page can tell a new result from the last one)
 
     @property
     def passed(self) -> bool:
@@ -32,7 +35,9 @@ class CheckView(View):
         graded = f'<div style="color:var(--jp-ui-font-color2, #57606a);margin:2px 0">{code_html(self.graded)}</div>' if self.graded else ""
         notices = "".join(n.html() for n in self.notices)
         table = report.to_html(self.result) if self.result is not None else ""
-        return f'<div class="lt-check" data-lab="{self.lab}">{graded}{notices}{table}</div>'
+        differs = "".join(_differs_html(name, text) for name, text in self.files.items())
+        return (f'<div class="lt-check" data-lab="{self.lab}" data-run="{self.run}">{graded}{differs}{notices}{table}'
+                '</div>')
 
     def text(self) -> str:
         parts = [self.graded] if self.graded else []
@@ -40,6 +45,34 @@ class CheckView(View):
         if self.result is not None:
             parts.append(result_text(self.result))
         return "\n".join(parts)
+
+
+# Only the page knows what the learner typed: this compares the `%%apply --save FILE` cell's text in the page with the
+# saved file that was graded, and shows the warning above it when they differ (the cell was edited, not run).
+_DIFFERS_SCRIPT = """(() => {
+  const box = document.getElementById(%(id)s); if (!box) return;
+  const saved = box.dataset.saved.trimEnd();
+  for (const cell of document.querySelectorAll('.jp-CodeCell')) {
+    const lines = [...cell.querySelectorAll('.jp-InputArea .cm-line')].map(line => line.textContent);
+    const header = (lines[0] || '').match(/^%%%%apply\\b.*--save[ =]+(\\S+)/);
+    if (!header || header[1] !== box.dataset.file) continue;
+    box.hidden = lines.slice(1).join('\\n').trimEnd() === saved;
+  }
+})();"""
+
+
+def _differs_html(name: str, text: str) -> str:
+    import json
+    import secrets
+
+    from labtools.notebook.views import WARN
+
+    box_id = f"lt-differs-{secrets.token_hex(6)}"
+    notice = Notice(WARN, f"Your exercise cell differs from exercise/{name}, which is what was graded.",
+                    hint="Run the exercise cell to save (and apply) what you typed, then check again.")
+    return (f'<div id="{box_id}" class="lt-differs" hidden data-file="{html.escape(name)}" '
+            f'data-saved="{html.escape(text)}">{notice.html()}</div>'
+            f'<script>{_DIFFERS_SCRIPT % {"id": json.dumps(box_id)}}</script>')
 
 
 def result_text(result: LabResult) -> str:
@@ -75,6 +108,7 @@ class CheckButton(View):
         try:
             self.last = self.run_check()
             self.runs += 1
+            self.last.run = self.runs
         finally:
             if self.button is not None:
                 self.button.disabled, self.button.description = False, "Check my work"

@@ -341,9 +341,9 @@ class LabSession:
             result = grade_files(self.lab, [self.exercise_dir], namespace=self.namespace)
         except LabtoolsError as problem:
             return CheckView(self.lab.id, notices=[Notice(ERROR, problem.message, hint=problem.hint)])
-        names = ", ".join(str(p.relative_to(self.exercise_dir)) for p in files)
-        graded = f"Graded offline: your files in exercise/ ({names}), because {why}. Live checks are skipped."
-        return CheckView(self.lab.id, result, graded)
+        names = ", ".join(f"exercise/{p.relative_to(self.exercise_dir)}, saved {_saved_at(p)}" for p in files)
+        graded = f"Graded {names}: offline, because {why}. Live checks are skipped."
+        return CheckView(self.lab.id, result, graded, files=_texts(self.exercise_dir, files))
 
     def _record(self, view: CheckView) -> None:
         from labtools import progress
@@ -556,6 +556,25 @@ class TrafficView(Group):
         shown = self.bars.shown_here()  # drawn live by this very cell: add only the summary below
         view = self.summary if shown else self
         display(view.bundle(), raw=True)
+
+
+def _saved_at(path: Path) -> str:
+    from datetime import datetime
+
+    moment = datetime.fromtimestamp(path.stat().st_mtime)
+    return moment.strftime("%H:%M:%S") if moment.date() == datetime.now().date() else moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _texts(folder: Path, files: list[Path]) -> dict[str, str]:
+    """The graded answer files by name, for the page to compare with the exercise cells (top-level files only)."""
+    texts = {}
+    for path in files:
+        if path.parent == folder:
+            try:
+                texts[path.name] = read_text(path)
+            except LabtoolsError:
+                continue
+    return texts
 
 
 def _skipped(what: str, state: ClusterState) -> Notice:

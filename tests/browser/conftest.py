@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from labtools.cli.jupyter import plan
+
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(os.environ.get("LABTOOLS_BROWSER_ARTIFACTS", Path(__file__).parent / "artifacts"))
 CHROMIUM = os.environ.get("LABTOOLS_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -86,17 +88,18 @@ class JupyterLab:
     def start(self) -> "JupyterLab":
         shutil.copytree(ROOT / "labs", self.labs, ignore=shutil.ignore_patterns(".work", ".ipynb_checkpoints"))
         # No news or update pop-ups over the notebook.
+        # No news or update pop-ups over the notebook (a test's own choice; learners keep theirs).
         notifications = self.settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
         notifications.parent.mkdir(parents=True, exist_ok=True)
         notifications.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
-        tracker = self.settings / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings"
-        tracker.parent.mkdir(parents=True, exist_ok=True)
-        tracker.write_text(json.dumps({"autoStartDefaultKernel": True}))
-        command = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={self.port}",
-                   f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={self.labs}", "--allow-root"]
+        # Started as `labtools start` starts it, but on a free port and without opening a browser.
+        launch = plan(self.labs, self.base / "app-settings", port=self.port, token=self.token, open_browser=False,
+                      as_root=True)
+        self.first_url = launch.url
+        command = [sys.executable, "-m", "jupyter", *launch.command[1:]]
         self.log = open(self.base / "jupyter.log", "wb")
-        self.process = subprocess.Popen(command, env=self.env(), stdout=self.log, stderr=subprocess.STDOUT,
-                                        cwd=self.base)
+        self.process = subprocess.Popen(command, env={**self.env(), **launch.env}, stdout=self.log,
+                                        stderr=subprocess.STDOUT, cwd=self.base)
         deadline = time.monotonic() + START_DEADLINE
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

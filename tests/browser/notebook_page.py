@@ -55,22 +55,28 @@ class NotebookPage:
             self.page.wait_for_timeout(200)
             self.wait_idle()
 
+    def run_cell(self, starts_with: str) -> None:
+        self.cell(starts_with).locator(".cm-content").click()
+        self.page.keyboard.press("Control+Enter")
+        self.page.wait_for_timeout(200)
+        self.wait_idle()
+
     def check_cell(self) -> Locator:
         return self.page.locator(".jp-CodeCell").filter(has=self.page.get_by_role("button", name="Check my work"))
 
-    def click_check(self, previous: str | None = None) -> tuple[str, float]:
-        """Click "Check my work"; returns the visible result text once it differs from `previous`, and the time."""
+    def click_check(self) -> tuple[str, float]:
+        """Click "Check my work"; returns the visible result once the page shows this click's run, and the time."""
         cell = self.check_cell()
-        started = time.monotonic()
         cell.scroll_into_view_if_needed()
-        cell.get_by_role("button", name="Check my work").click()
         result = cell.locator(".lt-check").last
+        before = result.get_attribute("data-run") if result.count() else None
+        started = time.monotonic()
+        cell.get_by_role("button", name="Check my work").click()
         deadline = started + 20
         while time.monotonic() < deadline:
-            text = _text(result) if result.count() else ""
-            if text and text != previous:
-                return text, time.monotonic() - started
-            self.page.wait_for_timeout(50)
+            if result.count() and result.get_attribute("data-run") != before:
+                return _text(result), time.monotonic() - started
+            self.page.wait_for_timeout(20)
         return (_text(result) if result.count() else ""), time.monotonic() - started
 
     def result_text(self) -> str:
