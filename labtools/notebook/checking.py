@@ -10,10 +10,17 @@ from __future__ import annotations
 import html
 import io
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 
+from labtools.errors import LabtoolsError
+from labtools.grading.checks import Lab
+from labtools.grading.offline import grade_files
 from labtools.grading.results import LabResult
-from labtools.notebook.views import Notice, View, code_html
+from labtools.manifests import read_text
+from labtools.notebook.environment import ClusterState
+from labtools.notebook.exercise import answer_files, exercise_dir
+from labtools.notebook.views import ERROR, INFO, SKIP, WARN, Notice, View, code_html
 
 
 @dataclass(repr=False)
@@ -152,3 +159,63 @@ def _make_button(on_click: Callable[..., Any]) -> Any:
                                tooltip="Grade your work again and show the result below")
     button.on_click(on_click)
     return button
+
+
+def grade(lab: Lab, namespace: str, context: str | None, state: ClusterState | None) -> CheckView:
+    """Live when `state` has a cluster, else the exercise files (`state` None: offline was asked for)."""
+    if state is not None and state.up:
+        from labtools.grading import live
+
+        try:
+            result = live.grade_cluster(lab, namespace=namespace, context=context, cluster=state.cluster)
+        except LabtoolsError as problem:
+            return CheckView(lab.id, notices=[Notice(ERROR, problem.message, hint=problem.hint)])
+        graded = (f"Graded live: what your cluster holds in namespace {namespace} ({state.describe()}). "
+                  "Not what you expected? Run the exercise cell again: it applies your YAML.")
+        return CheckView(lab.id, result, graded)
+    why = f"no cluster answers ({state.reason})" if state is not None and not state.up else "you asked for offline grading"
+    if not any(not c.live for c in lab.checks):
+        return CheckView(lab.id, notices=[Notice(
+            SKIP, f"Lab {lab.id} is graded on your cluster only, and {why}.",
+            ["Its checks look at running pods, sidecars and real requests; there is nothing to grade in files."],
+            hint=state.hint if state is not None else None)])
+    files = answer_files(lab)
+    if not files:
+        return CheckView(lab.id, notices=[Notice(
+            INFO, "Nothing to grade yet: there is no answer file in exercise/.",
+            hint="Run the exercise cell: it saves your YAML there.")])
+    try:
+        result = grade_files(lab, [exercise_dir(lab)], namespace=namespace)
+    except LabtoolsError as problem:
+        return CheckView(lab.id, notices=[Notice(ERROR, problem.message, hint=problem.hint)])
+    names = ", ".join(f"exercise/{p.relative_to(exercise_dir(lab))}, saved {_saved_at(p)}" for p in files)
+    graded = f"Graded {names}: offline, because {why}. Live checks are skipped."
+    return CheckView(lab.id, result, graded, files=_texts(exercise_dir(lab), files))
+
+def record(view: CheckView) -> None:
+    """Write a graded result to the progress log; a failure to write is said under the result."""
+    from labtools import progress
+
+    try:
+        progress.record_run(view.result, provenance=progress.LEARNER, via="notebook")
+    except LabtoolsError as problem:
+        view.notices.append(Notice(WARN, f"Your progress was not recorded: {problem.message}", hint=problem.hint))
+
+
+def _saved_at(path: Path) -> str:
+    from datetime import datetime
+
+    moment = datetime.fromtimestamp(path.stat().st_mtime)
+    return moment.strftime("%H:%M:%S") if moment.date() == datetime.now().date() else moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _texts(folder: Path, files: list[Path]) -> dict[str, str]:
+    """The graded answer files by name, for the page to compare with the exercise cells (top-level files only)."""
+    texts = {}
+    for path in files:
+        if path.parent == folder:
+            try:
+                texts[path.name] = read_text(path)
+            except LabtoolsError:
+                continue
+    return texts

@@ -8,12 +8,16 @@ is updated in place.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from labtools.errors import LabtoolsError
+from labtools.notebook.environment import ClusterState
 from labtools.notebook.views import COLOURS, ERROR, INFO, OK, SKIP, WARN, LiveView, Notice, code_html, escape
 
 # How a change is drawn: its mark and the status whose colour it takes.
+if TYPE_CHECKING:
+    from labtools.grading.checks import Lab
+
 DRAWN = {"install": ("+", OK), "create": ("+", OK), "replace": ("~", WARN), "delete": ("−", ERROR), "keep": ("=", SKIP)}
 MAX_DONE_LISTED = 12  # installing Bookinfo alone applies some twenty objects
 AGAIN = "Run the cell again: it plans from what your cluster holds now, so it finishes what is left."
@@ -103,3 +107,23 @@ def reset_to_start(cluster: Any, lab: Any, namespace: str, dry_run: bool = False
         return view.finish(Notice(WARN, "Interrupted before every change was made.", hint=AGAIN))
     listed = done[:MAX_DONE_LISTED] + ([f"... and {len(done) - MAX_DONE_LISTED} more"] if len(done) > MAX_DONE_LISTED else [])
     return view.finish(Notice(OK, f"Namespace {namespace} is at the starting state of lab {lab.id}.", listed))
+
+
+def setup_offline(lab: Lab, namespace: str, state: ClusterState) -> Notice:
+    """Without a cluster: say the reset is skipped, and still validate the lab's setup files."""
+    from labtools.manifests import read_text
+    from labtools.notebook import applying
+    from labtools.notebook.exercise import setup_files
+
+    lines = [state.reason]
+    files = setup_files(lab)
+    if files:
+        validation = applying.validate([(read_text(path), f"setup/{path.name}") for path in files], namespace)
+        refused = applying.refusal(validation)
+        if refused is not None:
+            return refused
+        names = ", ".join(applying.describe(r) for r in validation.resources)
+        lines.append(f"The setup files hold {names}: " + ("valid." if not validation.schema_note
+                                                           else "read, not validated. " + validation.schema_note))
+    return Notice(SKIP, f"Skipped: bringing namespace {namespace} to the starting state of lab {lab.id} "
+                        "needs your cluster, and none answers.", lines, hint=state.hint)
