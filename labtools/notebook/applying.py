@@ -18,6 +18,7 @@ from labtools.grading.checks import Lab
 from labtools.manifests import read_text
 from labtools.meshconfig import Resource, parse_resources
 from labtools.notebook import exercise
+from labtools.notebook.environment import SEE_MODE_NOTICE
 from labtools.notebook.exercise import exercise_dir
 from labtools.notebook.views import ERROR, INFO, OK, SKIP, WARN, Notice, View
 
@@ -119,9 +120,11 @@ def apply_sources(sources: list[Source], namespace: str, dry_run: bool, connect:
                                                notes + ["Dry run: nothing was sent to the cluster."]), dry_run=True)
     state = connect()
     if not state.up:
+        checked = "Valid" if not validation.schema_note else "Read (not validated)"
         return ApplyOutcome(validation, Notice(
-            SKIP, f"Valid, not applied: no cluster ({state.reason}).",
-            notes + ["Offline, `lab.check()` grades your saved file instead."], hint=state.hint))
+            SKIP, f"{checked}, not applied (offline mode): {names}",
+            notes + ["“Check my work” grades your saved file instead; " + SEE_MODE_NOTICE[0].lower()
+                     + SEE_MODE_NOTICE[1:]]))
     objects = [_with_namespace(r, namespace) for r in validation.resources]
     try:
         applied = state.cluster.apply(objects)

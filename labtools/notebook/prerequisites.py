@@ -11,7 +11,7 @@ from labtools.grading.catalog import component_file
 from labtools.grading.checks import Lab
 from labtools.grading.live import CORE_KINDS, ISTIO_KINDS
 from labtools.manifests import load_manifests
-from labtools.notebook.environment import ClusterState, docker_problem
+from labtools.notebook.environment import ClusterState, docker_problem, offline_why
 from labtools.notebook.exercise import answer_files, setup_files
 from labtools.notebook.views import ERROR, INFO, OK, WARN, Report
 
@@ -35,11 +35,14 @@ def prerequisites(lab: Lab, namespace: str, state: ClusterState,
         if lab.id == SETUP_LAB:
             report.add(INFO, "No cluster yet: setting one up is what this lab does.", [state.reason])
         else:
-            report.add(INFO, "Working offline: no cluster answers.", [
-                state.reason,
-                "Everything still works: your YAML is validated and graded from your files in exercise/, "
-                "and cells that need the cluster say that they are skipped.",
-            ], hint=state.hint)
+            why, fix = offline_why(state)
+            from labtools.schemas import schema_note
+
+            checked = "validated and graded" if not schema_note() else "graded (not validated: see above)"
+            report.add(INFO, "Offline mode: no cluster answers, so cells and checks that need one are skipped.", [
+                f"Why: {why}",
+                f"Your YAML is saved in exercise/, {checked} from there; live checks wait for a cluster.",
+            ], hint=fix)
     else:
         report.add(OK, f"Your cluster answers: {state.describe()}.")
         try:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from labtools.errors import LabtoolsError
-from labtools.notebook.environment import ClusterState
+from labtools.notebook.environment import SEE_MODE_NOTICE, ClusterState
 from labtools.notebook.views import COLOURS, ERROR, INFO, OK, SKIP, WARN, LiveView, Notice, code_html, escape
 
 # How a change is drawn: its mark and the status whose colour it takes.
@@ -115,7 +115,7 @@ def setup_offline(lab: Lab, namespace: str, state: ClusterState) -> Notice:
     from labtools.notebook import applying
     from labtools.notebook.exercise import setup_files
 
-    lines = [state.reason]
+    lines = [SEE_MODE_NOTICE]
     files = setup_files(lab)
     if files:
         validation = applying.validate([(read_text(path), f"setup/{path.name}") for path in files], namespace)
@@ -126,4 +126,4 @@ def setup_offline(lab: Lab, namespace: str, state: ClusterState) -> Notice:
         lines.append(f"The setup files hold {names}: " + ("valid." if not validation.schema_note
                                                            else "read, not validated. " + validation.schema_note))
     return Notice(SKIP, f"Skipped: bringing namespace {namespace} to the starting state of lab {lab.id} "
-                        "needs your cluster, and none answers.", lines, hint=state.hint)
+                        "needs your cluster.", lines)

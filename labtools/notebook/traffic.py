@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any, Callable, Mapping
 
 from labtools.errors import LabtoolsError, UsageError
-from labtools.notebook.environment import ClusterState
+from labtools.notebook.environment import SEE_MODE_NOTICE, ClusterState
 from labtools.notebook.pictures import SplitBars
 from labtools.notebook.views import ERROR, INFO, SKIP, Group, Notice, Table, View
 
@@ -124,7 +124,7 @@ class TrafficView(Group):
 
 
 def skipped(what: str, state: ClusterState) -> Notice:
-    return Notice(SKIP, f"Skipped: {what} needs your cluster, and none answers.", [state.reason], hint=state.hint)
+    return Notice(SKIP, f"Skipped: {what} needs your cluster.", [SEE_MODE_NOTICE])
 
 
 def _opts_out_of_injection(pod: dict) -> bool:

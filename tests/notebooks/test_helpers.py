@@ -16,7 +16,7 @@ from labtools.grading import CheckResult, LabResult
 from labtools.notebook import check, latency_histogram, open_lab, split_bars, status_timeline
 from labtools.notebook import session as sessions
 from labtools.notebook.checking import CheckView
-from labtools.notebook.environment import ClusterState
+from labtools.notebook.environment import SEE_MODE_NOTICE, ClusterState
 from tests.conftest import requires_crds
 
 GATEWAY_SOLUTION = (settings.solutions_dir() / "02-gateway" / "gateway.yaml").read_text()
@@ -185,7 +185,7 @@ def test_dry_run_validates_without_a_cluster(labs, monkeypatch):
 def test_valid_yaml_without_a_cluster_is_saved_but_not_applied(labs, monkeypatch):
     offline(monkeypatch)
     outcome = open_lab("02").apply(GATEWAY_SOLUTION, save="gateway.yaml")
-    assert outcome.notice.status == "skip" and "not applied: no cluster" in outcome.notice.title
+    assert outcome.notice.status == "skip" and "not applied (offline mode)" in outcome.notice.title
     assert outcome.saved is not None and outcome.saved.title == "Saved to exercise/gateway.yaml."
     assert (labs / "02-gateway" / "exercise" / "gateway.yaml").read_text() == GATEWAY_SOLUTION
 
@@ -294,14 +294,29 @@ def test_the_button_grades_now_and_again_on_each_click(labs, monkeypatch):
 
 
 def test_prerequisites_offline_say_why_and_what_to_run(labs, monkeypatch):
+    from labtools.notebook import environment
+
     offline(monkeypatch, "No lab cluster: labtools' kubeconfig does not exist yet.")
+    monkeypatch.setattr(environment, "docker_problem", lambda: None)
     report = open_lab("03").prerequisites()
     statuses = {n.title: n for n in report.items}
-    offline_notice = statuses["Working offline: no cluster answers."]
-    assert "No lab cluster: labtools' kubeconfig does not exist yet." in offline_notice.lines
+    offline_notice = statuses["Offline mode: no cluster answers, so cells and checks that need one are skipped."]
+    assert "Why: No lab cluster: labtools' kubeconfig does not exist yet." in offline_notice.lines
     assert offline_notice.hint == "Run `labtools up`." and report.ok
     assert any("bookinfo.yaml" in n.title for n in report.items)
     assert "lt-report" in report._repr_html_()
+
+
+def test_the_offline_notice_names_docker_rather_than_a_missing_kubeconfig(labs, monkeypatch):
+    from labtools.errors import EnvironmentBroken
+    from labtools.notebook import environment
+
+    offline(monkeypatch, "No lab cluster: labtools' kubeconfig does not exist yet.")
+    monkeypatch.setattr(environment, "docker_problem",
+                        lambda: EnvironmentBroken("[LT002] Docker is not running.", hint="Start Docker Desktop."))
+    [notice] = [n for n in open_lab("03").prerequisites().items if n.title.startswith("Offline mode")]
+    assert notice.lines[0] == "Why: Docker cannot be used here, so no lab cluster can run: [LT002] Docker is not running."
+    assert notice.hint == "Start Docker Desktop." and "kubeconfig" not in notice.text()
 
 
 def test_prerequisites_look_for_the_components_in_the_learners_namespace(labs, monkeypatch):
@@ -354,7 +369,8 @@ def test_live_cells_skip_with_the_reason(labs, monkeypatch):
     lab = open_lab("04")
     for view in (lab.traffic("/productpage"), lab.sidecars(), lab.live("reading stats", lambda probe: 1)):
         assert view.status == "skip" and view.title.startswith("Skipped:")
-        assert view.lines == ["Cannot reach the Kubernetes API at https://127.0.0.1:6443."]
+        # the reason and the fix are said once, at the top; no terminal command under each cell
+        assert view.lines == [SEE_MODE_NOTICE] and view.hint is None
 
 
 @requires_crds()
@@ -363,11 +379,11 @@ def test_apply_setup_offline_skips_saying_why_and_still_validates_the_setup(labs
     notice = open_lab("10").apply_setup()
     assert notice.status == "skip"
     assert notice.title == ("Skipped: bringing namespace default to the starting state of lab 10-security needs your "
-                            "cluster, and none answers.")
-    assert notice.lines == ["Cannot reach the Kubernetes API at https://127.0.0.1:6443.",
+                            "cluster.")
+    assert notice.lines == [SEE_MODE_NOTICE,
                             "The setup files hold VirtualService default/bookinfo, Gateway default/bookinfo-gateway, "
                             "Deployment default/legacy-client: valid."]
-    assert notice.hint == "Run `labtools up`."
+    assert notice.hint is None
     (labs / "07-timeouts" / "setup" / "reviews-delay.yaml").write_text(
         "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: slow}\n"
         "spec:\n  hosts: [reviews]\n  http:\n  - timeout: 3\n    route: [{destination: {host: reviews}}]\n")

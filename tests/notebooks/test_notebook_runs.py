@@ -25,7 +25,7 @@ def test_runs_top_to_bottom_without_a_cluster(path, labs):
 
     first = code[0]
     assert 'class="lt-report"' in outputs_html(first), "the prerequisites cell shows no report"
-    assert "Working offline" in outputs_text(first) or "No cluster yet" in outputs_text(first)
+    assert "Offline mode" in outputs_text(first) or "No cluster yet" in outputs_text(first)
 
     for cell in code:
         if any(call in cell.source for call in LIVE_CALLS):
