@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import io
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -31,6 +32,27 @@ class CheckView(View):
     notices: list[Notice] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=dict)  # the answer files graded: name in exercise/ -> their text
     run: int = 0  # which click of the button this is (the page can tell a new result from the last one)
+    answers_shown: bool = False  # hints that spell out the answer's YAML stay hidden until the learner asks
+
+    @property
+    def hidden_answers(self) -> int:
+        if self.result is None or self.answers_shown:
+            return 0
+        return sum(1 for c in self.result.checks for hint in c.hints if c.status != "pass" and is_answer(hint))
+
+    def shown_result(self) -> LabResult | None:
+        """The result as the learner sees it: the steps first (what is wrong, which field), the YAML once asked."""
+        if self.result is None or self.answers_shown:
+            return self.result
+        import dataclasses
+
+        def step(check: Any) -> Any:
+            hints = [h for h in check.hints if not is_answer(h)]
+            if len(hints) < len(check.hints):
+                hints.append(ANSWER_HIDDEN)
+            return dataclasses.replace(check, hints=hints)
+
+        return dataclasses.replace(self.result, checks=[step(c) for c in self.result.checks])
 
     @property
     def passed(self) -> bool:
@@ -41,7 +63,8 @@ class CheckView(View):
 
         graded = f'<div style="color:var(--jp-ui-font-color2, #57606a);margin:2px 0">{code_html(self.graded)}</div>' if self.graded else ""
         notices = "".join(n.html() for n in self.notices)
-        table = report.to_html(self.result) if self.result is not None else ""
+        shown = self.shown_result()
+        table = report.to_html(shown) if shown is not None else ""
         differs = "".join(_differs_html(name, text) for name, text in self.files.items())
         return (f'<div class="lt-check" data-lab="{self.lab}" data-run="{self.run}">{graded}{differs}{notices}{table}'
                 '</div>')
@@ -49,8 +72,9 @@ class CheckView(View):
     def text(self) -> str:
         parts = [self.graded] if self.graded else []
         parts += [n.text() for n in self.notices]
-        if self.result is not None:
-            parts.append(result_text(self.result))
+        shown = self.shown_result()
+        if shown is not None:
+            parts.append(result_text(shown))
         return "\n".join(parts)
 
 
@@ -66,6 +90,29 @@ _DIFFERS_SCRIPT = """(() => {
     box.hidden = lines.slice(1).join('\\n').trimEnd() === saved;
   }
 })();"""
+
+
+ANSWER_HIDDEN = "The YAML of the answer is hidden: try the fix first; “Show the answer” below shows it (and notes it in your progress)."
+# A hint that spells the answer out as YAML ("outlierDetection: {consecutive5xxErrors: 1, ...}"), not a step towards it.
+_YAML_HINT = re.compile(r"\s*[A-Za-z_][\w.-]*:\s*(\{|\[|\n)")
+
+
+def is_answer(hint: str) -> bool:
+    return bool(_YAML_HINT.match(hint)) or ("\n" in hint.strip() and ":" in hint)
+
+
+def answers_shown(lab: Lab, namespace: str) -> bool:
+    from labtools import solved
+
+    return solved.is_marked(lab.id, namespace)
+
+
+def show_answers(lab: Lab, namespace: str) -> None:
+    """The learner asked for the answer: marked as `labtools solve` marks a lab, so progress shows the lab as solved
+    with the solution (until `labtools reset`), and later checks show the answers."""
+    from labtools import solved
+
+    solved.mark(lab.id, namespace, context="answer shown in the notebook")
 
 
 def _differs_html(name: str, text: str) -> str:
@@ -102,12 +149,21 @@ class CheckButton(View):
     cell shows that first result as HTML or text.
     """
 
-    def __init__(self, run_check: Callable[[], CheckView]):
+    def __init__(self, run_check: Callable[[], CheckView], show_answer: Callable[[], None] | None = None):
         self.run_check = run_check
+        self.show_answer = show_answer
         self.last: CheckView | None = None
         self.runs = 0
         self.button = _make_button(self.run)
-        self.output, self.widget = _make_output(self.button)
+        self.answer_button = _make_button(self.reveal, "Show the answer", "eye", "",
+                                          "Show the YAML of the answer; your progress notes that you asked")
+        self.output, self.widget = _make_output(self.button, self.answer_button)
+
+    def reveal(self, *_: Any) -> CheckView:
+        """Show the answers (recorded in progress), then grade again so the result shows them."""
+        if self.show_answer is not None:
+            self.show_answer()
+        return self.run()
 
     def run(self, *_: Any) -> CheckView:
         if self.button is not None:
@@ -121,6 +177,8 @@ class CheckButton(View):
                 self.button.disabled, self.button.description = False, "Check my work"
         if self.output is not None:  # replaced as a whole: the frontend draws the new result or nothing
             self.output.outputs = ({"output_type": "display_data", "data": self.last.bundle(), "metadata": {}},)
+        if self.answer_button is not None:
+            self.answer_button.layout.display = "" if self.last.hidden_answers and self.show_answer else "none"
         return self.last
 
     def _ipython_display_(self) -> None:
@@ -141,22 +199,22 @@ class CheckButton(View):
         return self.last.text() if self.last else "Check my work (not run yet)"
 
 
-def _make_output(button: Any) -> tuple[Any, Any]:
+def _make_output(button: Any, answer_button: Any) -> tuple[Any, Any]:
     if button is None:
         return None, None
     import ipywidgets
 
     output = ipywidgets.Output()
-    return output, ipywidgets.VBox([button, output])
+    return output, ipywidgets.VBox([ipywidgets.HBox([button, answer_button]), output])
 
 
-def _make_button(on_click: Callable[..., Any]) -> Any:
+def _make_button(on_click: Callable[..., Any], description: str = "Check my work", icon: str = "check",
+                 style: str = "primary", tooltip: str = "Grade your work again and show the result below") -> Any:
     try:
         import ipywidgets
     except ImportError:  # the `notebook` extra is not installed: the check still runs once, without a button
         return None
-    button = ipywidgets.Button(description="Check my work", button_style="primary", icon="check",
-                               tooltip="Grade your work again and show the result below")
+    button = ipywidgets.Button(description=description, button_style=style, icon=icon, tooltip=tooltip)
     button.on_click(on_click)
     return button
 
@@ -197,7 +255,8 @@ def record(view: CheckView) -> None:
     from labtools import progress
 
     try:
-        progress.record_run(view.result, provenance=progress.LEARNER, via="notebook")
+        provenance = progress.SOLUTION if view.answers_shown else progress.LEARNER
+        progress.record_run(view.result, provenance=provenance, via="notebook")
     except LabtoolsError as problem:
         view.notices.append(Notice(WARN, f"Your progress was not recorded: {problem.message}", hint=problem.hint))
 

@@ -160,13 +160,15 @@ class LabSession:
         if mode == "live" and not state.up:
             return CheckView(self.lab.id, notices=[Notice(ERROR, f"No cluster to grade: {state.reason}", hint=state.hint)])
         view = checking.grade(self.lab, self.namespace, self.context, state)
+        view.answers_shown = checking.answers_shown(self.lab, self.namespace)
         if view.result is not None:
             checking.record(view)
         return view
 
     def check_button(self) -> CheckButton:
-        """A "Check my work" button with the result below it; it grades once now and again on every click."""
-        button = CheckButton(self.check)
+        """A "Check my work" button with the result below it; it grades once now and again on every click. Hints that
+        spell out the answer's YAML wait behind "Show the answer", which notes in your progress that you asked."""
+        button = CheckButton(self.check, lambda: checking.show_answers(self.lab, self.namespace))
         button.run()
         return button
 

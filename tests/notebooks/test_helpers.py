@@ -626,3 +626,22 @@ def test_labtools_errors_in_a_cell_show_message_and_hint_not_a_traceback(labs, s
     assert lines == ["InputError: exercise/gateway.yaml: document 1 is not valid YAML, line 3."]
     shown = capsys.readouterr().out  # a plain InteractiveShell prints what a kernel would display
     assert "✘ exercise/gateway.yaml: document 1 is not valid YAML, line 3." in shown and "Check the indentation." in shown
+
+
+def test_answers_come_in_steps_and_showing_them_is_recorded(labs, monkeypatch):
+    pytest.importorskip("ipywidgets", reason="the button needs ipywidgets (pip install -e '.[notebook]')")
+    from labtools import progress
+
+    offline(monkeypatch)
+    lab = open_lab("09")
+    button = lab.check_button()
+    first = button.last
+    assert first.hidden_answers and "outlierDetection: {" not in first.text()
+    assert "The YAML of the answer is hidden" in first.text()
+    assert button.answer_button.layout.display == ""
+    button.answer_button.click()
+    shown = button.last
+    assert shown.answers_shown and "outlierDetection: {" in shown.text()
+    assert button.answer_button.layout.display == "none"
+    records = [json.loads(line) for line in progress.log_path().read_text().splitlines()]
+    assert [r["provenance"] for r in records] == ["learner", "solution"]  # like `labtools solve`, until reset
