@@ -96,7 +96,8 @@ class JupyterLab:
         launch = plan(self.labs, self.base / "app-settings", port=self.port, token=self.token, open_browser=False,
                       as_root=True)
         self.first_url = launch.url
-        command = [sys.executable, "-m", "jupyter", *launch.command[1:]]
+        # The test drives JupyterLab's own commands (window.jupyterapp) rather than hunting for menu items.
+        command = [sys.executable, "-m", "jupyter", *launch.command[1:], "--LabApp.expose_app_in_browser=True"]
         self.log = open(self.base / "jupyter.log", "wb")
         self.process = subprocess.Popen(command, env={**self.env(), **launch.env}, stdout=self.log,
                                         stderr=subprocess.STDOUT, cwd=self.base)

@@ -22,19 +22,17 @@ class NotebookPage:
         return time.monotonic() - started
 
     def wait_idle(self) -> None:
+        self.page.wait_for_function(
+            """() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+                       const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
+                       return k && k.connectionStatus === 'connected' && k.status === 'idle'; }""",
+            timeout=RUN_DEADLINE_MS)
         self.page.wait_for_selector('.jp-Notebook-ExecutionIndicator[data-status="idle"]', timeout=RUN_DEADLINE_MS)
 
     def run_all(self) -> None:
         prompts = "[...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')].map(e => e.textContent)"
-        for _attempt in range(3):  # a click during the kernel's first seconds can be lost: try again
-            self.page.locator(".jp-Notebook").first.click()  # the Run menu acts on the focused notebook
-            self.page.get_by_role("menuitem", name="Run", exact=True).click()
-            self.page.locator('.lm-Menu-item[data-command="runmenu:run-all"]').click()
-            try:
-                self.page.wait_for_function(f"() => {prompts}.some(t => /[*\\d]/.test(t))", timeout=5000)
-                break
-            except Exception:
-                continue
+        self.page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget")
+        self.page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
         # every code cell has run once its prompt shows a number
         self.page.wait_for_function(f"() => {{ const p = {prompts}; return p.length > 0 && p.every(t => /\\[\\d+\\]/.test(t)); }}",
                                     timeout=RUN_DEADLINE_MS)
