@@ -34,4 +34,6 @@ def kiali_link(namespace: str, state: ClusterState, graph_type: str = "versioned
                         "`labtools dashboard kiali` in a terminal opens it through a port-forward.")
         except LabtoolsError as problem:
             note = problem.message + (f" {problem.hint}" if problem.hint else "")
-    return Link(url, f"Kiali graph of namespace {namespace}", note)
+    inside = ("On a remote JupyterLab (a workshop's JupyterHub, a cloud VM): File → New Launcher → Istio labs → Kiali "
+              "opens it through JupyterLab itself.")
+    return Link(url, f"Kiali graph of namespace {namespace}", f"{note} {inside}".strip())
