@@ -125,3 +125,10 @@ def test_list_shows_offline_and_live_points_apart():
     offline = sum(c.points for c in lab.checks if not c.live)
     row = next(line for line in run.stdout.splitlines() if "04-traffic-split" in line)
     assert f"{offline} (" in row  # what the notebook shows offline (/8), not offline and live added up
+
+
+def test_help_lists_each_command_with_its_whole_first_sentence():
+    run = subprocess.run([sys.executable, "-m", "labtools", "--help"], capture_output=True, text=True, cwd=ROOT,
+                         timeout=60, env={**os.environ, "COLUMNS": "80"})
+    assert run.returncode == 0 and "..." not in run.stdout, run.stdout
+    assert "instructor." in run.stdout and "Bookinfo and a kubeconfig each." in run.stdout
