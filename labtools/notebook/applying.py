@@ -163,10 +163,12 @@ def write_answer(lab: Lab, filename: str, text: str) -> Notice:
 
 
 def apply_answer(lab: Lab, namespace: str, source: str | Path, dry_run: bool, save: str | None,
-                 cluster_state: Callable[[], Any]) -> View:
+                 cluster_state: Callable[[], Any], cell_lines_before: int = 0) -> View:
     """Validate YAML (text, or a file name in exercise/) and apply it: all of it, or nothing.
 
     `save="gateway.yaml"` first saves the text as the learner's answer; `dry_run=True` validates only.
+    `cell_lines_before`: the text comes from a notebook cell below that many lines (`%%apply ...`); line numbers
+    in messages then count the cell's lines, as the learner sees them, and name the cell rather than the file.
     """
     saved = None
     try:
@@ -176,6 +178,9 @@ def apply_answer(lab: Lab, namespace: str, source: str | Path, dry_run: bool, sa
             label = f"exercise/{save}"
     except LabtoolsError as problem:
         return Notice(ERROR, "Not applied: " + problem.message, hint=problem.hint)
+    if cell_lines_before:
+        label = "this cell" + (f" (saved as exercise/{save})" if save else "")
+        text = "\n" * cell_lines_before + text  # blank lines parse as nothing: only the line numbers move
     outcome = apply_sources([(text, label)], namespace, dry_run, cluster_state)
     outcome.saved = saved
     return outcome

@@ -144,12 +144,14 @@ class LabSession:
         """Save `text` as exercise/<filename>; a different earlier version is kept in exercise/.work/backups/."""
         return applying.write_answer(self.lab, filename, text)
 
-    def apply(self, source: str | Path, dry_run: bool = False, save: str | None = None) -> View:
+    def apply(self, source: str | Path, dry_run: bool = False, save: str | None = None,
+              cell_lines_before: int = 0) -> View:
         """Validate YAML (text, or a file name in exercise/) and apply it: all of it, or nothing.
 
         `save="gateway.yaml"` first saves the text as the learner's answer; `dry_run=True` validates only.
         """
-        return applying.apply_answer(self.lab, self.namespace, source, dry_run, save, self.cluster_state)
+        return applying.apply_answer(self.lab, self.namespace, source, dry_run, save, self.cluster_state,
+                                     cell_lines_before)
 
     # --- grading --------------------------------------------------------------------------------------------------
     def check(self, mode: str = "auto") -> CheckView:

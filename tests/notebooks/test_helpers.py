@@ -513,6 +513,11 @@ def test_the_apply_magic_saves_validates_and_applies_nothing_on_error(labs, monk
     assert (labs / "02-gateway" / "exercise" / "gateway.yaml").read_text() == GATEWAY_SOLUTION
     refused = shell.run_cell_magic("apply", "", GATEWAY_SOLUTION.replace("number: 8080", "number: eighty"))
     assert refused.notice.status == "error" and "spec.servers[0].port.number" in refused.notice.lines[0]
+    # line numbers count the cell's lines as the learner sees them: the %%apply line is line 1
+    in_file = GATEWAY_SOLUTION.splitlines().index("      number: 8080") + 1
+    assert f"line {in_file + 1})" in refused.notice.lines[0] and "this cell" in refused.notice.lines[0]
+    unreadable = shell.run_cell_magic("apply", "--save gateway.yaml", "apiVersion: v1\nkind: Service\nmetadata:\n\tname: x\n")
+    assert "line 5" in unreadable.notice.title and "this cell (saved as exercise/gateway.yaml)" in unreadable.notice.title
 
 
 def test_the_magic_without_a_lab_refuses_to_save(monkeypatch, shell):
