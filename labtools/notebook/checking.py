@@ -157,7 +157,8 @@ class CheckButton(View):
         self.button = _make_button(self.run)
         self.answer_button = _make_button(self.reveal, "Show the answer", "eye", "",
                                           "Show the YAML of the answer; your progress notes that you asked")
-        self.output, self.widget = _make_output(self.button, self.answer_button)
+        self.name_row = _name_row() if self.button is not None else None
+        self.output, self.widget = _make_output(self.button, self.answer_button, self.name_row)
 
     def reveal(self, *_: Any) -> CheckView:
         """Show the answers (recorded in progress), then grade again so the result shows them."""
@@ -199,13 +200,48 @@ class CheckButton(View):
         return self.last.text() if self.last else "Check my work (not run yet)"
 
 
-def _make_output(button: Any, answer_button: Any) -> tuple[Any, Any]:
+def _make_output(button: Any, answer_button: Any, name_row: Any = None) -> tuple[Any, Any]:
     if button is None:
         return None, None
     import ipywidgets
 
     output = ipywidgets.Output()
-    return output, ipywidgets.VBox([ipywidgets.HBox([button, answer_button]), output])
+    rows = [ipywidgets.HBox([button, answer_button]), output] + ([name_row] if name_row is not None else [])
+    return output, ipywidgets.VBox(rows)
+
+
+def _name_row() -> Any:
+    """Asks the learner's name once (for progress and exports), unless it is set or was asked before."""
+    from labtools import progress
+
+    try:
+        if not progress.should_ask_name():
+            return None
+    except LabtoolsError:  # an unreadable identity is said where progress is recorded
+        return None
+    import ipywidgets
+
+    note = ipywidgets.HTML("Your name, for your progress and the exports you hand in (asked once; "
+                           "<code>labtools progress --whoami NAME</code> changes it later):")
+    name = ipywidgets.Text(placeholder="Your name")
+    save = ipywidgets.Button(description="Save my name", icon="user")
+    skip = ipywidgets.Button(description="Not now")
+    row = ipywidgets.VBox([note, ipywidgets.HBox([name, save, skip])])
+
+    def answer(given: str) -> None:
+        try:
+            if given:
+                progress.set_learner(given)
+            progress.name_asked()
+        except LabtoolsError as problem:
+            note.value = html.escape(problem.message)
+            return
+        row.layout.display = "none"
+
+    save.on_click(lambda _: answer(name.value.strip()))
+    skip.on_click(lambda _: answer(""))
+    row.name, row.save, row.skip = name, save, skip  # for tests and scripted use
+    return row
 
 
 def _make_button(on_click: Callable[..., Any], description: str = "Check my work", icon: str = "check",

@@ -650,3 +650,27 @@ def test_answers_come_in_steps_and_showing_them_is_recorded(labs, monkeypatch):
     assert button.answer_button.layout.display == "none"
     records = [json.loads(line) for line in progress.log_path().read_text().splitlines()]
     assert [r["provenance"] for r in records] == ["learner", "solution"]  # like `labtools solve`, until reset
+
+
+def test_the_check_button_asks_for_a_name_once(labs, monkeypatch):
+    pytest.importorskip("ipywidgets", reason="the button needs ipywidgets (pip install -e '.[notebook]')")
+    from labtools import progress
+
+    offline(monkeypatch)
+    monkeypatch.delenv(progress.LEARNER_ENV, raising=False)
+    button = open_lab("02").check_button()
+    assert button.name_row is not None
+    button.name_row.name.value = "Ada Lovelace"
+    button.name_row.save.click()
+    assert progress.current_learner().name == "Ada Lovelace" and button.name_row.layout.display == "none"
+    assert open_lab("02").check_button().name_row is None  # asked once
+
+
+def test_skipping_the_name_is_remembered_too(labs, monkeypatch):
+    pytest.importorskip("ipywidgets", reason="the button needs ipywidgets (pip install -e '.[notebook]')")
+    from labtools import progress
+
+    offline(monkeypatch)
+    monkeypatch.delenv(progress.LEARNER_ENV, raising=False)
+    open_lab("02").check_button().name_row.skip.click()
+    assert progress.current_learner().name == "" and not progress.should_ask_name()
