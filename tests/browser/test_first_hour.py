@@ -74,3 +74,14 @@ def test_screenshots_of_labs_04_and_09(theme, jupyter, page, artifacts):
         assert first and text, "the check cell shows a result"
     (artifacts / f"timings-{theme.split()[-1].lower()}.json").write_text(__import__("json").dumps(timings, indent=1))
     print(theme, timings)
+
+
+def test_the_launcher_opens_the_dashboards_through_jupyterlab(jupyter, page, artifacts):
+    pytest.importorskip("jupyter_server_proxy", reason="jupyter-server-proxy (the notebook extra) serves the dashboards")
+    NotebookPage(page, jupyter, "00-setup/lab.ipynb").open()
+    page.evaluate("window.jupyterapp.commands.execute('launcher:create')")
+    section = page.locator(".jp-Launcher-section", has=page.locator(".jp-Launcher-sectionTitle", has_text="Istio labs"))
+    section.wait_for()
+    titles = sorted(" ".join(t.split()) for t in section.locator(".jp-LauncherCard-label").all_text_contents())
+    page.screenshot(path=str(artifacts / "launcher.png"))
+    assert [t.replace("[↗]", "").strip() for t in titles] == ["Grafana", "Kiali", "Prometheus"], titles  # ↗: new tab
