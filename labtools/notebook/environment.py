@@ -69,6 +69,15 @@ def offline_why(state: ClusterState) -> tuple[str, str]:
     kubeconfig is only a symptom when Docker cannot run a cluster at all."""
     problem = docker_problem()
     if problem is not None:
-        return (f"Docker cannot be used here, so no lab cluster can run: {problem.message}",
-                problem.hint or "Start Docker, then run the setup cell of lab 00.")
+        return (f"Docker cannot be used here, so no lab cluster can run: {problem.message.splitlines()[0]}",
+                _notebook_words(problem.hint or "Start Docker, then run the command again."))
     return state.reason, state.hint or NO_CLUSTER_HINT
+
+
+def _notebook_words(fix: str) -> str:
+    """A terminal fix told in a notebook: "run the command again" is the setup cell; `labtools start` is where the
+    learner already is."""
+    import re
+
+    sentences = [s for s in re.split(r"(?<=\.)\s+", fix.strip()) if "labtools start" not in s]
+    return " ".join(sentences).replace("run the command again", "run the setup cell of lab 00")
