@@ -15,7 +15,8 @@ Cells, in this order:
        lab = open_lab("04")
        lab.prerequisites(needs={"Gateway/bookinfo-gateway": "02-gateway", "VirtualService/bookinfo": "03-virtual-service"})
 
-   It reports the schemas, the cluster (or "working offline" and why), the lab's components and its setup/ objects,
+   It reports the schemas, the cluster (or the one "Offline mode" notice: why, and the one fix; cells that skip
+   point to it rather than repeating it), the lab's components and its setup/ objects,
    and objects earlier labs made (`needs`), each missing thing with the command that fixes it. `lab.apply_setup()`
    brings the namespace to the lab's starting state as `labtools reset <lab>` does (labtools.labstate), showing the
    plan first: it installs the samples the lab uses (httpbin, curl, fortio), applies labs/<id>/setup/, and deletes
@@ -35,7 +36,10 @@ Cells, in this order:
    file is a second cell. `%%apply --dry-run` validates only; `lab.apply(text_or_file, dry_run=...)` and
    `lab.write(name, text)` do the same from Python.
 6. The check: `lab.check_button()` (grades now and on every click) or `lab.check()`; `check("04")` works anywhere.
-   Live when a cluster answers (labtools.grading.live), else offline on the exercise files, saying which and why.
+   Live when a cluster answers (labtools.grading.live), else offline on the exercise files, saying which file and
+   when it was saved; the page warns when the exercise cell differs from that file. The result lives in the
+   button's own widget, so it is redrawn on every click, after a page reload too. Hints that spell out the answer's
+   YAML wait behind "Show the answer", which marks the lab in progress as `labtools solve` does.
 7. Looking at it: offline pictures come from the learner's own files, never from made-up data:
        lab.routes(["/productpage", "/admin"], gateway="bookinfo-gateway")    # rule met and destination, per request
        lab.routes([Request(host="reviews", headers={"end-user": "jason"})])   # Request from labtools.meshconfig
