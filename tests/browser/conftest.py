@@ -108,12 +108,14 @@ class JupyterLab:
         self.log = open(self.base / "jupyter.log", "wb")
         self.process = subprocess.Popen(command, env={**self.env(), **launch.env}, stdout=self.log,
                                         stderr=subprocess.STDOUT, cwd=self.base)
-        deadline = time.monotonic() + START_DEADLINE
+        began = time.monotonic()
+        deadline = began + START_DEADLINE
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"JupyterLab exited: {(self.base / 'jupyter.log').read_text()[-2000:]}")
             try:
                 with urllib.request.urlopen(f"{self.url}/api/status?token={self.token}", timeout=2):
+                    self.start_s = time.monotonic() - began  # JupyterLab answering, as after `labtools start`
                     return self
             except OSError:
                 time.sleep(0.3)

@@ -57,7 +57,7 @@ def test_screenshots_of_labs_04_and_09(theme, jupyter, page, artifacts):
     """Labs 04 and 09 run top to bottom without an error in each theme; screenshots are kept as artefacts, with the
     first hour's timings (notebook open, check click)."""
     jupyter.set_theme(theme)
-    timings = {}
+    timings: dict = {"jupyterlab_start_s": round(jupyter.start_s, 2)}
     for lab, picture in (("04-traffic-split", "lab.routes("), ("09-circuit-breaking", "in_flight_at_once(3)")):
         notebook = NotebookPage(page, jupyter, f"{lab}/lab.ipynb")
         opened = notebook.open()
