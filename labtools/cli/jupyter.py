@@ -17,8 +17,8 @@ SETTING_OVERRIDES = {"@jupyterlab/notebook-extension:tracker": {"autoStartDefaul
 
 
 def lab_notebook(lab_id: str) -> str:
-    """A lab's notebook, relative to the labs folder."""
-    return f"{lab_id}/lab.ipynb"
+    """A lab's notebook, relative to the labs folder: named after its lab, so open labs have tabs of their own."""
+    return f"{lab_id}/{lab_id}.ipynb"
 
 
 @dataclass

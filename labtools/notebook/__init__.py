@@ -3,7 +3,7 @@
 Never imported by the CLI. Every helper returns an object that displays itself (HTML in JupyterLab, plain text
 elsewhere) and never raises for a missing cluster: a cell that needs one says it is skipped, why, and what to run.
 
-How to write a lab notebook (labs/<id>/lab.ipynb)
+How to write a lab notebook (labs/<id>/<id>.ipynb, named after its lab)
 =================================================
 
 Cells, in this order:
@@ -64,8 +64,8 @@ Cells, in this order:
 9. Classic mistakes (markdown): the ones CURRICULUM.md names for the lab, and what the learner sees when they happen.
 10. Recap (markdown): a few bullets.
 
-What tests/notebooks enforces for every labs/*/lab.ipynb (new notebooks are picked up automatically):
-- committed without outputs, execution counts or widget state (`python -m labtools.notebook.clean labs/*/lab.ipynb`);
+What tests/notebooks enforces for every labs/<id>/<id>.ipynb (new notebooks are picked up automatically):
+- committed without outputs, execution counts or widget state (`python -m labtools.notebook.clean labs/*/*.ipynb`);
 - at least 600 words of markdown outside code blocks; headings "# Lab NN · Title", and ones containing "Kiali",
   "Classic mistakes" and "Recap";
 - the first code cell calls open_lab("NN") and lab.prerequisites(); a check cell and lab.kiali_link() exist;

@@ -11,7 +11,7 @@ from tests.browser.notebook_page import NotebookPage
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 
-LAB04 = "04-traffic-split/lab.ipynb"
+LAB04 = "04-traffic-split/04-traffic-split.ipynb"
 EXERCISE = "%%apply --save reviews.yaml"
 
 
@@ -59,7 +59,7 @@ def test_screenshots_of_labs_04_and_09(theme, jupyter, page, artifacts):
     jupyter.set_theme(theme)
     timings: dict = {"jupyterlab_start_s": round(jupyter.start_s, 2)}
     for lab, picture in (("04-traffic-split", "lab.routes("), ("09-circuit-breaking", "in_flight_at_once(3)")):
-        notebook = NotebookPage(page, jupyter, f"{lab}/lab.ipynb")
+        notebook = NotebookPage(page, jupyter, f"{lab}/{lab}.ipynb")
         opened = notebook.open()
         notebook.run_all()
         assert not page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").count()
@@ -78,7 +78,7 @@ def test_screenshots_of_labs_04_and_09(theme, jupyter, page, artifacts):
 
 def test_the_launcher_opens_the_dashboards_through_jupyterlab(jupyter, page, artifacts):
     pytest.importorskip("jupyter_server_proxy", reason="jupyter-server-proxy (the notebook extra) serves the dashboards")
-    NotebookPage(page, jupyter, "00-setup/lab.ipynb").open()
+    NotebookPage(page, jupyter, "00-setup/00-setup.ipynb").open()
     page.evaluate("window.jupyterapp.commands.execute('launcher:create')")
     section = page.locator(".jp-Launcher-section", has=page.locator(".jp-Launcher-sectionTitle", has_text="Istio labs"))
     section.wait_for()

@@ -237,7 +237,7 @@ def test_offline_ok_through_a_pipe_says_that_jupyterlab_is_not_opened(fake_tools
 
 def _opens_lab_00(args: list[str]) -> bool:
     return (args[0] == "lab" and f"--ServerApp.root_dir={settings.labs_dir()}" in args
-            and "--ServerApp.default_url=/lab/tree/00-setup/lab.ipynb" in args
+            and "--ServerApp.default_url=/lab/tree/00-setup/00-setup.ipynb" in args
             and ("--allow-root" in args) == bool(AS_ROOT) and not any("token" in a.lower() for a in args))
 
 
