@@ -19,7 +19,7 @@ from labtools.grading.checks import Lab
 from labtools.grading.offline import grade_files
 from labtools.grading.results import LabResult
 from labtools.manifests import read_text
-from labtools.notebook.environment import ClusterState
+from labtools.notebook.environment import SEE_MODE_NOTICE, ClusterState
 from labtools.notebook.exercise import answer_files, exercise_dir
 from labtools.notebook.views import ERROR, INFO, SKIP, WARN, Notice, View, code_html
 
@@ -250,7 +250,8 @@ def _make_button(on_click: Callable[..., Any], description: str = "Check my work
         import ipywidgets
     except ImportError:  # the `notebook` extra is not installed: the check still runs once, without a button
         return None
-    button = ipywidgets.Button(description=description, button_style=style, icon=icon, tooltip=tooltip)
+    button = ipywidgets.Button(description=description, button_style=style, icon=icon, tooltip=tooltip,
+                               layout=ipywidgets.Layout(width="auto"))  # the default width cuts longer labels
     button.on_click(on_click)
     return button
 
@@ -267,12 +268,13 @@ def grade(lab: Lab, namespace: str, context: str | None, state: ClusterState | N
         graded = (f"Graded live: what your cluster holds in namespace {namespace} ({state.describe()}). "
                   "Not what you expected? Run the exercise cell again: it applies your YAML.")
         return CheckView(lab.id, result, graded)
-    why = f"no cluster answers ({state.reason})" if state is not None and not state.up else "you asked for offline grading"
+    # the reason itself is said once, in the mode notice at the top of the notebook
+    why = "no cluster answers" if state is not None and not state.up else "you asked for offline grading"
     if not any(not c.live for c in lab.checks):
         return CheckView(lab.id, notices=[Notice(
             SKIP, f"Lab {lab.id} is graded on your cluster only, and {why}.",
-            ["Its checks look at running pods, sidecars and real requests; there is nothing to grade in files."],
-            hint=state.hint if state is not None else None)])
+            ["Its checks look at running pods, sidecars and real requests; there is nothing to grade in files.",
+             SEE_MODE_NOTICE])])
     files = answer_files(lab)
     if not files:
         return CheckView(lab.id, notices=[Notice(
