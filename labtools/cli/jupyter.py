@@ -11,8 +11,10 @@ from pathlib import Path
 
 FIRST_LAB = "00-setup"
 PREFERRED_PORT = 8888
-# JupyterLab 4.6 asks which kernel to start each time a notebook opens unless this is on: every lab uses the one
-# Python kernel, so the dialog is a question with one answer (schema @jupyterlab/notebook-extension:tracker).
+# JupyterLab 4.6 asks which kernel to start each time a notebook opens unless this is on (its schema
+# @jupyterlab/notebook-extension:tracker, autoStartDefaultKernel, default false): every lab uses the one Python kernel,
+# so the dialog is a question with one answer. Defaults are overridden by <app_settings_dir>/overrides.json
+# (jupyterlab_server settings_utils._get_overrides); labtools points app_settings_dir at a folder of its own.
 SETTING_OVERRIDES = {"@jupyterlab/notebook-extension:tracker": {"autoStartDefaultKernel": True}}
 
 

@@ -7,6 +7,10 @@ picks) and proxies to it. From jupyter-server-proxy 4.6's config.py (ServerProce
 group `jupyter_serverproxy_servers` (registered in pyproject.toml), `command` may hold `{port}`, `absolute_url=True`
 passes the full request path to the backend instead of rewriting it to `/`, and `launcher_entry` takes
 `title`/`path_info`/`category`.
+
+Kiali answers under its own web root (/kiali), so its entry passes the full path on: that matches when JupyterLab
+runs at the root of its server (labtools start); under a JupyterHub prefix (/user/NAME/) Kiali's web root would
+have to be that prefix too, which the labs do not set.
 """
 
 from __future__ import annotations
