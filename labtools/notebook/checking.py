@@ -84,8 +84,17 @@ _DIFFERS_SCRIPT = """(() => {
   const box = document.getElementById(%(id)s); if (!box) return;
   const saved = box.dataset.saved.trimEnd();
   for (const cell of document.querySelectorAll('.jp-CodeCell')) {
-    const lines = [...cell.querySelectorAll('.jp-InputArea .cm-line')].map(line => line.textContent);
-    const header = (lines[0] || '').match(/^%%%%apply\\b.*--save[ =]+(\\S+)/);
+    const editor = cell.querySelector('.jp-InputArea .cm-content');
+    if (!editor) continue;
+    // CodeMirror 6 draws only the lines in view: read its document; from the drawn lines only when all are drawn
+    const view = editor.cmView && editor.cmView.view;
+    let text = view && view.state ? view.state.doc.toString() : null;
+    if (text === null) {
+      if (cell.querySelector('.cm-gap')) continue;
+      text = [...editor.querySelectorAll('.cm-line')].map(line => line.textContent).join('\\n');
+    }
+    const lines = text.split('\\n');
+    const header = lines[0].match(/^%%%%apply\\b.*--save[ =]+(\\S+)/);
     if (!header || header[1] !== box.dataset.file) continue;
     box.hidden = lines.slice(1).join('\\n').trimEnd() === saved;
   }

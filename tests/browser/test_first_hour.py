@@ -65,6 +65,8 @@ def test_screenshots_of_labs_04_and_09(theme, jupyter, page, artifacts):
         assert not page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").count()
         first = notebook.result_text()
         text, clicked = notebook.click_check()
+        differs = notebook.check_cell().locator(".lt-differs").last
+        assert differs.count() and not differs.is_visible(), "after Run All the exercise cell is what was graded"
         timings[lab] = {"open_s": round(opened, 2), "check_click_s": round(clicked, 2)}
         name = f"{lab}-{theme.split()[-1].lower()}"
         page.evaluate("document.querySelector('.jp-WindowedPanel-outer').scrollTo(0, 0)")
