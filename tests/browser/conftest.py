@@ -46,10 +46,12 @@ def _missing() -> str | None:
 
 def pytest_collection_modifyitems(config, items):
     reason = _missing()
-    if reason is None:
-        return
     for item in items:
-        if "browser" in item.keywords:
+        if "browser" not in item.keywords:
+            continue
+        # one xdist worker runs them all (--dist loadgroup): one JupyterLab and one Chromium, not one per worker
+        item.add_marker(pytest.mark.xdist_group("browser"))
+        if reason is not None:
             item.add_marker(pytest.mark.skip(reason=f"browser test skipped: {reason}"))
 
 
