@@ -75,8 +75,6 @@ def interactive() -> bool:
 
 def launch_lab(console, mode: str, reason: str = "") -> int:
     """Start JupyterLab on the labs folder, opening lab 00, in the foreground (until Ctrl-C); returns its exit code."""
-    from rich.panel import Panel
-
     from labtools import settings, shell
     from labtools.cli import jupyter
 
@@ -90,9 +88,13 @@ def launch_lab(console, mode: str, reason: str = "") -> int:
         how = f"[bold]Offline mode[/]: your YAML is validated and graded; live checks are skipped. Why: {why}"
     else:
         how = "[bold]Live mode[/]: checks read the lab cluster."
-    console.print(Panel(f"Open the labs: [bold link={launch.url}]{_escape(launch.url)}[/]\n{how}\n"
-                        "Stop JupyterLab with Ctrl-C; `labtools start` opens it again.",
-                        title="JupyterLab", title_align="left", border_style="cyan"))
+    # The URL on a line of its own, never wrapped by us: a URL broken over lines cannot be copied whole.
+    console.rule("[bold]JupyterLab[/]", align="left", style="cyan")
+    console.print("Open the labs at:")
+    console.print(f"  [bold]{_escape(launch.url)}[/]", soft_wrap=True)
+    console.print(how)
+    console.print("Stop JupyterLab with Ctrl-C; `labtools start` opens it again.")
+    console.rule(style="cyan")
     return shell.run_attached(launch.command, env=env)
 
 
