@@ -89,6 +89,15 @@ class NotebookPage:
         self.page.keyboard.press("Control+s")
         self.page.wait_for_timeout(500)
 
+    def reopen(self) -> None:
+        """Close the notebook's tab and open it again in the same page (the kernel keeps running)."""
+        self.save()
+        self.page.evaluate("window.jupyterapp.commands.execute('application:close-all')")
+        self.page.wait_for_selector(".jp-Notebook", state="detached")
+        self.page.evaluate(f"window.jupyterapp.commands.execute('docmanager:open', {{path: {self.path!r}}})")
+        self.page.wait_for_selector(".jp-Notebook .jp-Cell")
+        self.wait_idle()
+
     def reload(self) -> None:
         self.page.reload()
         self.page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=RUN_DEADLINE_MS)

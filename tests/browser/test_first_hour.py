@@ -51,6 +51,11 @@ def test_result_follows_every_click_even_after_reload(jupyter, page, artifacts):
     assert "NOT PASSED" not in again and "PASSED" in again, f"and the next right answer passes again: {again[:300]}"
     assert not notebook.check_cell().locator(".lt-differs").last.is_visible()
 
+    notebook.reopen()  # a closed and reopened notebook: the button still redraws its own result
+    notebook.set_cell(EXERCISE, f"{EXERCISE}\n{starter}")
+    reopened, _ = notebook.click_check()
+    assert "NOT PASSED" in reopened, f"after reopening, the click shows the new result: {reopened[:300]}"
+
 
 @pytest.mark.parametrize("theme", ["JupyterLab Light", "JupyterLab Dark"])
 def test_screenshots_of_labs_04_and_09(theme, jupyter, page, artifacts):
