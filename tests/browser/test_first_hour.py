@@ -79,6 +79,15 @@ def test_screenshots_of_labs_04_and_09(theme, jupyter, page, artifacts):
         notebook.check_cell().screenshot(path=str(artifacts / f"{name}-check.png"))
         notebook.cell(picture).screenshot(path=str(artifacts / f"{name}-picture.png"))
         assert first and text, "the check cell shows a result"
+        if lab.startswith("09"):  # the in-flight picture of a right answer: one request each way, in order
+            solution = (ROOT / "solutions/09-circuit-breaking/httpbin.yaml").read_text()
+            notebook.set_cell("%%apply --save httpbin.yaml", f"%%apply --save httpbin.yaml\n{solution}")
+            notebook.run_cell(picture)
+            shown = notebook.cell(picture).locator(".lt-split")
+            rows = [" ".join(" ".join(r.locator("td").all_text_contents()).split()) for r in shown.locator("tr").all()]
+            assert rows == ["sent to httpbin 1 of 3 requests", "wait for a connection 1 of 3 requests",
+                            "get 503 at once (UO) 1 of 3 requests"], rows
+            notebook.cell(picture).screenshot(path=str(artifacts / f"{name}-picture-solved.png"))
     (artifacts / f"timings-{theme.split()[-1].lower()}.json").write_text(__import__("json").dumps(timings, indent=1))
     print(theme, timings)
 
