@@ -89,6 +89,20 @@ def current_learner() -> Learner:
     return stored
 
 
+def name_asked_path() -> Path:
+    return settings.home_dir() / "name-asked"
+
+
+def should_ask_name() -> bool:
+    """Whether to ask the learner's name: none is set and they were not asked before (asked once, CLI or notebook)."""
+    return not current_learner().name and not name_asked_path().exists()
+
+
+def name_asked() -> None:
+    """Remember that the learner was asked (they may have skipped): nobody asks again."""
+    _write_atomically(name_asked_path(), now_iso() + "\n")
+
+
 def set_learner(name: str, email: str | None = None) -> Learner:
     """Remember the learner's name (and email) for every later record and export; the learner id stays."""
     stored = _stored_identity()

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 SYMBOLS = {PASS: "✔", FAIL: "✘", SKIP: "–", ERROR: "!"}
 STYLES = {PASS: "green", FAIL: "red", SKIP: "dim", ERROR: "yellow"}
-COLOURS = {PASS: "#1a7f37", FAIL: "#cf222e", SKIP: "#6e7781", ERROR: "#9a6700"}
+COLOURS = {PASS: "var(--jp-success-color1, #1a7f37)", FAIL: "var(--jp-error-color1, #cf222e)", SKIP: "var(--jp-ui-font-color2, #6e7781)", ERROR: "var(--jp-warn-color1, #9a6700)"}
 
 
 def summary_line(result: LabResult) -> str:
@@ -100,14 +100,14 @@ def to_html(result: LabResult) -> str:
         body = "".join(f"<div>{_html(line)}</div>" for line in check.message.splitlines())
         if check.status in (FAIL, ERROR) and check.hints:
             items = "".join(f"<li>{_html(h)}</li>" for h in check.hints)
-            body += f'<ol class="lt-hints" style="margin:4px 0 0 0;padding-left:1.5em;color:#0969da">{items}</ol>'
+            body += f'<ol class="lt-hints" style="margin:4px 0 0 0;padding-left:1.5em;color:var(--jp-info-color1, #0969da)">{items}</ol>'
         rows.append(
             f'<tr class="lt-{check.status}"><td {cell}><span style="color:{colour};font-weight:bold;white-space:nowrap">'
             f"{SYMBOLS[check.status]} {check.status}</span></td><td {cell}><b>{_html(check.title)}</b>{body}</td>"
             f'<td style="text-align:right;vertical-align:top;padding:4px 8px">{points}</td></tr>'
         )
     verdict_colour = COLOURS[PASS] if result.passed else COLOURS[FAIL]
-    notes = "".join(f'<p style="color:#6e7781">{_html(n)}</p>' for n in result.notes)
+    notes = "".join(f'<p style="color:var(--jp-ui-font-color2, #6e7781)">{_html(n)}</p>' for n in result.notes)
     return (
         f'<div class="labtools-result" data-lab="{_html(result.lab)}" data-passed="{str(result.passed).lower()}">'
         f'<h4 style="margin:4px 0">{_html(result.lab)}: {_html(result.title)} '

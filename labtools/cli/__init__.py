@@ -111,6 +111,27 @@ from labtools.cli import (  # noqa: E402,F401
 )
 
 
+def _whole_first_sentences() -> None:
+    """`labtools --help` lists each command with the first sentence of its description, whole (wrapped where long):
+    click would cut it at the terminal's width with "..." unless the command names its short help."""
+    def first_sentence(text: str) -> str:
+        text = " ".join(text.split())
+        end = text.find(". ")
+        return text if end < 0 else text[:end + 1]
+
+    for info in app.registered_commands:
+        text = info.help or (info.callback.__doc__ if info.callback else "") or ""
+        if info.short_help is None and text.strip():
+            info.short_help = first_sentence(text)
+    for group in app.registered_groups:  # sub-apps (images, workshop) keep their help on their own Typer
+        sub = group.typer_instance.info if group.typer_instance is not None else None
+        if sub is not None and isinstance(sub.help, str) and not isinstance(sub.short_help, str):
+            sub.short_help = first_sentence(sub.help)
+
+
+_whole_first_sentences()
+
+
 def main() -> None:
     """Run the command; whatever happens, end with one clear message and an exit code (errors.py lists them)."""
     try:

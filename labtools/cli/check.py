@@ -46,9 +46,15 @@ def check(
                 f"Files were given ({paths[0]}) without --offline.",
                 hint=f"Grade files with: labtools check {lab} --offline {' '.join(map(str, paths))}",
             )
+        from labtools.errors import EnvironmentBroken
         from labtools.grading.live import grade_cluster
 
-        result = grade_cluster(definition, namespace=namespace, context=context)
+        try:
+            result = grade_cluster(definition, namespace=namespace, context=context)
+        except EnvironmentBroken as problem:  # no cluster: the files can still be graded
+            offline_hint = f"Without a cluster, grade your files: labtools check {lab} --offline"
+            raise EnvironmentBroken(problem.message, hint=f"{problem.hint} {offline_hint}" if problem.hint
+                                    else offline_hint) from None
     from labtools.cli.progress import record_check_run
 
     record_check_run(result)

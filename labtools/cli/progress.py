@@ -33,6 +33,8 @@ def progress(
         console().print(f"You are {learner.name}{f' <{learner.email}>' if learner.email else ''} "
                         f"(learner id {learner.id[:8]}); your exports carry this name.", markup=False)
         return
+    if log.should_ask_name():
+        _ask_name_once(log)
     learner = log.current_learner()
     labs, problems = log.summarize_log()
     warn(problems)
@@ -40,8 +42,8 @@ def progress(
     words = {log.PASSED: "passed", log.SOLVED_BY_SOLUTION: "solution used", log.ATTEMPTED: "not passed yet",
              log.NOT_ATTEMPTED: "not attempted"}
     out = console()
-    who = learner.name or "no name set (labtools progress --whoami NAME)"
-    table = Table(title=Text(f"Progress of {who}"), title_justify="left", box=box.SIMPLE_HEAD, show_edge=False,
+    title = f"Progress of {learner.name}" if learner.name else "Your progress (no name set: labtools progress --whoami NAME)"
+    table = Table(title=Text(title), title_justify="left", box=box.SIMPLE_HEAD, show_edge=False,
                   pad_edge=False, collapse_padding=True)
     table.add_column("Lab", no_wrap=True)
     table.add_column("Status", no_wrap=True)
@@ -90,3 +92,17 @@ def warn(lines: list[str]) -> None:
         err = console(stderr=True)
         for line in lines:
             err.print(f"warning: {line}", style="yellow", markup=False, soft_wrap=True)
+
+
+def _ask_name_once(log) -> None:
+    """At a terminal, ask the learner's name once (Enter skips); elsewhere never."""
+    from labtools.cli.setup_ui import interactive
+
+    if not interactive():
+        return
+    name = typer.prompt("Your name, for your progress and the exports you hand in (Enter to skip)", default="",
+                        show_default=False).strip()
+    log.name_asked()
+    if name:
+        learner = log.set_learner(name)
+        print(f"Thanks, {learner.name}: `labtools progress --whoami NAME` changes it.")

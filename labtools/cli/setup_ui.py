@@ -74,24 +74,33 @@ def interactive() -> bool:
 
 
 def launch_lab(console, mode: str, reason: str = "") -> int:
-    """Start JupyterLab on the labs folder in the foreground (until Ctrl-C); returns its exit code."""
+    """Start JupyterLab on the labs folder, opening lab 00, in the foreground (until Ctrl-C); returns its exit code."""
     from labtools import settings, shell
+    from labtools.cli import jupyter
 
-    labs = settings.labs_dir()
-    env = {"LABTOOLS_MODE": mode}
+    launch = jupyter.plan(settings.labs_dir(), settings.home_dir() / "jupyterlab-settings",
+                          as_root=hasattr(os, "geteuid") and os.geteuid() == 0)
+    env = {"LABTOOLS_MODE": mode, **launch.env}
     if reason:
         env["LABTOOLS_OFFLINE_REASON"] = reason.splitlines()[0]
     if mode == "offline":
-        console.print(f"Opening the labs in [bold]offline mode[/]: live checks are skipped. Why: {_escape(reason.splitlines()[0]) if reason else 'no cluster'}")
+        why = _escape(reason.splitlines()[0]) if reason else "no cluster"
+        how = f"[bold]Offline mode[/]: your YAML is validated and graded; live checks are skipped. Why: {why}"
     else:
-        console.print("Opening the labs (live mode: checks read the lab cluster).")
-    command = ["jupyter", "lab", str(labs)]
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        # JupyterLab refuses to start as root without this ("Running as root is not recommended"); learners in a
-        # container or a root shell (WSL, cloud VMs) would otherwise get no lab at all.
-        command.append("--allow-root")
-    console.print(f"JupyterLab: {_escape(' '.join(command))}  (stop it with Ctrl-C)")
-    return shell.run_attached(command, env=env)
+        how = "[bold]Live mode[/]: checks read the lab cluster."
+    # The URL on a line of its own, never wrapped by us: a URL broken over lines cannot be copied whole.
+    console.rule("[bold]JupyterLab[/]", align="left", style="cyan")
+    console.print("Open the labs at:")
+    console.print(f"  [bold]{_escape(launch.url)}[/]", soft_wrap=True)
+    console.print(how)
+    console.print("Stop JupyterLab with Ctrl-C; `labtools start` opens it again.")
+    console.rule(style="cyan")
+    return shell.run_attached(launch.command, env=env)
+
+
+def not_opened(console, why: str) -> None:
+    """Say that JupyterLab was not started, why, and how to start it."""
+    console.print(f"[yellow]![/] JupyterLab was not opened: {_escape(why)}. Open the labs with [bold]labtools start[/].")
 
 
 def _escape(text: str) -> str:

@@ -23,7 +23,7 @@ def up(
 ) -> None:
     """Set up the lab cluster (kind + Istio + Bookinfo + addons). Safe to run again: it only does what is missing."""
     from labtools.cli.output import console
-    from labtools.cli.setup_ui import RichReporter, _escape, interactive, launch_lab
+    from labtools.cli.setup_ui import RichReporter, _escape, interactive, launch_lab, not_opened
     from labtools.errors import EnvironmentBroken
     from labtools.provision import pipeline
 
@@ -36,14 +36,18 @@ def up(
         reporter.stop()
         if not offline_ok:
             raise
-        from labtools.cli import report_error
-
-        report_error(problem)
+        # Asked for: without a cluster the labs work offline, so this is a warning, not an error.
+        out.print(f"[yellow]! No cluster can be set up here:[/] {_escape(problem.message)}")
+        if problem.hint:
+            out.print(f"  [dim]To work live later: {_escape(problem.hint)}[/]")
         from labtools.cli.crds import fetch_for_validation
 
         fetch_for_validation(out)  # without a cluster, validation is what grading still has: get its schemas
-        if not lab or not interactive():
+        if not lab:
             out.print("Offline mode: grade files with `labtools check LAB --offline FILES`, or open the notebooks with `labtools start`.")
+            raise typer.Exit(0)
+        if not interactive():
+            not_opened(out, "this is not an interactive terminal (output goes to a pipe, or CI is set)")
             raise typer.Exit(0)
         raise typer.Exit(launch_lab(out, "offline", problem.message))
     finally:
@@ -56,7 +60,7 @@ def up(
     if not lab:
         return
     if not interactive():
-        out.print("Open the labs with: labtools start")
+        not_opened(out, "this is not an interactive terminal (output goes to a pipe, or CI is set)")
         return
     from labtools.shell import ToolNotFound
 

@@ -56,7 +56,7 @@ def _run_check(check: Check, evidence: Evidence, done: dict[str, CheckResult]) -
 
     started = time.perf_counter()
     if check.live and not evidence.live:
-        return result(SKIP, "Live check: it runs against your cluster (leave out --offline).", counted=False)
+        return result(SKIP, "Live check: it needs your cluster, so it is skipped when grading offline.", counted=False)
     unmet = [r.title for r in check.requires if done.get(r.id) is None or done[r.id].status != PASS]
     if unmet:
         return result(SKIP, "Waits for: " + "; ".join(unmet) + ".")

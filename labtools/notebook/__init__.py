@@ -3,7 +3,7 @@
 Never imported by the CLI. Every helper returns an object that displays itself (HTML in JupyterLab, plain text
 elsewhere) and never raises for a missing cluster: a cell that needs one says it is skipped, why, and what to run.
 
-How to write a lab notebook (labs/<id>/lab.ipynb)
+How to write a lab notebook (labs/<id>/<id>.ipynb, named after its lab)
 =================================================
 
 Cells, in this order:
@@ -15,7 +15,8 @@ Cells, in this order:
        lab = open_lab("04")
        lab.prerequisites(needs={"Gateway/bookinfo-gateway": "02-gateway", "VirtualService/bookinfo": "03-virtual-service"})
 
-   It reports the schemas, the cluster (or "working offline" and why), the lab's components and its setup/ objects,
+   It reports the schemas, the cluster (or the one "Offline mode" notice: why, and the one fix; cells that skip
+   point to it rather than repeating it), the lab's components and its setup/ objects,
    and objects earlier labs made (`needs`), each missing thing with the command that fixes it. `lab.apply_setup()`
    brings the namespace to the lab's starting state as `labtools reset <lab>` does (labtools.labstate), showing the
    plan first: it installs the samples the lab uses (httpbin, curl, fortio), applies labs/<id>/setup/, and deletes
@@ -35,7 +36,10 @@ Cells, in this order:
    file is a second cell. `%%apply --dry-run` validates only; `lab.apply(text_or_file, dry_run=...)` and
    `lab.write(name, text)` do the same from Python.
 6. The check: `lab.check_button()` (grades now and on every click) or `lab.check()`; `check("04")` works anywhere.
-   Live when a cluster answers (labtools.grading.live), else offline on the exercise files, saying which and why.
+   Live when a cluster answers (labtools.grading.live), else offline on the exercise files, saying which file and
+   when it was saved; the page warns when the exercise cell differs from that file. The result lives in the
+   button's own widget, so it is redrawn on every click, after a page reload too. Hints that spell out the answer's
+   YAML wait behind "Show the answer", which marks the lab in progress as `labtools solve` does.
 7. Looking at it: offline pictures come from the learner's own files, never from made-up data:
        lab.routes(["/productpage", "/admin"], gateway="bookinfo-gateway")    # rule met and destination, per request
        lab.routes([Request(host="reviews", headers={"end-user": "jason"})])   # Request from labtools.meshconfig
@@ -60,8 +64,8 @@ Cells, in this order:
 9. Classic mistakes (markdown): the ones CURRICULUM.md names for the lab, and what the learner sees when they happen.
 10. Recap (markdown): a few bullets.
 
-What tests/notebooks enforces for every labs/*/lab.ipynb (new notebooks are picked up automatically):
-- committed without outputs, execution counts or widget state (`python -m labtools.notebook.clean labs/*/lab.ipynb`);
+What tests/notebooks enforces for every labs/<id>/<id>.ipynb (new notebooks are picked up automatically):
+- committed without outputs, execution counts or widget state (`python -m labtools.notebook.clean labs/*/*.ipynb`);
 - at least 600 words of markdown outside code blocks; headings "# Lab NN · Title", and ones containing "Kiali",
   "Classic mistakes" and "Recap";
 - the first code cell calls open_lab("NN") and lab.prerequisites(); a check cell and lab.kiali_link() exist;

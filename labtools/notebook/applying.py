@@ -10,11 +10,17 @@ A dry run stops after step 2 and needs no cluster.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 
-from labtools.errors import LabtoolsError
+from labtools.errors import InputError, LabtoolsError
+from labtools.grading.checks import Lab
+from labtools.manifests import read_text
 from labtools.meshconfig import Resource, parse_resources
-from labtools.notebook.views import ERROR, OK, SKIP, WARN, Notice, View
+from labtools.notebook import exercise
+from labtools.notebook.environment import SEE_MODE_NOTICE
+from labtools.notebook.exercise import exercise_dir
+from labtools.notebook.views import ERROR, INFO, OK, SKIP, WARN, Notice, View
 
 MAX_LISTED = 12
 
@@ -117,9 +123,11 @@ def apply_sources(sources: list[Source], namespace: str, dry_run: bool, connect:
                                                notes + ["Dry run: nothing was sent to the cluster."]), dry_run=True)
     state = connect()
     if not state.up:
+        checked = "Valid" if not validation.schema_note else "Read (not validated)"
         return ApplyOutcome(validation, Notice(
-            SKIP, f"Valid, not applied: no cluster ({state.reason}).",
-            notes + ["Offline, `lab.check()` grades your saved file instead."], hint=state.hint))
+            SKIP, f"{checked}, not applied (offline mode): {names}",
+            notes + ["“Check my work” grades your saved file instead; " + SEE_MODE_NOTICE[0].lower()
+                     + SEE_MODE_NOTICE[1:]]))
     objects = [_with_namespace(r, namespace) for r in validation.resources]
     try:
         applied = state.cluster.apply(objects)
@@ -146,3 +154,57 @@ def _with_namespace(resource: Resource, namespace: str) -> dict[str, Any]:
     metadata.setdefault("namespace", namespace)
     data["metadata"] = metadata
     return data
+
+
+def write_answer(lab: Lab, filename: str, text: str) -> Notice:
+    """Save `text` as exercise/<filename>; a different earlier version is kept in exercise/.work/backups/."""
+    try:
+        saved = exercise.save(exercise_dir(lab), filename, text)
+    except LabtoolsError as problem:
+        return Notice(ERROR, "Not saved: " + problem.message, hint=problem.hint)
+    return _saved_notice(filename, saved)
+
+
+def apply_answer(lab: Lab, namespace: str, source: str | Path, dry_run: bool, save: str | None,
+                 cluster_state: Callable[[], Any], cell_lines_before: int = 0) -> View:
+    """Validate YAML (text, or a file name in exercise/) and apply it: all of it, or nothing.
+
+    `save="gateway.yaml"` first saves the text as the learner's answer; `dry_run=True` validates only.
+    `cell_lines_before`: the text comes from a notebook cell below that many lines (`%%apply ...`); line numbers
+    in messages then count the cell's lines, as the learner sees them, and name the cell rather than the file.
+    """
+    saved = None
+    try:
+        text, label = _source(lab, source)
+        if save:
+            saved = _saved_notice(save, exercise.save(exercise_dir(lab), save, text))
+            label = f"exercise/{save}"
+    except LabtoolsError as problem:
+        return Notice(ERROR, "Not applied: " + problem.message, hint=problem.hint)
+    if cell_lines_before:
+        label = "this cell" + (f" (saved as exercise/{save})" if save else "")
+        text = "\n" * cell_lines_before + text  # blank lines parse as nothing: only the line numbers move
+    outcome = apply_sources([(text, label)], namespace, dry_run, cluster_state)
+    outcome.saved = saved
+    return outcome
+
+
+def _source(lab: Lab, source: str | Path) -> tuple[str, str]:
+    if isinstance(source, str) and "\n" in source:
+        return source, "<cell>"
+    name = str(source)
+    candidates = [exercise_dir(lab) / name, Path(name)] if not Path(name).is_absolute() else [Path(name)]
+    for path in candidates:
+        if path.is_file():
+            return read_text(path), str(path.relative_to(lab.folder)) if path.is_relative_to(lab.folder) else str(path)
+    raise InputError(f"There is no file {name!r} in exercise/ or here.",
+                     hint="Pass YAML text (several lines), or the name of a file in the exercise folder.")
+
+
+def _saved_notice(filename: str, saved: exercise.Saved) -> Notice:
+    if not saved.changed:
+        return Notice(INFO, f"exercise/{filename} already holds this text (unchanged).")
+    lines = []
+    if saved.backup is not None:
+        lines.append(f"The previous version differed; it is kept as {saved.backup.relative_to(saved.path.parent)}.")
+    return Notice(INFO, f"Saved to exercise/{filename}.", lines)

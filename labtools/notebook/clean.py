@@ -1,4 +1,4 @@
-"""Strip outputs from lab notebooks before they are committed: `python -m labtools.notebook.clean labs/*/lab.ipynb`.
+"""Strip outputs from lab notebooks before they are committed: `python -m labtools.notebook.clean labs/*/*.ipynb`.
 
 Removes outputs, execution counts, widget state and per-cell execution metadata; keeps everything else. `--check`
 changes nothing and exits 1 when a notebook would change (for CI and the tests).

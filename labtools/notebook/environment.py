@@ -13,6 +13,8 @@ from typing import Any
 from labtools.errors import LabtoolsError
 
 NO_CLUSTER_HINT = "Run the setup cell of lab 00, or `labtools up` in a terminal (it needs Docker)."
+# Under a skipped cell: the reason and the fix are said once, at the top of the notebook (lab.prerequisites()).
+SEE_MODE_NOTICE = "Offline mode: the notice at the top of this notebook says why, and what turns live mode on."
 
 
 @dataclass
@@ -60,3 +62,22 @@ def docker_problem() -> LabtoolsError | None:
     except LabtoolsError as problem:
         return problem
     return None
+
+
+def offline_why(state: ClusterState) -> tuple[str, str]:
+    """Why there is no cluster, in the learner's words, and the one thing that fixes it. Docker first: a missing
+    kubeconfig is only a symptom when Docker cannot run a cluster at all."""
+    problem = docker_problem()
+    if problem is not None:
+        return (f"Docker cannot be used here, so no lab cluster can run: {problem.message.splitlines()[0]}",
+                _notebook_words(problem.hint or "Start Docker, then run the command again."))
+    return state.reason, state.hint or NO_CLUSTER_HINT
+
+
+def _notebook_words(fix: str) -> str:
+    """A terminal fix told in a notebook: "run the command again" is the setup cell; `labtools start` is where the
+    learner already is."""
+    import re
+
+    sentences = [s for s in re.split(r"(?<=\.)\s+", fix.strip()) if "labtools start" not in s]
+    return " ".join(sentences).replace("run the command again", "run the setup cell of lab 00")

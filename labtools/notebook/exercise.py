@@ -13,6 +13,8 @@ from pathlib import Path
 
 from labtools.errors import InputError
 from labtools.files import write_atomically
+from labtools.grading.checks import Lab
+from labtools.manifests import SUFFIXES
 from labtools.meshconfig.documents import MAX_TEXT_BYTES
 
 _FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\.ya?ml")
@@ -76,3 +78,24 @@ def _backup(path: Path, previous: str) -> Path:
         except FileExistsError:
             continue
     raise InputError(f"{path}: too many backups in one second; nothing was changed.")
+
+
+def exercise_dir(lab: Lab) -> Path:
+    assert lab.folder is not None
+    return lab.folder / "exercise"
+
+
+def answer_files(lab: Lab) -> list[Path]:
+    """The learner's answer files (any depth of exercise/; earlier versions in .work/ left out)."""
+    folder = exercise_dir(lab)
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.rglob("*")
+                  if p.is_file() and p.suffix.lower() in SUFFIXES and ".work" not in p.relative_to(folder).parts)
+
+
+def setup_files(lab: Lab) -> list[Path]:
+    """The manifests of the lab's starting state (labs/<id>/setup/)."""
+    from labtools.labstate import manifest_paths
+
+    return manifest_paths(lab.setup_dir)

@@ -38,7 +38,9 @@ def apply(line: str, cell: str) -> View:
                                       args.dry_run, reach_cluster)
     if args.namespace and args.namespace != lab.namespace:
         lab = sessions.LabSession(lab.lab, args.namespace, lab.context, lab.kubeconfig)
-    return lab.apply(cell if cell.endswith("\n") else cell + "\n", dry_run=args.dry_run, save=args.save)
+    # the %%apply line is the cell's line 1: messages count lines as the learner sees them
+    return lab.apply(cell if cell.endswith("\n") else cell + "\n", dry_run=args.dry_run, save=args.save,
+                     cell_lines_before=1)
 
 
 def register(shell: Any = None) -> bool:

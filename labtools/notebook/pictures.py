@@ -23,7 +23,7 @@ from labtools.grading.expect import percent
 from labtools.notebook.views import INFO, LiveView, Notice, View, code_html, escape
 
 # Bookinfo's reviews versions in the colour of their stars: v1 none (blue here), v2 black, v3 red.
-VERSION_COLOURS = {"v1": "#0969da", "v2": "#24292f", "v3": "#cf222e"}
+VERSION_COLOURS = {"v1": "#0969da", "v2": "var(--jp-content-font-color1, #24292f)", "v3": "#cf222e"}
 PALETTE = ("#8250df", "#1a7f37", "#bf8700", "#0a3069", "#953800")
 OTHER = "other"
 
@@ -39,11 +39,15 @@ class SplitBars(LiveView):
     `feed(iterable)` counts many and redraws the live display every `refresh_s` seconds while they arrive.
     """
 
-    def __init__(self, expected: Mapping[str, float] | None = None, title: str = "", unit: str = "answers"):
+    def __init__(self, expected: Mapping[str, float] | None = None, title: str = "", unit: str = "answers",
+                 counted: bool = False):
         total = sum(expected.values()) if expected else 0
         self.expected = {str(k): v / total for k, v in expected.items()} if total else {}
         self.title = title
         self.unit = unit
+        # counted: `expected` holds numbers of requests, shown as such and in the order given (a sequence of stages)
+        self.counted = counted
+        self.expected_total = total
         self.counts: Counter[str] = Counter()
 
     # --- data ---------------------------------------------------------------------------------------------
@@ -56,8 +60,16 @@ class SplitBars(LiveView):
         return {k: v / total for k, v in self.counts.items()} if total else {}
 
     def categories(self) -> list[str]:
+        if self.counted:
+            return list(self.expected) + sorted(set(self.counts) - set(self.expected), key=lambda n: (n == OTHER, n))
         names = set(self.expected) | set(self.counts)
         return sorted(names, key=lambda n: (n == OTHER, n))
+
+    def _expected_label(self, share: float) -> str:
+        if self.counted:
+            count = round(share * self.expected_total)
+            return f"{count:g} of {self.expected_total:g} {self.unit}"
+        return percent(share)
 
     def add(self, outcome: str | None) -> "SplitBars":
         self.counts[outcome if outcome else OTHER] += 1
@@ -80,6 +92,8 @@ class SplitBars(LiveView):
         title = self.title or "Where the requests went"
         if self.total:
             return f"{title}: {self.total} {self.unit}"
+        if self.counted and self.expected:
+            return title
         return f"{title} (expected shares; no {self.unit} counted)" if self.expected else f"{title}: waiting for {self.unit}"
 
     def html(self) -> str:
@@ -92,16 +106,17 @@ class SplitBars(LiveView):
             fill = observed if self.total else (expected or 0)
             opacity = "1" if self.total else "0.35"
             marker = (f'<div title="expected {percent(expected)}" style="position:absolute;top:-3px;bottom:-3px;'
-                      f'left:calc({expected * 100:.2f}% - 1px);width:2px;background:#24292f"></div>'
+                      f'left:calc({expected * 100:.2f}% - 1px);width:2px;background:var(--jp-content-font-color1, #24292f)"></div>'
                       if expected is not None and self.total else "")
-            bar = (f'<div style="position:relative;width:320px;height:16px;background:#eaeef2;border-radius:3px">'
+            bar = (f'<div style="position:relative;width:320px;height:16px;background:var(--jp-layout-color3, #eaeef2);border-radius:3px">'
                    f'<div style="width:{fill * 100:.2f}%;height:100%;background:{colour};opacity:{opacity};'
                    f'border-radius:3px"></div>{marker}</div>')
             seen = f"{self.counts[name]} ({percent(observed)})" if observed is not None else ("0" if self.total else "")
-            wanted = f"expected {percent(expected)}" if expected is not None else ("not expected" if self.total else "")
+            wanted = (self._expected_label(expected) if not self.total and expected is not None
+                      else f"expected {percent(expected)}" if expected is not None else ("not expected" if self.total else ""))
             rows.append(f'<tr><td style="padding:2px 8px"><b>{escape(name)}</b></td><td>{bar}</td>'
                         f'<td style="padding:2px 8px;text-align:right">{escape(seen)}</td>'
-                        f'<td style="padding:2px 8px;color:#6e7781">{escape(wanted)}</td></tr>')
+                        f'<td style="padding:2px 8px;color:var(--jp-ui-font-color2, #6e7781)">{escape(wanted)}</td></tr>')
         return (f'<div class="lt-split"><h4 style="margin:4px 0">{escape(self.heading())}</h4>'
                 f'<table style="border-collapse:collapse">{"".join(rows)}</table></div>')
 
@@ -112,17 +127,18 @@ class SplitBars(LiveView):
         for name in self.categories():
             share = shares.get(name, 0.0) if self.total else self.expected.get(name, 0.0)
             bar = "█" * round(share * 40)
-            extra = f"{self.counts[name]:>4} ({percent(share)})" if self.total else percent(share)
+            extra = f"{self.counts[name]:>4} ({percent(share)})" if self.total else self._expected_label(share)
             wanted = f"  expected {percent(self.expected[name])}" if self.total and name in self.expected else ""
             lines.append(f"  {name.ljust(width)} {bar.ljust(40)} {extra}{wanted}")
         return "\n".join(lines)
 
 
 def split_bars(observed: Iterable[str | None] | None = None, expected: Mapping[str, float] | None = None,
-               title: str = "", unit: str = "answers") -> SplitBars:
+               title: str = "", unit: str = "answers", counted: bool = False) -> SplitBars:
     """Bars of where requests went. Give `expected` shares (e.g. from `lab.expected_split(...)`), observed versions
-    (an iterable, consumed live), or both. Returns the SplitBars so more answers can be added later."""
-    bars = SplitBars(expected, title, unit)
+    (an iterable, consumed live), or both. Returns the SplitBars so more answers can be added later.
+    `counted=True`: `expected` holds numbers of requests (shown as "2 of 3 requests", in the order given)."""
+    bars = SplitBars(expected, title, unit, counted)
     if observed is not None:
         bars.feed(observed)
     return bars
@@ -140,8 +156,8 @@ class Picture(View):
     note: str = ""
 
     def html(self) -> str:
-        note = f'<div style="color:#6e7781">{code_html(self.note)}</div>' if self.note else ""
-        caption = f'<figcaption style="white-space:pre-wrap;color:#57606a">{escape(self.summary)}</figcaption>'
+        note = f'<div style="color:var(--jp-ui-font-color2, #6e7781)">{code_html(self.note)}</div>' if self.note else ""
+        caption = f'<figcaption style="white-space:pre-wrap;color:var(--jp-ui-font-color2, #57606a)">{escape(self.summary)}</figcaption>'
         if self.png is None:
             return f'<figure class="lt-picture" style="margin:4px 0">{caption}{note}</figure>'
         data = base64.b64encode(self.png).decode("ascii")

@@ -8,12 +8,16 @@ is updated in place.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from labtools.errors import LabtoolsError
+from labtools.notebook.environment import SEE_MODE_NOTICE, ClusterState
 from labtools.notebook.views import COLOURS, ERROR, INFO, OK, SKIP, WARN, LiveView, Notice, code_html, escape
 
 # How a change is drawn: its mark and the status whose colour it takes.
+if TYPE_CHECKING:
+    from labtools.grading.checks import Lab
+
 DRAWN = {"install": ("+", OK), "create": ("+", OK), "replace": ("~", WARN), "delete": ("−", ERROR), "keep": ("=", SKIP)}
 MAX_DONE_LISTED = 12  # installing Bookinfo alone applies some twenty objects
 AGAIN = "Run the cell again: it plans from what your cluster holds now, so it finishes what is left."
@@ -52,12 +56,12 @@ class PlanView(LiveView):
     def html(self) -> str:
         parts = [f'<h4 style="margin:4px 0">{escape(self.title)}</h4>']
         if self.plan is not None:
-            parts.append(f'<div style="color:#57606a">Context {escape(self.plan.context)}: {escape(self.plan.summary())}</div>')
+            parts.append(f'<div style="color:var(--jp-ui-font-color2, #57606a)">Context {escape(self.plan.context)}: {escape(self.plan.summary())}</div>')
             cell = "padding:1px 8px;text-align:left;vertical-align:top"
             rows = "".join(
                 f'<tr><td style="{cell}"><b style="color:{COLOURS[DRAWN[action][1]]}">{escape(mark)} {escape(action)}</b></td>'
                 f'<td style="{cell}"><code>{escape(what)}</code></td>'
-                f'<td style="{cell};color:#57606a">{code_html(reason)}</td></tr>'
+                f'<td style="{cell};color:var(--jp-ui-font-color2, #57606a)">{code_html(reason)}</td></tr>'
                 for mark, action, what, reason in self._rows())
             parts.append(f'<table style="border-collapse:collapse">{rows}</table>')
             parts += [Notice(WARN, note).html() for note in self.plan.notes]
@@ -103,3 +107,23 @@ def reset_to_start(cluster: Any, lab: Any, namespace: str, dry_run: bool = False
         return view.finish(Notice(WARN, "Interrupted before every change was made.", hint=AGAIN))
     listed = done[:MAX_DONE_LISTED] + ([f"... and {len(done) - MAX_DONE_LISTED} more"] if len(done) > MAX_DONE_LISTED else [])
     return view.finish(Notice(OK, f"Namespace {namespace} is at the starting state of lab {lab.id}.", listed))
+
+
+def setup_offline(lab: Lab, namespace: str, state: ClusterState) -> Notice:
+    """Without a cluster: say the reset is skipped, and still validate the lab's setup files."""
+    from labtools.manifests import read_text
+    from labtools.notebook import applying
+    from labtools.notebook.exercise import setup_files
+
+    lines = [SEE_MODE_NOTICE]
+    files = setup_files(lab)
+    if files:
+        validation = applying.validate([(read_text(path), f"setup/{path.name}") for path in files], namespace)
+        refused = applying.refusal(validation)
+        if refused is not None:
+            return refused
+        names = ", ".join(applying.describe(r) for r in validation.resources)
+        lines.append(f"The setup files hold {names}: " + ("valid." if not validation.schema_note
+                                                           else "read, not validated. " + validation.schema_note))
+    return Notice(SKIP, f"Skipped: bringing namespace {namespace} to the starting state of lab {lab.id} "
+                        "needs your cluster.", lines)

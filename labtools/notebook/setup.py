@@ -116,7 +116,7 @@ class SetupProgress(LiveView):
             done = "" if step.status != OK else (" · changed" if step.changed else " · already done")
             detail = code_html(step.detail) + escape(took + done)
             rows.append(f'<li style="list-style:none"><b style="color:{colour}">{symbol}</b> <b>{escape(step.title)}</b>'
-                        f' <span style="color:#57606a">{detail}</span></li>')
+                        f' <span style="color:var(--jp-ui-font-color2, #57606a)">{detail}</span></li>')
         if self.waiting_for:
             rows.append(f'<li style="list-style:none;color:{COLOURS[INFO]}">… {code_html(self.waiting_for)}</li>')
         extra = "".join(Notice(INFO, n).html() for n in self.notes)

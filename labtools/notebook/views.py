@@ -15,8 +15,8 @@ from typing import Any, Sequence
 
 OK, INFO, SKIP, WARN, ERROR = "ok", "info", "skip", "warn", "error"
 SYMBOLS = {OK: "✔", INFO: "ℹ", SKIP: "–", WARN: "!", ERROR: "✘"}
-COLOURS = {OK: "#1a7f37", INFO: "#0969da", SKIP: "#6e7781", WARN: "#9a6700", ERROR: "#cf222e"}
-_BOX = "border-left:4px solid {colour};padding:4px 10px;margin:4px 0;background:#f6f8fa"
+COLOURS = {OK: "var(--jp-success-color1, #1a7f37)", INFO: "var(--jp-info-color1, #0969da)", SKIP: "var(--jp-ui-font-color2, #6e7781)", WARN: "var(--jp-warn-color1, #9a6700)", ERROR: "var(--jp-error-color1, #cf222e)"}
+_BOX = "border-left:4px solid {colour};padding:4px 10px;margin:4px 0;background:var(--jp-layout-color2, #f6f8fa)"
 
 
 def escape(text: Any) -> str:
@@ -117,11 +117,11 @@ class Table(View):
     css_class: str = "lt-table"
 
     def html(self) -> str:
-        cell = 'style="border:1px solid #d0d7de;padding:2px 8px;text-align:left;vertical-align:top"'
+        cell = 'style="border:1px solid var(--jp-border-color1, #d0d7de);padding:2px 8px;text-align:left;vertical-align:top"'
         head = "".join(f"<th {cell}>{escape(h)}</th>" for h in self.headers)
         body = "".join("<tr>" + "".join(f"<td {cell}>{code_html(v)}</td>" for v in row) + "</tr>" for row in self.rows)
         title = f'<h4 style="margin:4px 0">{escape(self.title)}</h4>' if self.title else ""
-        note = f'<p style="color:#6e7781">{code_html(self.note)}</p>' if self.note else ""
+        note = f'<p style="color:var(--jp-ui-font-color2, #6e7781)">{code_html(self.note)}</p>' if self.note else ""
         return (f'<div class="{self.css_class}">{title}<table style="border-collapse:collapse">'
                 f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{note}</div>")
 
@@ -147,7 +147,7 @@ class Link(View):
     note: str = ""
 
     def html(self) -> str:
-        note = f'<div style="color:#6e7781">{code_html(self.note)}</div>' if self.note else ""
+        note = f'<div style="color:var(--jp-ui-font-color2, #6e7781)">{code_html(self.note)}</div>' if self.note else ""
         return (f'<div class="lt-link">🔗 <a href="{escape(self.url)}" target="_blank" rel="noopener">'
                 f"{escape(self.label)}</a> <code>{escape(self.url)}</code>{note}</div>")
 

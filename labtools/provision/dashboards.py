@@ -30,7 +30,8 @@ def direct_url(name: str, service: dict | None) -> str | None:
     return None
 
 
-def locate(cluster: Cluster, name: str) -> Dashboard:
+def locate(cluster: Cluster, name: str, forward: bool = False) -> Dashboard:
+    """Where a dashboard answers: its NodePort URL, or (also with `forward`) the pod and port to forward to."""
     if name not in settings.DASHBOARDS:
         raise UsageError(f"Unknown dashboard {name!r}; choose one of: {', '.join(settings.DASHBOARDS)}.")
     extension = getattr(cluster, "context_extension", None)
@@ -48,7 +49,7 @@ def locate(cluster: Cluster, name: str) -> Dashboard:
         raise EnvironmentBroken(f"{name.capitalize()} is not installed (no Service {NAMESPACE}/{service_name}).",
                                 hint="Run `labtools up`: it installs the addons.")
     url = direct_url(name, service)
-    if url:
+    if url and not forward:
         return Dashboard(name, url=url, path=path)
     spec = service.get("spec") or {}
     ports = spec.get("ports") or []

@@ -108,3 +108,29 @@ def test_list_and_help():
     assert listing.returncode == 0 and "10-security" in listing.stdout
     helped = labtools("--help")
     assert helped.returncode == 0 and "check" in helped.stdout
+
+
+def test_live_check_without_a_cluster_suggests_offline(tmp_path):
+    run = subprocess.run([sys.executable, "-m", "labtools", "check", "04"], capture_output=True, text=True, cwd=ROOT,
+                         timeout=60, env={**os.environ, "LABTOOLS_HOME": str(tmp_path), "COLUMNS": "120"})
+    assert run.returncode == 3
+    assert "labtools check 04 --offline" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_list_shows_offline_and_live_points_apart():
+    from labtools.grading.catalog import load_lab
+
+    run = labtools("list")
+    assert run.returncode == 0 and "Offline points" in run.stdout and "Live points" in run.stdout
+    lab = load_lab("04")
+    offline = sum(c.points for c in lab.checks if not c.live)
+    row = next(line for line in run.stdout.splitlines() if "04-traffic-split" in line)
+    assert f"{offline} (" in row  # what the notebook shows offline (/8), not offline and live added up
+
+
+def test_help_lists_each_command_with_its_whole_first_sentence():
+    run = subprocess.run([sys.executable, "-m", "labtools", "--help"], capture_output=True, text=True, cwd=ROOT,
+                         timeout=60, env={**os.environ, "COLUMNS": "80"})
+    commands = run.stdout.split("Commands:", 1)[1]
+    assert run.returncode == 0 and "..." not in commands, run.stdout
+    assert "instructor." in run.stdout and "Bookinfo and a kubeconfig each." in run.stdout

@@ -11,12 +11,17 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parents[2]
 LABS = ROOT / "labs"
-NOTEBOOKS = sorted(LABS.glob("*/lab.ipynb"))
+NOTEBOOKS = sorted(path for path in LABS.glob("*/*.ipynb") if path.stem == path.parent.name)
 EXECUTION_TIMEOUT_S = 120  # per cell; no cell waits on anything here (no cluster), so this only stops a hang
 
 
 def lab_id(path: Path) -> str:
     return path.parent.name
+
+
+def notebook_file(lab: str) -> str:
+    """A lab's notebook is named after its lab: labs/04-traffic-split/04-traffic-split.ipynb."""
+    return f"{lab}.ipynb"
 
 
 def read(path: Path) -> nbformat.NotebookNode:

@@ -112,7 +112,7 @@ def test_live_check_reads_the_cluster(mesh, monkeypatch):
 def test_a_notebook_applies_its_exercise_to_the_cluster_from_the_kernel(api, monkeypatch):
     """Lab 02 run in a real kernel against the API server: the exercise cell applies, the check grades live."""
     monkeypatch.setenv("LABTOOLS_INGRESS_URL", "http://127.0.0.1:9")  # the kernel's probes: nothing listens there
-    notebook = execute(Path(os.environ["LABTOOLS_LABS"]) / "02-gateway" / "lab.ipynb")
+    notebook = execute(Path(os.environ["LABTOOLS_LABS"]) / "02-gateway" / "02-gateway.ipynb")
     assert not errors(notebook), errors(notebook)
     code = [c for c in notebook.cells if c.cell_type == "code"]
     assert "Your cluster answers: context kind-istio-labs" in outputs_text(code[0])

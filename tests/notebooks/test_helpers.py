@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import types
 from html.parser import HTMLParser
 from pathlib import Path
@@ -15,7 +16,7 @@ from labtools.grading import CheckResult, LabResult
 from labtools.notebook import check, latency_histogram, open_lab, split_bars, status_timeline
 from labtools.notebook import session as sessions
 from labtools.notebook.checking import CheckView
-from labtools.notebook.environment import ClusterState
+from labtools.notebook.environment import SEE_MODE_NOTICE, ClusterState
 from tests.conftest import requires_crds
 
 GATEWAY_SOLUTION = (settings.solutions_dir() / "02-gateway" / "gateway.yaml").read_text()
@@ -184,7 +185,7 @@ def test_dry_run_validates_without_a_cluster(labs, monkeypatch):
 def test_valid_yaml_without_a_cluster_is_saved_but_not_applied(labs, monkeypatch):
     offline(monkeypatch)
     outcome = open_lab("02").apply(GATEWAY_SOLUTION, save="gateway.yaml")
-    assert outcome.notice.status == "skip" and "not applied: no cluster" in outcome.notice.title
+    assert outcome.notice.status == "skip" and "not applied (offline mode)" in outcome.notice.title
     assert outcome.saved is not None and outcome.saved.title == "Saved to exercise/gateway.yaml."
     assert (labs / "02-gateway" / "exercise" / "gateway.yaml").read_text() == GATEWAY_SOLUTION
 
@@ -223,7 +224,8 @@ def test_offline_check_grades_the_exercise_folder_and_records_progress(labs, mon
     lab = open_lab("02")
     view = lab.check()
     assert view.result is not None and not view.passed
-    assert view.graded.startswith("Graded offline: your files in exercise/ (gateway.yaml), because no cluster answers")
+    assert re.match(r"Graded exercise/gateway\.yaml, saved \d\d:\d\d:\d\d: offline, because no cluster answers", view.graded)
+    assert view.files == {"gateway.yaml": (lab.exercise_dir / "gateway.yaml").read_text()}  # the page compares
     lab.write("gateway.yaml", GATEWAY_SOLUTION)
     assert lab.check().passed
     records = [json.loads(line) for line in (settings.home_dir() / "progress.jsonl").read_text().splitlines()]
@@ -292,14 +294,29 @@ def test_the_button_grades_now_and_again_on_each_click(labs, monkeypatch):
 
 
 def test_prerequisites_offline_say_why_and_what_to_run(labs, monkeypatch):
+    from labtools.notebook import environment
+
     offline(monkeypatch, "No lab cluster: labtools' kubeconfig does not exist yet.")
+    monkeypatch.setattr(environment, "docker_problem", lambda: None)
     report = open_lab("03").prerequisites()
     statuses = {n.title: n for n in report.items}
-    offline_notice = statuses["Working offline: no cluster answers."]
-    assert "No lab cluster: labtools' kubeconfig does not exist yet." in offline_notice.lines
+    offline_notice = statuses["Offline mode: no cluster answers, so cells and checks that need one are skipped."]
+    assert "Why: No lab cluster: labtools' kubeconfig does not exist yet." in offline_notice.lines
     assert offline_notice.hint == "Run `labtools up`." and report.ok
     assert any("bookinfo.yaml" in n.title for n in report.items)
     assert "lt-report" in report._repr_html_()
+
+
+def test_the_offline_notice_names_docker_rather_than_a_missing_kubeconfig(labs, monkeypatch):
+    from labtools.errors import EnvironmentBroken
+    from labtools.notebook import environment
+
+    offline(monkeypatch, "No lab cluster: labtools' kubeconfig does not exist yet.")
+    monkeypatch.setattr(environment, "docker_problem",
+                        lambda: EnvironmentBroken("[LT002] Docker is not running.", hint="Start Docker Desktop."))
+    [notice] = [n for n in open_lab("03").prerequisites().items if n.title.startswith("Offline mode")]
+    assert notice.lines[0] == "Why: Docker cannot be used here, so no lab cluster can run: [LT002] Docker is not running."
+    assert notice.hint == "Start Docker Desktop." and "kubeconfig" not in notice.text()
 
 
 def test_prerequisites_look_for_the_components_in_the_learners_namespace(labs, monkeypatch):
@@ -352,7 +369,8 @@ def test_live_cells_skip_with_the_reason(labs, monkeypatch):
     lab = open_lab("04")
     for view in (lab.traffic("/productpage"), lab.sidecars(), lab.live("reading stats", lambda probe: 1)):
         assert view.status == "skip" and view.title.startswith("Skipped:")
-        assert view.lines == ["Cannot reach the Kubernetes API at https://127.0.0.1:6443."]
+        # the reason and the fix are said once, at the top; no terminal command under each cell
+        assert view.lines == [SEE_MODE_NOTICE] and view.hint is None
 
 
 @requires_crds()
@@ -361,11 +379,11 @@ def test_apply_setup_offline_skips_saying_why_and_still_validates_the_setup(labs
     notice = open_lab("10").apply_setup()
     assert notice.status == "skip"
     assert notice.title == ("Skipped: bringing namespace default to the starting state of lab 10-security needs your "
-                            "cluster, and none answers.")
-    assert notice.lines == ["Cannot reach the Kubernetes API at https://127.0.0.1:6443.",
+                            "cluster.")
+    assert notice.lines == [SEE_MODE_NOTICE,
                             "The setup files hold VirtualService default/bookinfo, Gateway default/bookinfo-gateway, "
                             "Deployment default/legacy-client: valid."]
-    assert notice.hint == "Run `labtools up`."
+    assert notice.hint is None
     (labs / "07-timeouts" / "setup" / "reviews-delay.yaml").write_text(
         "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: slow}\n"
         "spec:\n  hosts: [reviews]\n  http:\n  - timeout: 3\n    route: [{destination: {host: reviews}}]\n")
@@ -495,6 +513,11 @@ def test_the_apply_magic_saves_validates_and_applies_nothing_on_error(labs, monk
     assert (labs / "02-gateway" / "exercise" / "gateway.yaml").read_text() == GATEWAY_SOLUTION
     refused = shell.run_cell_magic("apply", "", GATEWAY_SOLUTION.replace("number: 8080", "number: eighty"))
     assert refused.notice.status == "error" and "spec.servers[0].port.number" in refused.notice.lines[0]
+    # line numbers count the cell's lines as the learner sees them: the %%apply line is line 1
+    in_file = GATEWAY_SOLUTION.splitlines().index("      number: 8080") + 1
+    assert f"line {in_file + 1})" in refused.notice.lines[0] and "this cell" in refused.notice.lines[0]
+    unreadable = shell.run_cell_magic("apply", "--save gateway.yaml", "apiVersion: v1\nkind: Service\nmetadata:\n\tname: x\n")
+    assert "line 5" in unreadable.notice.title and "this cell (saved as exercise/gateway.yaml)" in unreadable.notice.title
 
 
 def test_the_magic_without_a_lab_refuses_to_save(monkeypatch, shell):
@@ -608,3 +631,46 @@ def test_labtools_errors_in_a_cell_show_message_and_hint_not_a_traceback(labs, s
     assert lines == ["InputError: exercise/gateway.yaml: document 1 is not valid YAML, line 3."]
     shown = capsys.readouterr().out  # a plain InteractiveShell prints what a kernel would display
     assert "✘ exercise/gateway.yaml: document 1 is not valid YAML, line 3." in shown and "Check the indentation." in shown
+
+
+def test_answers_come_in_steps_and_showing_them_is_recorded(labs, monkeypatch):
+    pytest.importorskip("ipywidgets", reason="the button needs ipywidgets (pip install -e '.[notebook]')")
+    from labtools import progress
+
+    offline(monkeypatch)
+    lab = open_lab("09")
+    button = lab.check_button()
+    first = button.last
+    assert first.hidden_answers and "outlierDetection: {" not in first.text()
+    assert "The YAML of the answer is hidden" in first.text()
+    assert button.answer_button.layout.display == ""
+    button.answer_button.click()
+    shown = button.last
+    assert shown.answers_shown and "outlierDetection: {" in shown.text()
+    assert button.answer_button.layout.display == "none"
+    records = [json.loads(line) for line in progress.log_path().read_text().splitlines()]
+    assert [r["provenance"] for r in records] == ["learner", "solution"]  # like `labtools solve`, until reset
+
+
+def test_the_check_button_asks_for_a_name_once(labs, monkeypatch):
+    pytest.importorskip("ipywidgets", reason="the button needs ipywidgets (pip install -e '.[notebook]')")
+    from labtools import progress
+
+    offline(monkeypatch)
+    monkeypatch.delenv(progress.LEARNER_ENV, raising=False)
+    button = open_lab("02").check_button()
+    assert button.name_row is not None
+    button.name_row.name.value = "Ada Lovelace"
+    button.name_row.save.click()
+    assert progress.current_learner().name == "Ada Lovelace" and button.name_row.layout.display == "none"
+    assert open_lab("02").check_button().name_row is None  # asked once
+
+
+def test_skipping_the_name_is_remembered_too(labs, monkeypatch):
+    pytest.importorskip("ipywidgets", reason="the button needs ipywidgets (pip install -e '.[notebook]')")
+    from labtools import progress
+
+    offline(monkeypatch)
+    monkeypatch.delenv(progress.LEARNER_ENV, raising=False)
+    open_lab("02").check_button().name_row.skip.click()
+    assert progress.current_learner().name == "" and not progress.should_ask_name()

@@ -100,3 +100,10 @@ def test_starter_files_fail_the_checks(path):
     validity = [c for c in result.checks if c.id == "objects_are_valid"]
     expected = "pass" if HAVE_CRDS else "skip"  # without Istio's schemas nothing can be validated
     assert all(c.status == expected for c in validity), f"{lab.id}: the starter should be valid: {validity[0].message}"
+
+
+def test_every_lab_has_one_notebook_named_after_it():
+    """Three open labs are three distinct tabs: labs/<id>/<id>.ipynb, and no other notebook beside it."""
+    for folder in sorted(p for p in LABS.iterdir() if (p / "checks.py").is_file()):
+        notebooks = sorted(p.name for p in folder.glob("*.ipynb"))
+        assert notebooks == [f"{folder.name}.ipynb"], f"{folder}: {notebooks}"

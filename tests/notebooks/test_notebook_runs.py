@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 
 from labtools import settings
-from tests.notebooks.nbtools import NOTEBOOKS, errors, execute, lab_id, outputs_html, outputs_text, read, save_target
+from tests.notebooks.nbtools import (NOTEBOOKS, errors, execute, lab_id, notebook_file, outputs_html, outputs_text, read,
+                                     save_target)
 
 pytestmark = pytest.mark.notebook
 IDS = [lab_id(p) for p in NOTEBOOKS]
@@ -19,13 +20,13 @@ LIVE_CALLS = ("lab.traffic(", "lab.sidecars(", "lab.setup_cluster(", "lab.live("
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_runs_top_to_bottom_without_a_cluster(path, labs):
-    notebook = execute(labs / lab_id(path) / "lab.ipynb")
+    notebook = execute(labs / lab_id(path) / notebook_file(lab_id(path)))
     assert not errors(notebook), errors(notebook)
     code = [c for c in notebook.cells if c.cell_type == "code"]
 
     first = code[0]
     assert 'class="lt-report"' in outputs_html(first), "the prerequisites cell shows no report"
-    assert "Working offline" in outputs_text(first) or "No cluster yet" in outputs_text(first)
+    assert "Offline mode" in outputs_text(first) or "No cluster yet" in outputs_text(first)
 
     for cell in code:
         if any(call in cell.source for call in LIVE_CALLS):
@@ -63,7 +64,7 @@ def test_the_reference_answer_passes_in_the_notebook(path, labs):
     import nbformat
 
     notebook, _ = _with_solutions(path)
-    target = labs / lab_id(path) / "lab.ipynb"
+    target = labs / lab_id(path) / notebook_file(lab_id(path))
     nbformat.write(notebook, target)
     executed = execute(target)
     assert not errors(executed), errors(executed)

@@ -133,6 +133,9 @@ def test_lab_01s_nodeport_makes_the_dashboard_reachable_directly(addons_cluster,
     assert dashboards.locate(addons_cluster, "kiali").url == "http://127.0.0.1:30007/kiali"
     code, out, _ = run_cli(["dashboard", "kiali"], capsys)
     assert code == 0 and "http://127.0.0.1:30007/kiali" in out
+    # JupyterLab's proxy forwards to the pod even then (`labtools dashboard kiali --forward PORT`)
+    forwarded = dashboards.locate(addons_cluster, "kiali", forward=True)
+    assert (forwarded.url, forwarded.pod, forwarded.port) == (None, "kiali-5d8-abc", 20001)
 
 
 def test_a_missing_addon_says_run_up(addons_cluster):

@@ -161,15 +161,15 @@ def test_up_opens_jupyterlab_on_the_labs_in_live_mode(ready_to_go, monkeypatch, 
     code, out, err = run_cli(["up"], capsys)
     assert code == 0, err
     [entry] = [e for e in ready_to_go.entries() if e["tool"] == "jupyter"]
-    assert entry["args"] == ["lab", str(settings.labs_dir()), *AS_ROOT]
-    assert entry["mode"] == "live"
+    assert _opens_lab_00(entry["args"]) and entry["mode"] == "live"
+    assert "/lab/tree/00-setup/" in out and "token=" in out  # our banner carries the URL
 
 
 def test_up_does_not_start_jupyterlab_without_a_terminal(ready_to_go, capsys):
     code, out, err = run_cli(["up"], capsys)
     assert code == 0
     assert ready_to_go.calls("jupyter") == []
-    assert "labtools start" in out
+    assert "JupyterLab was not opened: this is not an interactive terminal" in out and "labtools start" in out
 
 
 # --- without Docker ---------------------------------------------------------------------------------------------
@@ -226,15 +226,29 @@ def test_offline_ok_opens_the_labs_offline_and_says_why(fake_tools, capsys, monk
     monkeypatch.setattr(setup_ui, "interactive", lambda: True)
     code, out, err = run_cli(["up", "--offline-ok"], capsys)
     assert code == 0
-    assert "Docker" in err and "offline mode" in out
+    assert "Docker" in out and "No cluster can be set up here" in out and "error:" not in err  # a warning
+    assert "Offline mode" in out
     [entry] = [e for e in fake_tools.entries() if e["tool"] == "jupyter"]
-    assert entry["args"] == ["lab", str(settings.labs_dir()), *AS_ROOT] and entry["mode"] == "offline"
+    assert _opens_lab_00(entry["args"]) and entry["mode"] == "offline"
+
+
+def test_offline_ok_through_a_pipe_says_that_jupyterlab_is_not_opened(fake_tools, capsys):
+    fake_tools.set("docker-mode", "down")
+    code, out, err = run_cli(["up", "--offline-ok"], capsys)
+    assert code == 0 and fake_tools.calls("jupyter") == []
+    assert "JupyterLab was not opened" in out and "labtools start" in out
+
+
+def _opens_lab_00(args: list[str]) -> bool:
+    return (args[0] == "lab" and f"--ServerApp.root_dir={settings.labs_dir()}" in args
+            and "--ServerApp.default_url=/lab/tree/00-setup/00-setup.ipynb" in args
+            and ("--allow-root" in args) == bool(AS_ROOT) and not any("token" in a.lower() for a in args))
 
 
 def test_start_opens_the_labs_offline_when_there_is_no_cluster(fake_tools, capsys):
     code, out, err = run_cli(["start"], capsys)
     assert code == 0
-    assert "offline mode" in out and "No lab cluster" in out
+    assert "Offline mode" in out and "No lab cluster" in out
     [entry] = [e for e in fake_tools.entries() if e["tool"] == "jupyter"]
     assert entry["mode"] == "offline"
 

@@ -183,3 +183,22 @@ def test_commands_are_registered():
     listing = labtools("--help").stdout
     for command in ("progress", "export", "report"):
         assert command in listing
+
+
+def test_progress_asks_for_a_name_once_at_a_terminal(monkeypatch):
+    from labtools.cli import setup_ui
+
+    monkeypatch.delenv(progress.LEARNER_ENV, raising=False)
+    monkeypatch.setattr(setup_ui, "interactive", lambda: True)
+    first = CliRunner().invoke(app, ["progress"], input="Grace Hopper\n")
+    assert first.exit_code == 0, first.output
+    assert "Your name" in first.output and "Progress of Grace Hopper" in first.output
+    second = CliRunner().invoke(app, ["progress"], input="")
+    assert "Your name" not in second.output and "Progress of Grace Hopper" in second.output
+
+
+def test_progress_never_asks_through_a_pipe(monkeypatch):
+    monkeypatch.delenv(progress.LEARNER_ENV, raising=False)
+    run = CliRunner().invoke(app, ["progress"], input="")
+    assert run.exit_code == 0 and "Your name," not in run.output and "no name set" in run.output
+    assert progress.should_ask_name()  # not asked: a later terminal run still asks
