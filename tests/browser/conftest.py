@@ -89,18 +89,10 @@ class JupyterLab:
 
     def start(self) -> "JupyterLab":
         shutil.copytree(ROOT / "labs", self.labs, ignore=shutil.ignore_patterns(".work", ".ipynb_checkpoints"))
-        # No news or update pop-ups over the notebook.
         # No news or update pop-ups over the notebook (a test's own choice; learners keep theirs).
         notifications = self.settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
         notifications.parent.mkdir(parents=True, exist_ok=True)
         notifications.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
-        # The dashboards' launcher entries, as the installed package's entry points register them (the shared test
-        # environment may hold an older install of labtools, so they are configured here from the same functions).
-        config = self.base / "jupyter-config"
-        config.mkdir(parents=True, exist_ok=True)
-        (config / "jupyter_server_config.py").write_text(
-            "from labtools.notebook import proxy\n"
-            "c.ServerProxy.servers = {name: proxy.server(name) for name in proxy.TITLES}\n")
         # Started as `labtools start` starts it, but on a free port and without opening a browser.
         launch = plan(self.labs, self.base / "app-settings", port=self.port, token=self.token, open_browser=False,
                       as_root=True)
