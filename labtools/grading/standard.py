@@ -14,8 +14,6 @@ def objects_are_valid(config):
             "There is nothing to grade: no Kubernetes objects were found in what you submitted.",
             hint="Write the objects the task asks for into a .yaml file and pass it, or apply it to the cluster.",
         )
-    if not config.validated:
-        skip(config.schema_note, counted=False)
     if config.problems:
         listed = [f"- {p}" for p in config.problems[:MAX_LISTED]]
         more = len(config.problems) - MAX_LISTED
@@ -25,4 +23,6 @@ def objects_are_valid(config):
             "The API server would refuse these objects:\n" + "\n".join(listed),
             hint="Each line names the object, the file and the path of the field; fix the field and check again.",
         )
-    return f"{len(config.submitted)} object(s) match Istio's schemas."
+    if not config.validated:
+        skip(config.schema_note, counted=False)
+    return f"{len(config.submitted)} object(s) match Istio's schemas and pass its validation webhook's rules."

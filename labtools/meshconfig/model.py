@@ -49,6 +49,7 @@ class MeshConfig:
         namespace: str = "default",
         schema_note: str = "",
         live: bool = False,
+        warnings: list[Problem] | None = None,
     ):
         self.resources = resources
         self.submitted = submitted if submitted is not None else resources
@@ -56,6 +57,7 @@ class MeshConfig:
         self.namespace = namespace
         self.schema_note = schema_note
         self.live = live
+        self.warnings = warnings or []  # accepted by the API server, with a warning (e.g. a deprecated field)
 
     @property
     def validated(self) -> bool:
