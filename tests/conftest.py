@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-CRD_FILE = ROOT.parent / "shared" / "istio-crds" / "istio-1.30.3-customresourcedefinitions.gen.yaml"
+CRD_FILE = ROOT.parent / "shared" / "istio-crds" / "istio-1.31-crd-all.gen.yaml"
 # LABTOOLS_TEST_WITHOUT_CRDS=1 runs the suite as on a machine without Istio's CRD file (CI may be one).
 WITHOUT_CRDS = os.environ.get("LABTOOLS_TEST_WITHOUT_CRDS") == "1"
 
