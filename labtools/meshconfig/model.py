@@ -8,6 +8,7 @@ from typing import Any, Iterable
 from labtools.meshconfig.hosts import (
     fqdn, gateway_key, host_matches, server_admits, split_gateway_host, split_service_host,
 )
+from labtools.meshconfig.destinations import DestinationPolicy, destination_policy
 from labtools.meshconfig.resources import Resource
 from labtools.meshconfig.routing import Request, RouteDecision, evaluate
 from labtools.meshconfig.schema import Problem
@@ -121,12 +122,18 @@ class MeshConfig:
             if host_matches(fqdn(str(dr.spec.get("host", "")), dr.namespace), target)
         ]
 
-    def subset(self, host: str, name: str, namespace: str | None = None) -> tuple[Resource, dict[str, Any]] | None:
-        for dr in self.destination_rules(host, namespace):
-            for subset in dr.spec.get("subsets") or []:
-                if isinstance(subset, dict) and subset.get("name") == name:
-                    return dr, subset
-        return None
+    def destination_policy(self, host: str, client_namespace: str | None = None,
+                           namespace: str | None = None) -> DestinationPolicy | None:
+        """The DestinationRule(s) a proxy in `client_namespace` applies to `host` (resolved in `namespace`), merged
+        the way istiod merges competing ones (meshconfig.destinations)."""
+        client = client_namespace or self.namespace
+        return destination_policy(self.of_kind("DestinationRule"), fqdn(host, namespace or client), client)
+
+    def subset(self, host: str, name: str, namespace: str | None = None,
+               client_namespace: str | None = None) -> tuple[Resource, dict[str, Any]] | None:
+        """The subset `name` of `host` as a client's proxy sees it (by default a client in the learner's namespace)."""
+        policy = self.destination_policy(host, client_namespace, namespace)
+        return policy.subset(name) if policy else None
 
     def subset_references(self, host: str | None = None) -> list[SubsetReference]:
         """Every subset named by a VirtualService route, optionally only those for `host`."""
