@@ -11,6 +11,11 @@ lab = Lab("02-gateway", "Gateways: letting traffic into the mesh", uses=("istio"
 ACCEPTED_PORTS = (80, 8080)
 
 
+def labels_text(labels):
+    """{"istio": "ingressgateway"} -> 'istio: ingressgateway', as the learner writes it in YAML."""
+    return ", ".join(f"{k}: {v}" for k, v in (labels or {}).items()) if isinstance(labels, dict) else str(labels)
+
+
 def servers(gateway):
     return [s for s in gateway.spec.get("servers") or [] if isinstance(s, dict)]
 
@@ -22,7 +27,7 @@ def gateway_exists(config):
 
 
 @lab.check(points=2, requires=gateway_exists, hint="The ingress gateway's pods are labelled istio: ingressgateway.")
-def selector_picks_ingress_gateway(config):
+def selector_picks_ingress_gateway(config, target):
     """Its selector picks the ingress gateway pods"""
     gateway = config.get("Gateway", "bookinfo-gateway")
     selector = gateway.spec.get("selector") or {}
@@ -33,11 +38,12 @@ def selector_picks_ingress_gateway(config):
     if not pods:
         ingress = config.get("Deployment", "istio-ingressgateway", "istio-system")
         labels = ingress.spec["template"]["metadata"]["labels"] if ingress else {}
-        fail(f"The selector {selector} matches no gateway pod, so no proxy serves this Gateway and requests for "
-             f"bookinfo.app get nowhere. The ingress gateway pods carry {labels}.")
+        fail(f"The selector ({labels_text(selector)}) matches no gateway pod, so no proxy serves this Gateway and "
+             f"requests for {target.host} get nowhere (istioctl analyze: IST0101 ReferencedResourceNotFound, "
+             f"selector). The ingress gateway pods carry the labels {labels_text(labels)}.")
     if not any(p.name == "istio-ingressgateway" for p in pods):
-        fail(f"The selector {selector} picks {', '.join(str(p) for p in pods)}, not the ingress gateway.")
-    return f"Selector {selector} picks the ingress gateway."
+        fail(f"The selector ({labels_text(selector)}) picks {', '.join(str(p) for p in pods)}, not the ingress gateway.")
+    return f"Selector ({labels_text(selector)}) picks the ingress gateway."
 
 
 @lab.check(points=2, requires=gateway_exists)
@@ -52,13 +58,14 @@ def serves_bookinfo_app_only(config, target):
                 fail(f"spec.servers[{index}] accepts host {entry!r}: every host name would be let in. The task "
                      f"exposes only {target.host}.", hint=f"Write hosts: [{target.host}].")
             if host.lower() == target.host:
-                if namespace not in ("*", ".", gateway.namespace, target.namespace):
+                admitted = gateway.namespace if namespace == "." else namespace
+                if admitted not in ("*", target.namespace):
                     fail(f"spec.servers[{index}] host {entry!r} only admits VirtualServices from namespace "
-                         f"{namespace}; Bookinfo's VirtualService will live in {target.namespace}.",
-                         hint=f"Write the host without a namespace prefix: {target.host}.")
+                         f"{admitted}; Bookinfo's VirtualService will live in {target.namespace}, so the gateway "
+                         "would not use it.", hint=f"Write the host without a namespace prefix: {target.host}.")
                 matching.append(index)
     if not matching:
-        hosts = [h for s in servers(gateway) for h in s.get("hosts") or []]
+        hosts = ", ".join(str(h) for s in servers(gateway) for h in s.get("hosts") or [])
         fail(f"No server of the Gateway accepts host {target.host} (hosts found: {hosts or 'none'}).",
              hint=f"Add hosts: [{target.host}] to the server.")
     return f"Server {matching[0] + 1} accepts {target.host}."
@@ -73,14 +80,22 @@ def server_is_plain_http(config, target):
     if not candidates:
         fail(f"No server accepts {target.host} yet, so there is no protocol to judge.")
     for server in candidates:
-        port = server.get("port") or {}
-        protocol = str(port.get("protocol", "")).upper()
+        port = server.get("port") if isinstance(server.get("port"), dict) else {}
+        protocol = str(port.get("protocol") or "").upper()
         if protocol != "HTTP":
             extra = " HTTPS needs a certificate (tls:), which this lab does not set up." if protocol == "HTTPS" else ""
-            fail(f"The server for {target.host} uses protocol {port.get('protocol')!r}; the task asks for plain HTTP.{extra}")
+            written = f"protocol {port['protocol']}" if port.get("protocol") else "no protocol"
+            fail(f"The server for {target.host} has {written}; the task asks for plain HTTP.{extra}")
         if port.get("number") not in ACCEPTED_PORTS:
-            fail(f"The server listens on port {port.get('number')}; the ingress gateway receives HTTP on port 80 of "
+            written = f"port {port['number']}" if port.get("number") is not None else "no port number"
+            fail(f"The server has {written}; the ingress gateway receives HTTP on port 80 of "
                  "its Service, which is port 8080 of the pod. Use 8080 (or 80).")
+        if isinstance(server.get("tls"), dict) and server["tls"].get("httpsRedirect"):
+            # Istio marks the host's virtual host "require TLS": Envoy answers every plain request with a redirect
+            # (istio/istio release-1.31 pilot/pkg/networking/core/gateway.go, buildGatewayHTTPRouteConfig).
+            fail(f"The server for {target.host} sets tls.httpsRedirect: true, so the gateway answers every HTTP request "
+                 "with a redirect to HTTPS instead of serving it, and this lab has no HTTPS server to go to.",
+                 hint="Remove the tls: section from the HTTP server.")
     return "HTTP on port " + str(candidates[0]["port"]["number"]) + "."
 
 

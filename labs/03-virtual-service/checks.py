@@ -40,9 +40,12 @@ def bound_to_gateway(config, target):
     gateways = config.gateways_of(vs)
     wanted = f"{target.namespace}/{GATEWAY}"
     if wanted not in gateways:
-        written = vs.spec.get("gateways")
-        fail(f"VirtualService bookinfo binds to {written if written else 'no gateway (so only to mesh)'}; requests "
-             f"arriving through {GATEWAY} do not see it.", hint=f"Add gateways: [{GATEWAY}].")
+        written = ", ".join(str(g) for g in vs.spec.get("gateways") or [])
+        bound = f"gateways [{written}], which resolve to {', '.join(gateways)}" if written else \
+            "no gateway (so only to mesh), the sidecars"
+        fail(f"VirtualService bookinfo binds to {bound}; requests arriving through {wanted} do not see it. A short "
+             "gateway name means a Gateway in the VirtualService's own namespace; write namespace/name for another.",
+             hint=f"Add gateways: [{GATEWAY}].")
 
 
 @lab.check(points=3, requires=[host_is_bookinfo_app, bound_to_gateway])
@@ -52,6 +55,10 @@ def app_paths_reach_productpage(config, target):
     problems = []
     for path in ROUTED:
         decision = through_gateway(config, target, path)
+        if not any(vs.name == "bookinfo" for vs in decision.considered):
+            # The ingress gateway does not use VirtualService bookinfo at all: say why once, not per path.
+            fail(f"The ingress gateway (the proxy that routes requests for {target.host}) does not use VirtualService "
+                 f"bookinfo: {decision.reason}.")
         if not decision.matched:
             problems.append(f"{path} matches no rule")
             continue
@@ -62,7 +69,7 @@ def app_paths_reach_productpage(config, target):
             problems.append(f"{path} goes to {', '.join(d.label() for d in wrong)} ({decision.rule_label}); "
                             "expected productpage port 9080")
     if problems:
-        fail("Through the gateway: " + "; ".join(problems) + ".",
+        fail("Through the gateway: " + "; ".join(problems) + "." + decision.ignored_note(),
              hint="Exact matches: /productpage, /login, /logout. Prefix matches: /static, /api/v1/products.")
     return f"All {len(ROUTED)} paths reach productpage:9080."
 

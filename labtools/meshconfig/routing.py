@@ -92,6 +92,8 @@ class RouteDecision:
     reason: str = ""
     # VirtualServices for the request's host that the handling proxy does not use, each with why.
     ignored: tuple[tuple[Resource, str], ...] = ()
+    # The VirtualServices the proxy tried, in order (empty when none applies to the request at all).
+    considered: tuple[Resource, ...] = ()
 
     @property
     def matched(self) -> bool:
@@ -124,6 +126,10 @@ class RouteDecision:
         injects the fault into 0% of requests (istio/istio#36303); the deprecated delay `percent` still counts."""
         fault = self.fault or {}
         return _fault_percent(fault.get("delay"), "percent"), _fault_percent(fault.get("abort"), None)
+
+    def ignored_note(self) -> str:
+        """Sentences naming the VirtualServices for this host that the handling proxy leaves out, and why ("" if none)."""
+        return "".join(f" Note: {why}." for _, why in self.ignored)
 
     def shares_by_subset(self) -> dict[str | None, float]:
         shares: dict[str | None, float] = {}
@@ -210,10 +216,10 @@ def evaluate(virtual_services: list[Resource], request: Request) -> RouteDecisio
     for vs, index, rule in _rules_in_order(applicable, gateway=request.gateway is not None):
         if rule_matches(rule, request, vs.namespace):
             return RouteDecision(request, vs, index, rule, _destinations(rule, vs.namespace),
-                                 ignored=selection.ignored)
+                                 ignored=selection.ignored, considered=selection.used)
     names = ", ".join(f"{vs.namespace}/{vs.name}" for vs in applicable)
     return RouteDecision(request, reason=f"no rule of VirtualService {names} matches {request.path}",
-                         ignored=selection.ignored)
+                         ignored=selection.ignored, considered=selection.used)
 
 
 def _rules_in_order(applicable: list[Resource], gateway: bool):
