@@ -55,7 +55,7 @@ def test_02_wildcard_hosts_are_too_broad(grade, hosts):
 @pytest.mark.parametrize("protocol", ["HTTPS", "TCP", "GRPC"])
 def test_02_protocol_other_than_http(grade, protocol):
     result = grade("02", S02.replace("protocol: HTTP", f"protocol: {protocol}"))
-    assert_fails(result, "server_is_plain_http", f"protocol {protocol!r}", "plain HTTP")
+    assert_fails(result, "server_is_plain_http", f"protocol {protocol}", "plain HTTP")
 
 
 def test_02_no_server_for_bookinfo_app(grade):
