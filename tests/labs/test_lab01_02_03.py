@@ -38,7 +38,7 @@ def test_01_service_in_the_wrong_namespace(grade):
 # --- 02 gateway ---------------------------------------------------------------------------------------------------
 def test_02_selector_matching_no_gateway_pod(grade):
     result = grade("02", S02.replace("istio: ingressgateway", "app: ingressgateway"))
-    assert_fails(result, "selector_picks_ingress_gateway", "matches no gateway pod", "istio': 'ingressgateway")
+    assert_fails(result, "selector_picks_ingress_gateway", "matches no gateway pod", "istio: ingressgateway", "IST0101")
 
 
 def test_02_selector_picking_the_egress_gateway(grade):
