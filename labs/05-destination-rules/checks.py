@@ -13,6 +13,20 @@ def simple_policy(policy):
     return balancer.get("simple") if isinstance(balancer, dict) else None
 
 
+def require_in_force(config, rule, target):
+    """Fail unless productpage's sidecar (the caller of reviews) applies this rule's policy: another
+    DestinationRule for reviews applied first keeps its own trafficPolicy, and Istio drops the later one's."""
+    policy = config.destination_policy("reviews", client_namespace=target.namespace)
+    if policy is None or rule not in policy.rules:
+        used = ", ".join(str(r) for r in policy.rules) if policy else "none"
+        fail(f"Sidecars in {target.namespace} do not apply {rule} to reviews (they apply: {used}). "
+             + " ".join(policy.dropped if policy else []))
+    if rule.spec.get("trafficPolicy") is not None and policy.policy_from is not rule:
+        fail(f"Istio ignores the trafficPolicy of {rule}: {policy.policy_from} also names host reviews, was applied "
+             "first and has a trafficPolicy of its own; of competing DestinationRules only the first one's counts. "
+             "Keep one DestinationRule for reviews.")
+
+
 def subsets(rule):
     return {s.get("name"): s for s in rule.spec.get("subsets") or [] if isinstance(s, dict)}
 
@@ -44,9 +58,10 @@ def host_is_fqdn(config, target):
 
 @lab.check(points=1, requires=destination_rule_exists,
            hint="Istio's default is LEAST_REQUEST; the task asks for ROUND_ROBIN for the whole rule.")
-def global_round_robin(config):
+def global_round_robin(config, target):
     """The rule's traffic policy balances with ROUND_ROBIN"""
     rule = config.get("DestinationRule", "reviews-destination")
+    require_in_force(config, rule, target)
     policy = simple_policy(rule.spec.get("trafficPolicy"))
     if policy is None:
         fail("spec.trafficPolicy.loadBalancer.simple is not set, so the reviews service keeps Istio's default "
