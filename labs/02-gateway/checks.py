@@ -20,7 +20,7 @@ def servers(gateway):
     return [s for s in gateway.spec.get("servers") or [] if isinstance(s, dict)]
 
 
-@lab.check(points=1)
+@lab.check(points=0)
 def gateway_exists(config):
     """Gateway bookinfo-gateway exists"""
     require(config, "Gateway", "bookinfo-gateway")
@@ -46,7 +46,7 @@ def selector_picks_ingress_gateway(config, target):
     return f"Selector ({labels_text(selector)}) picks the ingress gateway."
 
 
-@lab.check(points=2, requires=gateway_exists)
+@lab.check(points=3, requires=gateway_exists)
 def serves_bookinfo_app_only(config, target):
     """One server accepts host bookinfo.app, and only that host"""
     gateway = config.get("Gateway", "bookinfo-gateway")

@@ -16,13 +16,13 @@ def through_gateway(config, target, path):
                                 source_namespace=target.namespace))
 
 
-@lab.check(points=1)
+@lab.check(points=0)
 def virtual_service_exists(config):
     """VirtualService bookinfo exists"""
     require(config, "VirtualService", "bookinfo")
 
 
-@lab.check(points=1, requires=virtual_service_exists)
+@lab.check(points=0, requires=virtual_service_exists)
 def host_is_bookinfo_app(config, target):
     """It serves host bookinfo.app"""
     vs = config.get("VirtualService", "bookinfo")
@@ -32,7 +32,7 @@ def host_is_bookinfo_app(config, target):
              f"so they never meet its rules.", hint=f"Set hosts: [{target.host}].")
 
 
-@lab.check(points=2, requires=virtual_service_exists,
+@lab.check(points=3, requires=virtual_service_exists,
            hint="A VirtualService without gateways applies only inside the mesh (the implicit gateway `mesh`).")
 def bound_to_gateway(config, target):
     """It is bound to bookinfo-gateway"""
@@ -74,7 +74,7 @@ def app_paths_reach_productpage(config, target):
     return f"All {len(ROUTED)} paths reach productpage:9080."
 
 
-@lab.check(points=1, requires=[host_is_bookinfo_app, bound_to_gateway])
+@lab.check(points=2, requires=[host_is_bookinfo_app, bound_to_gateway])
 def other_paths_not_routed(config, target):
     """Other paths (/, /admin, /details/0) match no rule"""
     leaks = []

@@ -50,7 +50,7 @@ def destination_rule_defines_subsets(config):
     return "Subsets v1, v2 and v3 each select exactly one reviews version."
 
 
-@lab.check(points=2, hint="Every subset a VirtualService names must be defined in a DestinationRule for the same host.")
+@lab.check(points=0, hint="Every subset a VirtualService names must be defined in a DestinationRule for the same host.")
 def every_subset_exists(config):
     """Every subset the routes name is defined"""
     references = config.subset_references(host="reviews")
@@ -63,7 +63,7 @@ def every_subset_exists(config):
              hint="Add the subset to DestinationRule reviews-destination, or fix the subset name in the route.")
 
 
-@lab.check(points=2, requires=every_subset_exists)
+@lab.check(points=3, requires=every_subset_exists)
 def jason_reaches_v2(config):
     """Requests with end-user: jason all reach reviews v2"""
     decision = config.route(reviews_request(config, JASON))
@@ -85,7 +85,7 @@ def jason_reaches_v2(config):
     return "jason's requests all reach reviews v2."
 
 
-@lab.check(points=2, requires=every_subset_exists, hint="Weights are relative: 80 and 20 send 80% and 20%.")
+@lab.check(points=3, requires=every_subset_exists, hint="Weights are relative: 80 and 20 send 80% and 20%.")
 def others_split_80_20(config):
     """Everyone else: 80% to v1, 20% to v3"""
     for headers in NOT_JASON:

@@ -31,13 +31,13 @@ def subsets(rule):
     return {s.get("name"): s for s in rule.spec.get("subsets") or [] if isinstance(s, dict)}
 
 
-@lab.check(points=1)
+@lab.check(points=0)
 def destination_rule_exists(config):
     """DestinationRule reviews-destination exists"""
     require(config, "DestinationRule", "reviews-destination")
 
 
-@lab.check(points=2, requires=destination_rule_exists,
+@lab.check(points=3, requires=destination_rule_exists,
            hint="Short names are completed with the namespace of the object they appear in.")
 def host_is_fqdn(config, target):
     """Its host is the fully qualified reviews.default.svc.cluster.local"""
@@ -56,7 +56,7 @@ def host_is_fqdn(config, target):
     fail(f"host: {host} is not the reviews service; expected {wanted}.")
 
 
-@lab.check(points=1, requires=destination_rule_exists,
+@lab.check(points=2, requires=destination_rule_exists,
            hint="Istio's default is LEAST_REQUEST; the task asks for ROUND_ROBIN for the whole rule.")
 def global_round_robin(config, target):
     """The rule's traffic policy balances with ROUND_ROBIN"""
@@ -70,7 +70,7 @@ def global_round_robin(config, target):
         fail(f"spec.trafficPolicy.loadBalancer.simple is {policy}; the task asks for ROUND_ROBIN.")
 
 
-@lab.check(points=1, requires=destination_rule_exists)
+@lab.check(points=0, requires=destination_rule_exists)
 def subsets_select_versions(config, target):
     """Subsets v1, v2 and v3 select the three reviews versions"""
     found = subsets(config.get("DestinationRule", "reviews-destination"))

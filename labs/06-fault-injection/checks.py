@@ -19,13 +19,13 @@ def ratings_request(target, headers):
     return Request(host="ratings", headers=headers, source_namespace=target.namespace)
 
 
-@lab.check(points=1)
+@lab.check(points=0)
 def virtual_service_exists(config):
     """VirtualService ratings exists"""
     require(config, "VirtualService", "ratings")
 
 
-@lab.check(points=1, requires=virtual_service_exists)
+@lab.check(points=0, requires=virtual_service_exists)
 def faults_on_ratings(config, target):
     """The faults apply to the ratings service"""
     ratings = fqdn("ratings", target.namespace)
@@ -41,7 +41,7 @@ def faults_on_ratings(config, target):
                  "Keep the faults in VirtualService ratings.")
 
 
-@lab.check(points=2, requires=faults_on_ratings)
+@lab.check(points=3, requires=faults_on_ratings)
 def jason_aborted_with_500(config, target):
     """jason's requests to ratings are all aborted with HTTP 500"""
     decision = config.route(ratings_request(target, JASON))
@@ -68,7 +68,7 @@ def jason_aborted_with_500(config, target):
                  hint="Match the header exactly: headers: {end-user: {exact: jason}}.")
 
 
-@lab.check(points=3, requires=faults_on_ratings)
+@lab.check(points=5, requires=faults_on_ratings)
 def others_delayed_5s_for_10_percent(config, target):
     """Everyone else: a 5s delay on 10% of requests"""
     for headers in OTHERS:
@@ -102,7 +102,7 @@ def others_delayed_5s_for_10_percent(config, target):
     return "Others are delayed by 5s on 10% of requests."
 
 
-@lab.check(points=1, requires=faults_on_ratings, hint="Route both rules to host ratings, subset v1.")
+@lab.check(points=0, requires=faults_on_ratings, hint="Route both rules to host ratings, subset v1.")
 def routes_go_to_ratings_v1(config, target):
     """Both rules route to ratings v1"""
     for headers in [JASON] + OTHERS:

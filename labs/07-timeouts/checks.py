@@ -14,13 +14,13 @@ def productpage_decision(config, target):
                                 gateway=f"{target.namespace}/bookinfo-gateway", source_namespace=target.namespace))
 
 
-@lab.check(points=1)
+@lab.check(points=0)
 def virtual_service_exists(config):
     """VirtualService bookinfo exists and still routes /productpage"""
     require(config, "VirtualService", "bookinfo")
 
 
-@lab.check(points=3, requires=virtual_service_exists,
+@lab.check(points=4, requires=virtual_service_exists,
            hint="timeout belongs to the http rule (next to match and route), not to a destination.")
 def productpage_has_3s_timeout(config, target):
     """The route serving /productpage has a 3s timeout"""

@@ -16,7 +16,7 @@ def httpbin_decision(config, target):
     return config.route(Request(host="httpbin", path="/status/503", port=8000, source_namespace=target.namespace))
 
 
-@lab.check(points=1)
+@lab.check(points=0)
 def virtual_service_exists(config):
     """VirtualService httpbin exists for host httpbin"""
     vs = require(config, "VirtualService", "httpbin")
@@ -25,7 +25,7 @@ def virtual_service_exists(config):
         fail(f"VirtualService httpbin has hosts {hosts}; set hosts: [httpbin].")
 
 
-@lab.check(points=3, requires=virtual_service_exists)
+@lab.check(points=4, requires=virtual_service_exists)
 def three_attempts_two_seconds_each(config, target):
     """Requests to httpbin are retried 3 times, 2s per try"""
     decision = httpbin_decision(config, target)

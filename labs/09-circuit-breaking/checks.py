@@ -43,13 +43,13 @@ def effective_policy(config, target):
     return policy
 
 
-@lab.check(points=1)
+@lab.check(points=0)
 def destination_rule_exists(config):
     """DestinationRule httpbin exists"""
     require(config, "DestinationRule", "httpbin")
 
 
-@lab.check(points=1, requires=destination_rule_exists)
+@lab.check(points=0, requires=destination_rule_exists)
 def host_is_httpbin(config, target):
     """It applies to the httpbin service"""
     rule = config.get("DestinationRule", "httpbin")
@@ -58,7 +58,7 @@ def host_is_httpbin(config, target):
              "host, not to httpbin. Set host: httpbin.")
 
 
-@lab.check(points=3, requires=host_is_httpbin, hint="trafficPolicy.connectionPool: tcp.maxConnections, http.http1MaxPendingRequests, http.maxRequestsPerConnection")
+@lab.check(points=4, requires=host_is_httpbin, hint="trafficPolicy.connectionPool: tcp.maxConnections, http.http1MaxPendingRequests, http.maxRequestsPerConnection")
 def connection_pool_limits(config, target):
     """The connection pool allows 1 connection, 1 pending request, 1 request per connection"""
     rule = config.get("DestinationRule", "httpbin")
@@ -83,7 +83,7 @@ def connection_pool_limits(config, target):
              "connections through without tripping the breaker.")
 
 
-@lab.check(points=2, requires=host_is_httpbin)
+@lab.check(points=3, requires=host_is_httpbin)
 def ejects_after_one_5xx(config, target):
     """Outlier detection ejects a pod after 1 consecutive 5xx, reviews every 1s, for 3m, up to 100% of the pods"""
     detection = effective_policy(config, target).get("outlierDetection")

@@ -92,7 +92,7 @@ class Lab:
         if self.validate:
             from labtools.grading.standard import objects_are_valid
 
-            self.checks.append(_make_check(objects_are_valid, points=1, hint=None, requires=(), live=False, title=None))
+            self.checks.append(_make_check(objects_are_valid, points=0, hint=None, requires=(), live=False, title=None))
 
     @property
     def number(self) -> str:
