@@ -24,7 +24,7 @@ def virtual_service_exists(config):
 
 @lab.check(points=0, requires=virtual_service_exists)
 def host_is_bookinfo_app(config, target):
-    """It serves host bookinfo.app"""
+    """It serves host {host}"""
     vs = config.get("VirtualService", "bookinfo")
     hosts = [str(h) for h in vs.spec.get("hosts") or []]
     if target.host not in [h.lower() for h in hosts]:
@@ -96,7 +96,7 @@ UPSTREAM_TIME_HEADER = "x-envoy-upstream-service-time"
 
 @lab.check(points=2, live=True, requires=app_paths_reach_productpage)
 def productpage_answers_200(probe, target):
-    """/productpage with Host bookinfo.app answers 200 through the ingress gateway"""
+    """/productpage with Host {host} answers 200 through the ingress gateway"""
     seen = watch(lambda: probe.ingress("/productpage")[0], until=lambda reply: reply.status == 200,
                  timeout=PROPAGATION_S, describe=describe_reply)
     reply, where = seen.last, f"{probe.ingress_url}/productpage (Host: {target.host})"

@@ -40,7 +40,7 @@ def destination_rule_exists(config):
 @lab.check(points=3, requires=destination_rule_exists,
            hint="Short names are completed with the namespace of the object they appear in.")
 def host_is_fqdn(config, target):
-    """Its host is the fully qualified reviews.default.svc.cluster.local"""
+    """Its host is the fully qualified reviews.{namespace}.svc.cluster.local"""
     rule = config.get("DestinationRule", "reviews-destination")
     host = str(rule.spec.get("host", ""))
     wanted = fqdn("reviews", target.namespace)

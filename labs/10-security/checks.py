@@ -20,7 +20,7 @@ def peer_authentication_exists(config, target):
 
 @lab.check(points=3, requires=peer_authentication_exists)
 def mtls_is_strict(config, target):
-    """Mutual TLS is STRICT for every workload in the namespace"""
+    """Mutual TLS is STRICT for every workload in namespace {namespace}"""
     policy = config.get("PeerAuthentication", "default", target.namespace)
     if (policy.spec.get("selector") or {}).get("matchLabels"):
         selected = ", ".join(f"{k}: {v}" for k, v in policy.spec["selector"]["matchLabels"].items())
@@ -191,7 +191,7 @@ def ingress_post_forbidden(probe, target):
 
 @lab.check(points=1, live=True)
 def productpage_has_its_identity(probe, target):
-    """productpage's certificate carries spiffe://cluster.local/ns/default/sa/bookinfo-productpage"""
+    """productpage's certificate carries spiffe://cluster.local/ns/{namespace}/sa/bookinfo-productpage"""
     wanted = f"spiffe://{TRUST_DOMAIN}/ns/{target.namespace}/sa/bookinfo-productpage"
     proxy = probe.envoy(selector="app=productpage")
     certificate = proxy.certificate()  # none yet: ProbeError (istiod has not issued it), an environment error
