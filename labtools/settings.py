@@ -62,7 +62,7 @@ CLUSTER_NAME = os.environ.get("LABTOOLS_CLUSTER", "istio-labs")
 # kind names the kube context of a cluster "kind-<name>".
 CONTEXT_NAME = f"kind-{CLUSTER_NAME}"
 
-# Where Bookinfo lives and the host the ingress gateway serves it on (see CURRICULUM.md).
+# Where Bookinfo lives and the host the ingress gateway serves it on (see docs/LABS.md).
 DEFAULT_NAMESPACE = "default"
 BOOKINFO_HOST = "bookinfo.app"
 INGRESS_URL = os.environ.get("LABTOOLS_INGRESS_URL", "http://127.0.0.1:8080")

@@ -43,7 +43,7 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(autouse=True, scope="session")
 def _crds_for_validation(tmp_path_factory):
-    """Point labtools at Istio's CRD file (a test fixture kept outside the repository, see shared/istio-crds), or,
+    """Point labtools at Istio's CRD file (a test fixture kept outside the repository: LABTOOLS_ISTIO_CRDS or CRD_FILE), or,
     without one, at a path that does not exist, so no test depends on what a developer's cache happens to hold."""
     os.environ["LABTOOLS_ISTIO_CRDS"] = str(CRDS) if CRDS else str(tmp_path_factory.getbasetemp() / "no-crds.yaml")
     yield

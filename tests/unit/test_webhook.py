@@ -227,3 +227,11 @@ def test_the_schema_lets_the_refused_submission_through(rule_id):
 def test_wrong_types_do_not_crash_the_rules():
     text = VS + "  hosts: reviews\n  http:\n  - retries: 3\n    fault: [1]\n    match: {headers: 1}\n    route: 2\n"
     findings(text)  # the schema reports the types; the webhook rules must simply not trip over them
+
+
+def test_the_lab_specification_lists_every_rule():
+    from pathlib import Path
+
+    spec = (Path(__file__).resolve().parents[2] / "docs" / "LABS.md").read_text()
+    for rule in RULES:
+        assert f"| `{rule.id}` |" in spec, f"docs/LABS.md does not list webhook rule {rule.id}"
