@@ -26,8 +26,9 @@ def destination_rule_defines_subsets(config):
     host = fqdn(str(rule.spec.get("host", "")), rule.namespace)
     reviews = fqdn("reviews", config.namespace)
     if host != reviews:
-        fail(f"DestinationRule reviews-destination is for host {rule.spec.get('host')!r} ({host}); "
-             f"its subsets only apply to that host. Expected host: reviews ({reviews}).")
+        written = f"for host {rule.spec['host']} ({host})" if rule.spec.get("host") else "for no host (spec.host is missing)"
+        fail(f"DestinationRule reviews-destination is {written}; its subsets only apply to that host. "
+             f"Expected host: reviews ({reviews}).")
     policy = config.destination_policy("reviews")
     if policy is not None and rule not in policy.rules:
         fail(f"Sidecars in {config.namespace} do not use DestinationRule reviews-destination for reviews: they use "
@@ -40,9 +41,10 @@ def destination_rule_defines_subsets(config):
             continue
         names = sorted(w.name for w in config.endpoints("reviews", version))
         if names != [f"reviews-{version}"]:
-            labels = found[1].get("labels") or {}
+            labels = found[1].get("labels") if isinstance(found[1].get("labels"), dict) else {}
+            shown = ", ".join(f"{k}: {v if isinstance(v, str) else '(not a string)'}" for k, v in labels.items()) or "none"
             selected = ", ".join(names) if names else "no reviews pods"
-            problems.append(f"subset {version} has labels {labels}, which select {selected}; "
+            problems.append(f"subset {version} has labels ({shown}), which select {selected}; "
                             f"the reviews {version} pods carry version: {version}")
     if problems:
         dropped = " " + " ".join(f"Note: {d}." for d in policy.dropped) if policy and policy.dropped else ""

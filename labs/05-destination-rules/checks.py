@@ -79,7 +79,9 @@ def subsets_select_versions(config, target):
         if version not in found:
             problems.append(f"subset {version} is missing")
         elif sorted(w.name for w in config.endpoints(fqdn("reviews", target.namespace), version)) != [f"reviews-{version}"]:
-            problems.append(f"subset {version} has labels {found[version].get('labels')}, which do not select "
+            labels = found[version].get("labels")
+            shown = ", ".join(f"{k}: {v if isinstance(v, str) else '(not a string)'}" for k, v in labels.items()) if isinstance(labels, dict) and labels else "none"
+            problems.append(f"subset {version} has labels ({shown}), which do not select "
                             f"exactly the reviews {version} pods (labelled version: {version})")
     if problems:
         fail("; ".join(problems) + ".")

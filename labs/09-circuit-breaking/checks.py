@@ -54,7 +54,9 @@ def host_is_httpbin(config, target):
     """It applies to the httpbin service"""
     rule = config.get("DestinationRule", "httpbin")
     if fqdn(str(rule.spec.get("host", "")), rule.namespace) != fqdn("httpbin", target.namespace):
-        fail(f"DestinationRule httpbin has host {rule.spec.get('host')!r}: its connection pool limits calls to that "
+        if not rule.spec.get("host"):
+            fail("DestinationRule httpbin has no host (spec.host), so it applies to no service. Set host: httpbin.")
+        fail(f"DestinationRule httpbin has host {rule.spec['host']}: its connection pool limits calls to that "
              "host, not to httpbin. Set host: httpbin.")
 
 

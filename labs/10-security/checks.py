@@ -107,7 +107,8 @@ def external_host_uses_mutual_tls(config):
             "SIMPLE": "SIMPLE verifies the server only; the server also wants our client certificate",
             "DISABLE": "DISABLE sends plain text",
         }.get(str(mode), "no TLS mode is set")
-        fail(f"{rule} (host {rule.spec.get('host')}): tls.mode is {mode}: {why}. The task asks for MUTUAL.")
+        written = f"tls.mode is {mode}" if mode else "tls.mode is not set"
+        fail(f"{rule} (host {rule.spec.get('host')}): {written}: {why}. The task asks for MUTUAL.")
     missing = [f for f in CLIENT_FILES if not tls.get(f)]
     if missing:
         extra = (" credentialName names a Kubernetes secret instead; this exercise uses files."

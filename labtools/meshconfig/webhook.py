@@ -56,6 +56,11 @@ def _number(value: Any) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
+def _strs(value: Any) -> list[str]:
+    """The strings of a list (other items are the schema's to report)."""
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
 def _http_routes(resource: Resource) -> Iterator[tuple[str, dict]]:
     for index, rule in _dicts(resource.spec.get("http")):
         yield f"spec.http[{index}]", rule
@@ -221,10 +226,10 @@ def _ms_precision(fields) -> Iterator[Finding]:
 
 
 def _gateway_names(resource: Resource) -> Iterator[Finding]:
-    references = [("spec.gateways", g) for g in resource.spec.get("gateways") or []]
+    references = [("spec.gateways", g) for g in _strs(resource.spec.get("gateways"))]
     for path, rule in _http_routes(resource):
         for m, match in _dicts(rule.get("match")):
-            references += [(f"{path}.match[{m}].gateways", g) for g in match.get("gateways") or []]
+            references += [(f"{path}.match[{m}].gateways", g) for g in _strs(match.get("gateways"))]
     for field_path, reference in references:
         reference = str(reference)
         if reference == "mesh":
@@ -241,8 +246,7 @@ def _gateway_names(resource: Resource) -> Iterator[Finding]:
 
 
 def _legacy_gateway_names(resource: Resource) -> Iterator[Finding]:
-    for g in resource.spec.get("gateways") or []:
-        reference = str(g)
+    for reference in _strs(resource.spec.get("gateways")):
         if "/" not in reference and "." in reference:
             parts = reference.split(".")
             yield ("spec.gateways", f"{reference!r} uses the legacy gateway name form; prefer "
@@ -250,16 +254,16 @@ def _legacy_gateway_names(resource: Resource) -> Iterator[Finding]:
 
 
 def _mesh_wildcard(resource: Resource) -> Iterator[Finding]:
-    gateways = [str(g) for g in resource.spec.get("gateways") or []]
+    gateways = _strs(resource.spec.get("gateways"))
     applies_to_mesh = not gateways or "mesh" in gateways
-    if applies_to_mesh and "*" in [str(h) for h in resource.spec.get("hosts") or []]:
+    if applies_to_mesh and "*" in _strs(resource.spec.get("hosts")):
         yield "spec.hosts", "host * is not allowed for a VirtualService bound to the mesh (sidecars): name the service."
 
 
 def _duplicate_hosts(resource: Resource) -> Iterator[Finding]:
     from labtools.meshconfig.hosts import host_matches
 
-    hosts = [str(h).lower() for h in resource.spec.get("hosts") or []]
+    hosts = [h.lower() for h in _strs(resource.spec.get("hosts"))]
     for i, first in enumerate(hosts):
         for second in hosts[i + 1:]:
             if host_matches(first, second) or host_matches(second, first):
@@ -273,7 +277,7 @@ def _export_to(resource: Resource) -> Iterator[Finding]:
         return
     service_entry = resource.kind == "ServiceEntry"
     seen: set[str] = set()
-    for entry in (str(e) for e in entries):
+    for entry in _strs(entries):
         key = resource.namespace if entry == "." else entry
         if key in seen:
             same = entry in (".", resource.namespace) and "." in entries and resource.namespace in entries
@@ -384,8 +388,8 @@ def _servers(resource: Resource) -> Iterator[Finding]:
         elif name in names:
             yield f"{path}.port.name", f"port names in servers must be unique: {name!r} is used twice."
         names.add(name)
-        protocol = str(port.get("protocol") or "").lower()
-        if protocol not in PROTOCOLS:
+        protocol = port.get("protocol").lower() if isinstance(port.get("protocol"), str) else ""
+        if protocol and protocol not in PROTOCOLS:
             yield (f"{path}.port.protocol", f"invalid protocol {port.get('protocol')!r}; supported protocols are "
                    "HTTP, HTTPS, HTTP2, GRPC, GRPC-WEB, TCP, TLS, MONGO, REDIS, MYSQL.")
         number = _int(port.get("number"))
@@ -410,7 +414,7 @@ def _server_hosts(resource: Resource) -> Iterator[Finding]:
         if not isinstance(hosts, list) or not hosts:
             yield path, "a server must list at least one host."
             continue
-        for entry in (str(h) for h in hosts):
+        for entry in _strs(hosts):
             namespace, slash, host = entry.partition("/")
             if not slash:
                 namespace, host = "", entry
