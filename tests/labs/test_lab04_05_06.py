@@ -31,7 +31,7 @@ def test_04_virtual_service_without_any_destination_rule(grade):
 
 def test_04_subset_labels_select_no_pods(grade):
     result = grade("04", S04.replace("      version: v1\n", "      version: \"1\"\n"))
-    assert_fails(result, "destination_rule_defines_subsets", "subset v1 has labels {'version': '1'}",
+    assert_fails(result, "destination_rule_defines_subsets", "subset v1 has labels (version: 1)",
                  "select no reviews pods")
 
 
