@@ -173,8 +173,12 @@ class MeshConfig:
             request = replace(request, proxy_namespace=pods[0].namespace)
         servers = self.gateway_servers(gateway, request.host, request.scheme)
         if not servers:
+            named = [vs for vs in virtual_services if request.gateway in self.gateways_of(vs)
+                     and any(host_matches(str(h).lower(), request.host.lower()) for h in vs.spec.get("hosts") or [])]
+            code = (f" ({', '.join(str(vs) for vs in named)} names that host: istioctl analyze reports IST0132 "
+                    "VirtualServiceHostNotFoundInGateway)") if named else ""
             return RouteDecision(request, reason=f"Gateway {request.gateway} has no {request.scheme.upper()} server "
-                                                 f"for host {request.host}")
+                                                 f"for host {request.host}{code}")
         if all(_dict(server.get("tls")).get("httpsRedirect") for server in servers):
             return RouteDecision(request, reason=(
                 f"Gateway {request.gateway} answers every HTTP request for {request.host} with a redirect to HTTPS "

@@ -167,3 +167,10 @@ def test_private_destination_rule_is_not_seen_from_another_namespace():
     assert config.destination_policy("reviews", client_namespace="default") is not None
     assert config.destination_policy("reviews.default.svc.cluster.local", client_namespace="shop") is None
     assert config.subset("reviews.default.svc.cluster.local", "v1", client_namespace="shop") is None
+
+
+def test_a_virtual_service_host_the_gateway_does_not_serve_is_reported_with_ist0132():
+    config = config_of(gateway("[other.app]"), vs("bookinfo", host="bookinfo.app", gateways="  gateways: [gw]\n"))
+    decision = at_gateway(config)
+    assert not decision.matched and "has no HTTP server for host bookinfo.app" in decision.reason
+    assert "VirtualService default/bookinfo names that host" in decision.reason and "IST0132" in decision.reason
