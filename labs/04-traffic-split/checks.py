@@ -47,7 +47,8 @@ def destination_rule_defines_subsets(config):
             problems.append(f"subset {version} has labels ({shown}), which select {selected}; "
                             f"the reviews {version} pods carry version: {version}")
     if problems:
-        dropped = " " + " ".join(f"Note: {d}." for d in policy.dropped) if policy and policy.dropped else ""
+        dropped = "".join(f" Note: {d}." for d in (policy.dropped if policy else [])
+                          + config.hidden_destination_rules("reviews"))
         fail("In DestinationRule reviews-destination: " + "; ".join(problems) + "." + dropped)
     return "Subsets v1, v2 and v3 each select exactly one reviews version."
 
@@ -60,8 +61,9 @@ def every_subset_exists(config):
         fail("No VirtualService route names a reviews subset yet; the task routes by subsets v1, v2 and v3.")
     missing = [r for r in references if not config.subset_defined(r)]
     if missing:
+        hidden = "".join(f" Note: {why}." for why in config.hidden_destination_rules("reviews"))
         fail(undefined_subsets_message(missing) + " (istioctl analyze: IST0101 ReferencedResourceNotFound, "
-             "host+subset in destinationrule)",
+             "host+subset in destinationrule)" + hidden,
              hint="Add the subset to DestinationRule reviews-destination, or fix the subset name in the route.")
 
 

@@ -91,6 +91,20 @@ def destination_policy(rules: list[Resource], host: str, client_namespace: str) 
     return None
 
 
+def hidden_rules(rules: list[Resource], host: str, client_namespace: str) -> list[str]:
+    """Why each DestinationRule for `host` that a proxy in `client_namespace` cannot see is invisible there."""
+    found = []
+    for rule in rules:
+        if rule.kind != "DestinationRule" or not host_matches(_host(rule), host):
+            continue
+        local = rule.namespace == client_namespace and _local(rule)
+        if not local and not (_exported(rule) and _exported_to(rule, client_namespace)):
+            listed = ", ".join(sorted(_raw_export_to(rule)))
+            found.append(f"{rule} has exportTo: [{listed}], so sidecars in namespace {client_namespace} never "
+                         "receive it")
+    return found
+
+
 def _consolidate(rules: list[Resource], host: str) -> list[DestinationPolicy]:
     entries: list[tuple[frozenset[str], DestinationPolicy]] = []
     for rule in rules:

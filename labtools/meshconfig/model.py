@@ -8,7 +8,7 @@ from typing import Any, Iterable
 from labtools.meshconfig.hosts import (
     fqdn, gateway_key, host_matches, server_admits, split_gateway_host, split_service_host,
 )
-from labtools.meshconfig.destinations import DestinationPolicy, destination_policy
+from labtools.meshconfig.destinations import DestinationPolicy, destination_policy, hidden_rules
 from labtools.meshconfig.resources import Resource
 from labtools.meshconfig.routing import Request, RouteDecision, evaluate
 from labtools.meshconfig.schema import Problem
@@ -128,6 +128,11 @@ class MeshConfig:
         the way istiod merges competing ones (meshconfig.destinations)."""
         client = client_namespace or self.namespace
         return destination_policy(self.of_kind("DestinationRule"), fqdn(host, namespace or client), client)
+
+    def hidden_destination_rules(self, host: str, client_namespace: str | None = None) -> list[str]:
+        """Why the DestinationRules for `host` that a proxy in `client_namespace` cannot see are invisible to it."""
+        client = client_namespace or self.namespace
+        return hidden_rules(self.of_kind("DestinationRule"), fqdn(host, client), client)
 
     def subset(self, host: str, name: str, namespace: str | None = None,
                client_namespace: str | None = None) -> tuple[Resource, dict[str, Any]] | None:

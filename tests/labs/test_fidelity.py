@@ -70,3 +70,10 @@ def test_08_schema_and_webhook_problems_are_listed_together(grade):
     result = grade("08", replaced(replaced(S08, "retryOn: 5xx", "retryOn: 5xx,server-error"), "perTryTimeout: 2s",
                                   "perTryTimeout: 2"))
     assert_fails(result, "objects_are_valid", "perTryTimeout: expected a string", "server-error")
+
+
+def test_04_subsets_of_a_destination_rule_the_client_cannot_see_are_missing_and_why(grade):
+    result = grade("04", replaced(S04, "  name: reviews-destination\nspec:\n",
+                                  "  name: reviews-destination\nspec:\n  exportTo: [istio-system]\n"))
+    assert_fails(result, "every_subset_exists", "no DestinationRule for reviews.default.svc.cluster.local defines",
+                 "has exportTo: [istio-system], so sidecars in namespace default never receive it")
