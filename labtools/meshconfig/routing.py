@@ -236,7 +236,7 @@ def _catch_all(rule: Mapping[str, Any]) -> bool:
     if not matches:
         return True
     for match in matches:
-        uri = match.get("uri") if isinstance(match.get("uri"), dict) else {}
+        uri = _dict(match.get("uri"))
         only_uri = set(match) <= {"uri", "name", "ignoreUriCase"}
         if only_uri and (uri.get("prefix") == "/" or uri.get("regex") == ".*"):
             return True
@@ -363,6 +363,10 @@ def _seconds(value: Any) -> float | None:
 
 def _weight(value: Any) -> float:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 else 0.0
+
+
+def _dict(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
 
 
 def _list(value: Any) -> list:

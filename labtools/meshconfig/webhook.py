@@ -388,7 +388,8 @@ def _servers(resource: Resource) -> Iterator[Finding]:
         elif name in names:
             yield f"{path}.port.name", f"port names in servers must be unique: {name!r} is used twice."
         names.add(name)
-        protocol = port.get("protocol").lower() if isinstance(port.get("protocol"), str) else ""
+        written = port.get("protocol")
+        protocol = written.lower() if isinstance(written, str) else ""
         if protocol and protocol not in PROTOCOLS:
             yield (f"{path}.port.protocol", f"invalid protocol {port.get('protocol')!r}; supported protocols are "
                    "HTTP, HTTPS, HTTP2, GRPC, GRPC-WEB, TCP, TLS, MONGO, REDIS, MYSQL.")
