@@ -77,3 +77,9 @@ def test_04_subsets_of_a_destination_rule_the_client_cannot_see_are_missing_and_
                                   "  name: reviews-destination\nspec:\n  exportTo: [istio-system]\n"))
     assert_fails(result, "every_subset_exists", "no DestinationRule for reviews.default.svc.cluster.local defines",
                  "has exportTo: [istio-system], so sidecars in namespace default never receive it")
+
+
+def test_08_virtual_service_bound_only_to_a_gateway_says_gateways_lacks_mesh(grade):
+    result = grade("08", replaced(S08, "  hosts:\n  - httpbin\n", "  hosts:\n  - httpbin\n  gateways:\n  - bookinfo-gateway\n"))
+    assert_fails(result, "three_attempts_two_seconds_each", "match no rule",
+                 "VirtualService default/httpbin is bound only to default/bookinfo-gateway: its gateways lack `mesh`")
