@@ -72,7 +72,7 @@ CLUSTER_NAME = os.environ.get("LABTOOLS_CLUSTER", "istio-labs")
 # kind names the kube context of a cluster "kind-<name>".
 CONTEXT_NAME = f"kind-{CLUSTER_NAME}"
 
-# Where Bookinfo lives and the host the ingress gateway serves it on (see CURRICULUM.md).
+# Where Bookinfo lives and the host the ingress gateway serves it on (see docs/LABS.md).
 DEFAULT_NAMESPACE = "default"
 # Where Istio's control plane, its gateways and mesh-wide policies live (Istio's root namespace by default).
 SYSTEM_NAMESPACE = "istio-system"

@@ -62,7 +62,7 @@ def control_plane_ready(config):
 
 @lab.check(points=1, live=True, requires=cluster_answers)
 def namespace_injection_enabled(cluster, target):
-    """Namespace default is labelled istio-injection=enabled"""
+    """Namespace {namespace} is labelled istio-injection=enabled"""
     namespace = cluster.get("v1", "Namespace", target.namespace)
     if namespace is None:
         fail(f"There is no namespace {target.namespace}.")

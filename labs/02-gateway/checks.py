@@ -12,18 +12,23 @@ lab = Lab("02-gateway", "Gateways: letting traffic into the mesh", uses=("istio"
 ACCEPTED_PORTS = (80, 8080)
 
 
+def labels_text(labels):
+    """{"istio": "ingressgateway"} -> 'istio: ingressgateway', as the learner writes it in YAML."""
+    return ", ".join(f"{k}: {v}" for k, v in (labels or {}).items()) if isinstance(labels, dict) else str(labels)
+
+
 def servers(gateway):
     return [s for s in gateway.spec.get("servers") or [] if isinstance(s, dict)]
 
 
-@lab.check(points=1)
+@lab.check(points=0)
 def gateway_exists(config):
     """Gateway bookinfo-gateway exists"""
     require(config, "Gateway", "bookinfo-gateway")
 
 
 @lab.check(points=2, requires=gateway_exists, hint="The ingress gateway's pods are labelled istio: ingressgateway.")
-def selector_picks_ingress_gateway(config):
+def selector_picks_ingress_gateway(config, target):
     """Its selector picks the ingress gateway pods"""
     gateway = config.get("Gateway", "bookinfo-gateway")
     selector = gateway.spec.get("selector") or {}
@@ -34,16 +39,17 @@ def selector_picks_ingress_gateway(config):
     if not pods:
         ingress = config.get("Deployment", "istio-ingressgateway", settings.SYSTEM_NAMESPACE)
         labels = ingress.spec["template"]["metadata"]["labels"] if ingress else {}
-        fail(f"The selector {selector} matches no gateway pod, so no proxy serves this Gateway and requests for "
-             f"bookinfo.app get nowhere. The ingress gateway pods carry {labels}.")
+        fail(f"The selector ({labels_text(selector)}) matches no gateway pod, so no proxy serves this Gateway and "
+             f"requests for {target.host} get nowhere (istioctl analyze: IST0101 ReferencedResourceNotFound, "
+             f"selector). The ingress gateway pods carry the labels {labels_text(labels)}.")
     if not any(p.name == "istio-ingressgateway" for p in pods):
-        fail(f"The selector {selector} picks {', '.join(str(p) for p in pods)}, not the ingress gateway.")
-    return f"Selector {selector} picks the ingress gateway."
+        fail(f"The selector ({labels_text(selector)}) picks {', '.join(str(p) for p in pods)}, not the ingress gateway.")
+    return f"Selector ({labels_text(selector)}) picks the ingress gateway."
 
 
-@lab.check(points=2, requires=gateway_exists)
+@lab.check(points=3, requires=gateway_exists)
 def serves_bookinfo_app_only(config, target):
-    """One server accepts host bookinfo.app, and only that host"""
+    """One server accepts host {host}, and only that host"""
     gateway = config.get("Gateway", "bookinfo-gateway")
     matching = []
     for index, server in enumerate(servers(gateway)):
@@ -53,13 +59,14 @@ def serves_bookinfo_app_only(config, target):
                 fail(f"spec.servers[{index}] accepts host {entry!r}: every host name would be let in. The task "
                      f"exposes only {target.host}.", hint=f"Write hosts: [{target.host}].")
             if host.lower() == target.host:
-                if namespace not in ("*", ".", gateway.namespace, target.namespace):
+                admitted = gateway.namespace if namespace == "." else namespace
+                if admitted not in ("*", target.namespace):
                     fail(f"spec.servers[{index}] host {entry!r} only admits VirtualServices from namespace "
-                         f"{namespace}; Bookinfo's VirtualService will live in {target.namespace}.",
-                         hint=f"Write the host without a namespace prefix: {target.host}.")
+                         f"{admitted}; Bookinfo's VirtualService will live in {target.namespace}, so the gateway "
+                         "would not use it.", hint=f"Write the host without a namespace prefix: {target.host}.")
                 matching.append(index)
     if not matching:
-        hosts = [h for s in servers(gateway) for h in s.get("hosts") or []]
+        hosts = ", ".join(str(h) for s in servers(gateway) for h in s.get("hosts") or [])
         fail(f"No server of the Gateway accepts host {target.host} (hosts found: {hosts or 'none'}).",
              hint=f"Add hosts: [{target.host}] to the server.")
     return f"Server {matching[0] + 1} accepts {target.host}."
@@ -74,14 +81,22 @@ def server_is_plain_http(config, target):
     if not candidates:
         fail(f"No server accepts {target.host} yet, so there is no protocol to judge.")
     for server in candidates:
-        port = server.get("port") or {}
-        protocol = str(port.get("protocol", "")).upper()
+        port = server.get("port") if isinstance(server.get("port"), dict) else {}
+        protocol = str(port.get("protocol") or "").upper()
         if protocol != "HTTP":
             extra = " HTTPS needs a certificate (tls:), which this lab does not set up." if protocol == "HTTPS" else ""
-            fail(f"The server for {target.host} uses protocol {port.get('protocol')!r}; the task asks for plain HTTP.{extra}")
+            written = f"protocol {port['protocol']}" if port.get("protocol") else "no protocol"
+            fail(f"The server for {target.host} has {written}; the task asks for plain HTTP.{extra}")
         if port.get("number") not in ACCEPTED_PORTS:
-            fail(f"The server listens on port {port.get('number')}; the ingress gateway receives HTTP on port 80 of "
+            written = f"port {port['number']}" if port.get("number") is not None else "no port number"
+            fail(f"The server has {written}; the ingress gateway receives HTTP on port 80 of "
                  "its Service, which is port 8080 of the pod. Use 8080 (or 80).")
+        if isinstance(server.get("tls"), dict) and server["tls"].get("httpsRedirect"):
+            # Istio marks the host's virtual host "require TLS": Envoy answers every plain request with a redirect
+            # (istio/istio release-1.31 pilot/pkg/networking/core/gateway.go, buildGatewayHTTPRouteConfig).
+            fail(f"The server for {target.host} sets tls.httpsRedirect: true, so the gateway answers every HTTP request "
+                 "with a redirect to HTTPS instead of serving it, and this lab has no HTTPS server to go to.",
+                 hint="Remove the tls: section from the HTTP server.")
     return "HTTP on port " + str(candidates[0]["port"]["number"]) + "."
 
 
@@ -91,7 +106,7 @@ LISTENER_WAIT_S = 20  # istiod pushes a new Gateway to the ingress gateway withi
 
 @lab.check(points=1, live=True, requires=[selector_picks_ingress_gateway, serves_bookinfo_app_only, server_is_plain_http])
 def gateway_listens(probe, target):
-    """A request for bookinfo.app through 127.0.0.1:8080 reaches a listener of the ingress gateway"""
+    """A request for {host} through 127.0.0.1:8080 reaches a listener of the ingress gateway"""
     # Any HTTP answer means an Envoy listener took the request; before lab 03 no VirtualService gives bookinfo.app a
     # route, so 404 is the expected answer. A reset means the port mapping works but the gateway has no listener on
     # its port 8080. Note: labtools' own check route (Gateway labtools-smoke, istio-system) also opens that port, so

@@ -26,8 +26,13 @@ def destination_rule_defines_subsets(config):
     host = fqdn(str(rule.spec.get("host", "")), rule.namespace)
     reviews = fqdn("reviews", config.namespace)
     if host != reviews:
-        fail(f"DestinationRule reviews-destination is for host {rule.spec.get('host')!r} ({host}); "
-             f"its subsets only apply to that host. Expected host: reviews ({reviews}).")
+        written = f"for host {rule.spec['host']} ({host})" if rule.spec.get("host") else "for no host (spec.host is missing)"
+        fail(f"DestinationRule reviews-destination is {written}; its subsets only apply to that host. "
+             f"Expected host: reviews ({reviews}).")
+    policy = config.destination_policy("reviews")
+    if policy is not None and rule not in policy.rules:
+        fail(f"Sidecars in {config.namespace} do not use DestinationRule reviews-destination for reviews: they use "
+             f"{', '.join(str(r) for r in policy.rules)}. " + " ".join(policy.dropped))
     problems = []
     for version in ("v1", "v2", "v3"):
         found = config.subset("reviews", version, config.namespace)
@@ -36,16 +41,19 @@ def destination_rule_defines_subsets(config):
             continue
         names = sorted(w.name for w in config.endpoints("reviews", version))
         if names != [f"reviews-{version}"]:
-            labels = found[1].get("labels") or {}
+            labels = found[1].get("labels") if isinstance(found[1].get("labels"), dict) else {}
+            shown = ", ".join(f"{k}: {v if isinstance(v, str) else '(not a string)'}" for k, v in labels.items()) or "none"
             selected = ", ".join(names) if names else "no reviews pods"
-            problems.append(f"subset {version} has labels {labels}, which select {selected}; "
+            problems.append(f"subset {version} has labels ({shown}), which select {selected}; "
                             f"the reviews {version} pods carry version: {version}")
     if problems:
-        fail("In DestinationRule reviews-destination: " + "; ".join(problems) + ".")
+        dropped = "".join(f" Note: {d}." for d in (policy.dropped if policy else [])
+                          + config.hidden_destination_rules("reviews"))
+        fail("In DestinationRule reviews-destination: " + "; ".join(problems) + "." + dropped)
     return "Subsets v1, v2 and v3 each select exactly one reviews version."
 
 
-@lab.check(points=2, hint="Every subset a VirtualService names must be defined in a DestinationRule for the same host.")
+@lab.check(points=0, hint="Every subset a VirtualService names must be defined in a DestinationRule for the same host.")
 def every_subset_exists(config):
     """Every subset the routes name is defined"""
     references = config.subset_references(host="reviews")
@@ -53,11 +61,13 @@ def every_subset_exists(config):
         fail("No VirtualService route names a reviews subset yet; the task routes by subsets v1, v2 and v3.")
     missing = [r for r in references if not config.subset_defined(r)]
     if missing:
-        fail(undefined_subsets_message(missing),
+        hidden = "".join(f" Note: {why}." for why in config.hidden_destination_rules("reviews"))
+        fail(undefined_subsets_message(missing) + " (istioctl analyze: IST0101 ReferencedResourceNotFound, "
+             "host+subset in destinationrule)" + hidden,
              hint="Add the subset to DestinationRule reviews-destination, or fix the subset name in the route.")
 
 
-@lab.check(points=2, requires=every_subset_exists)
+@lab.check(points=3, requires=every_subset_exists)
 def jason_reaches_v2(config):
     """Requests with end-user: jason all reach reviews v2"""
     decision = config.route(reviews_request(config, JASON))
@@ -67,7 +77,7 @@ def jason_reaches_v2(config):
     shares = config.shares_by_label(decision)
     if not shares_equal(shares, {"v2": 1.0}):
         fail(f"jason's requests meet {decision.rule_label} and go to {describe_shares(shares)}; "
-             f"expected all of them on v2. " + _why_jason_missed(config, decision),
+             f"expected all of them on v2. " + _why_jason_missed(config, decision) + decision.ignored_note(),
              hint="Put the rule that matches end-user: jason first: the first matching rule wins.")
     for headers in NOT_JASON:
         other = config.route(reviews_request(config, headers))
@@ -79,7 +89,7 @@ def jason_reaches_v2(config):
     return "jason's requests all reach reviews v2."
 
 
-@lab.check(points=2, requires=every_subset_exists, hint="Weights are relative: 80 and 20 send 80% and 20%.")
+@lab.check(points=3, requires=every_subset_exists, hint="Weights are relative: 80 and 20 send 80% and 20%.")
 def others_split_80_20(config):
     """Everyone else: 80% to v1, 20% to v3"""
     for headers in NOT_JASON:
@@ -91,7 +101,7 @@ def others_split_80_20(config):
         shares = config.shares_by_label(decision)
         if not shares_equal(shares, EXPECTED_SPLIT):
             fail(f"Requests with {who} meet {decision.rule_label} and go to {describe_shares(shares)}; "
-                 f"expected {describe_shares(EXPECTED_SPLIT)}.")
+                 f"expected {describe_shares(EXPECTED_SPLIT)}." + decision.ignored_note())
     return "Requests without end-user: jason split v1 80%, v3 20%."
 
 
@@ -102,7 +112,8 @@ def _why_jason_missed(config, decision):
             rule = vs.spec["http"][rule_index]
             if "end-user" in str(rule.get("match")):
                 return (f"VirtualService {vs.name} has a jason rule (rule {rule_index + 1}), but rule {catch_all + 1} "
-                        "before it has no match and catches every request, so the jason rule is never reached.")
+                        "before it has no match and catches every request, so the jason rule is never reached "
+                        "(istioctl analyze: IST0130 VirtualServiceUnreachableRule).")
     if "end-user" not in str([vs.spec.get("http") for vs in config.of_kind("VirtualService")]):
         return "No rule matches on the end-user header."
     return ""

@@ -13,20 +13,34 @@ def simple_policy(policy):
     return balancer.get("simple") if isinstance(balancer, dict) else None
 
 
+def require_in_force(config, rule, target):
+    """Fail unless productpage's sidecar (the caller of reviews) applies this rule's policy: another
+    DestinationRule for reviews applied first keeps its own trafficPolicy, and Istio drops the later one's."""
+    policy = config.destination_policy("reviews", client_namespace=target.namespace)
+    if policy is None or rule not in policy.rules:
+        used = ", ".join(str(r) for r in policy.rules) if policy else "none"
+        fail(f"Sidecars in {target.namespace} do not apply {rule} to reviews (they apply: {used}). "
+             + " ".join(policy.dropped if policy else []))
+    if rule.spec.get("trafficPolicy") is not None and policy.policy_from is not rule:
+        fail(f"Istio ignores the trafficPolicy of {rule}: {policy.policy_from} also names host reviews, was applied "
+             "first and has a trafficPolicy of its own; of competing DestinationRules only the first one's counts. "
+             "Keep one DestinationRule for reviews.")
+
+
 def subsets(rule):
     return {s.get("name"): s for s in rule.spec.get("subsets") or [] if isinstance(s, dict)}
 
 
-@lab.check(points=1)
+@lab.check(points=0)
 def destination_rule_exists(config):
     """DestinationRule reviews-destination exists"""
     require(config, "DestinationRule", "reviews-destination")
 
 
-@lab.check(points=2, requires=destination_rule_exists,
+@lab.check(points=3, requires=destination_rule_exists,
            hint="Short names are completed with the namespace of the object they appear in.")
 def host_is_fqdn(config, target):
-    """Its host is the fully qualified reviews.default.svc.cluster.local"""
+    """Its host is the fully qualified reviews.{namespace}.svc.cluster.local"""
     rule = config.get("DestinationRule", "reviews-destination")
     host = str(rule.spec.get("host", ""))
     wanted = fqdn("reviews", target.namespace)
@@ -42,11 +56,12 @@ def host_is_fqdn(config, target):
     fail(f"host: {host} is not the reviews service; expected {wanted}.")
 
 
-@lab.check(points=1, requires=destination_rule_exists,
+@lab.check(points=2, requires=destination_rule_exists,
            hint="Istio's default is LEAST_REQUEST; the task asks for ROUND_ROBIN for the whole rule.")
-def global_round_robin(config):
+def global_round_robin(config, target):
     """The rule's traffic policy balances with ROUND_ROBIN"""
     rule = config.get("DestinationRule", "reviews-destination")
+    require_in_force(config, rule, target)
     policy = simple_policy(rule.spec.get("trafficPolicy"))
     if policy is None:
         fail("spec.trafficPolicy.loadBalancer.simple is not set, so the reviews service keeps Istio's default "
@@ -55,7 +70,7 @@ def global_round_robin(config):
         fail(f"spec.trafficPolicy.loadBalancer.simple is {policy}; the task asks for ROUND_ROBIN.")
 
 
-@lab.check(points=1, requires=destination_rule_exists)
+@lab.check(points=0, requires=destination_rule_exists)
 def subsets_select_versions(config, target):
     """Subsets v1, v2 and v3 select the three reviews versions"""
     found = subsets(config.get("DestinationRule", "reviews-destination"))
@@ -64,7 +79,9 @@ def subsets_select_versions(config, target):
         if version not in found:
             problems.append(f"subset {version} is missing")
         elif sorted(w.name for w in config.endpoints(fqdn("reviews", target.namespace), version)) != [f"reviews-{version}"]:
-            problems.append(f"subset {version} has labels {found[version].get('labels')}, which do not select "
+            labels = found[version].get("labels")
+            shown = ", ".join(f"{k}: {v if isinstance(v, str) else '(not a string)'}" for k, v in labels.items()) if isinstance(labels, dict) and labels else "none"
+            problems.append(f"subset {version} has labels ({shown}), which do not select "
                             f"exactly the reviews {version} pods (labelled version: {version})")
     if problems:
         fail("; ".join(problems) + ".")

@@ -14,13 +14,13 @@ def productpage_decision(config, target):
                                 gateway=f"{target.namespace}/bookinfo-gateway", source_namespace=target.namespace))
 
 
-@lab.check(points=1)
+@lab.check(points=0)
 def virtual_service_exists(config):
     """VirtualService bookinfo exists and still routes /productpage"""
     require(config, "VirtualService", "bookinfo")
 
 
-@lab.check(points=3, requires=virtual_service_exists,
+@lab.check(points=4, requires=virtual_service_exists,
            hint="timeout belongs to the http rule (next to match and route), not to a destination.")
 def productpage_has_3s_timeout(config, target):
     """The route serving /productpage has a 3s timeout"""
@@ -29,11 +29,12 @@ def productpage_has_3s_timeout(config, target):
         fail(f"/productpage through the gateway matches no rule ({decision.reason}); keep lab 03's routes.")
     raw = decision.rule.get("timeout")
     if raw is None:
-        fail(f"/productpage meets {decision.rule_label}, which has no timeout. " + _timeouts_elsewhere(config, decision))
+        fail(f"/productpage meets {decision.rule_label}, which has no timeout. " + _timeouts_elsewhere(config, decision)
+             + decision.ignored_note())
     try:
         seconds = parse_duration(raw)
     except ValueError as problem:
-        fail(f"{decision.rule_label}: timeout {raw!r}: {problem}.")
+        fail(f"{decision.rule_label}: timeout {raw}: {problem}.")
     if abs(seconds - WANTED_SECONDS) > 1e-9:
         fail(f"/productpage gets a timeout of {format_duration(seconds)}; the task asks for 3s (productpage's own "
              "retry to reviews would otherwise answer after about 6s).")

@@ -16,15 +16,16 @@ def httpbin_decision(config, target):
     return config.route(Request(host="httpbin", path="/status/503", port=8000, source_namespace=target.namespace))
 
 
-@lab.check(points=1)
+@lab.check(points=0)
 def virtual_service_exists(config):
     """VirtualService httpbin exists for host httpbin"""
     vs = require(config, "VirtualService", "httpbin")
     if "httpbin" not in [str(h).split(".")[0] for h in vs.spec.get("hosts") or []]:
-        fail(f"VirtualService httpbin has hosts {vs.spec.get('hosts')}; set hosts: [httpbin].")
+        hosts = ", ".join(str(h) for h in vs.spec.get("hosts") or []) or "none"
+        fail(f"VirtualService httpbin has hosts {hosts}; set hosts: [httpbin].")
 
 
-@lab.check(points=3, requires=virtual_service_exists)
+@lab.check(points=4, requires=virtual_service_exists)
 def three_attempts_two_seconds_each(config, target):
     """Requests to httpbin are retried 3 times, 2s per try"""
     decision = httpbin_decision(config, target)
@@ -32,16 +33,19 @@ def three_attempts_two_seconds_each(config, target):
         fail(f"Requests to httpbin match no rule ({decision.reason}).")
     retries = decision.retries
     if not retries:
-        fail(f"{decision.rule_label} has no retries, so Istio's default applies (2 attempts, no per-try timeout).",
+        fail(f"{decision.rule_label} has no retries, so Istio's default applies (2 attempts, no per-try timeout)."
+             + decision.ignored_note(),
              hint="retries: {attempts: 3, perTryTimeout: 2s} on the http rule.")
     if retries.get("attempts") != 3:
-        fail(f"retries.attempts is {retries.get('attempts')}; the task asks for 3 (3 retries after the first try).")
+        attempts = retries.get("attempts")
+        written = "missing (0: no retries)" if attempts is None else attempts
+        fail(f"retries.attempts is {written}; the task asks for 3 (3 retries after the first try).")
     if "perTryTimeout" not in retries:
         fail("retries has no perTryTimeout: one hanging try could then use up the whole request's time.")
     try:
         per_try = parse_duration(retries["perTryTimeout"])
     except ValueError as problem:
-        fail(f"perTryTimeout {retries['perTryTimeout']!r}: {problem}.")
+        fail(f"perTryTimeout {retries['perTryTimeout']}: {problem}.")
     if abs(per_try - 2) > 1e-9:
         fail(f"perTryTimeout is {format_duration(per_try)}; the task asks for 2s.")
     return "3 attempts, 2s per try."

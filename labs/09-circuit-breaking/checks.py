@@ -2,7 +2,7 @@
 
 from labtools.grading import Lab, fail
 from labtools.grading.expect import mesh_client, require, watch
-from labtools.meshconfig import fqdn
+from labtools.meshconfig import fqdn, format_duration, parse_duration
 
 lab = Lab("09-circuit-breaking", "Circuit breaking", uses=("istio", "httpbin", "fortio"))
 
@@ -14,35 +14,57 @@ LIMITS = [
 ]
 
 
-def effective_policy(rule):
-    """The traffic policy for requests to httpbin's port: port-level settings replace the rule-wide ones."""
-    policy = rule.spec.get("trafficPolicy") or {}
+# What the notebook asks of outlierDetection besides consecutive5xxErrors: (field, wanted seconds or percent, words).
+EJECTION = [
+    ("interval", 1.0, "review the pods every 1s"),
+    ("baseEjectionTime", 180.0, "keep an ejected pod out for 3m"),
+]
+MAX_EJECTION_PERCENT = 100
+
+
+def effective_policy(config, target):
+    """The traffic policy fortio's sidecar applies to requests for httpbin's port: the trafficPolicy of the
+    DestinationRule Istio keeps for httpbin (the first one applied, when several compete), with port-level settings
+    replacing the rule-wide ones. Fails when Istio ignores the learner's DestinationRule httpbin."""
+    rule = config.get("DestinationRule", "httpbin")
+    consolidated = config.destination_policy("httpbin", client_namespace=target.namespace)
+    if consolidated is None or rule not in consolidated.rules:
+        used = ", ".join(str(r) for r in consolidated.rules) if consolidated else "none"
+        fail(f"fortio's sidecar does not apply {rule} to httpbin (it applies: {used}). "
+             + " ".join(consolidated.dropped if consolidated else []))
+    if rule.spec.get("trafficPolicy") is not None and consolidated.policy_from is not rule:
+        fail(f"Istio ignores the trafficPolicy of {rule}: {consolidated.policy_from} also names host httpbin, was "
+             "applied first and has a trafficPolicy of its own; of competing DestinationRules only the first one's "
+             "counts. Keep one DestinationRule for httpbin.")
+    policy = consolidated.traffic_policy or {}
     for setting in policy.get("portLevelSettings") or []:
         if isinstance(setting, dict) and (setting.get("port") or {}).get("number") == HTTPBIN_PORT:
             return {**policy, **{k: v for k, v in setting.items() if k != "port"}}
     return policy
 
 
-@lab.check(points=1)
+@lab.check(points=0)
 def destination_rule_exists(config):
     """DestinationRule httpbin exists"""
     require(config, "DestinationRule", "httpbin")
 
 
-@lab.check(points=1, requires=destination_rule_exists)
+@lab.check(points=0, requires=destination_rule_exists)
 def host_is_httpbin(config, target):
     """It applies to the httpbin service"""
     rule = config.get("DestinationRule", "httpbin")
     if fqdn(str(rule.spec.get("host", "")), rule.namespace) != fqdn("httpbin", target.namespace):
-        fail(f"DestinationRule httpbin has host {rule.spec.get('host')!r}: its connection pool limits calls to that "
+        if not rule.spec.get("host"):
+            fail("DestinationRule httpbin has no host (spec.host), so it applies to no service. Set host: httpbin.")
+        fail(f"DestinationRule httpbin has host {rule.spec['host']}: its connection pool limits calls to that "
              "host, not to httpbin. Set host: httpbin.")
 
 
-@lab.check(points=3, requires=host_is_httpbin, hint="trafficPolicy.connectionPool: tcp.maxConnections, http.http1MaxPendingRequests, http.maxRequestsPerConnection")
-def connection_pool_limits(config):
+@lab.check(points=4, requires=host_is_httpbin, hint="trafficPolicy.connectionPool: tcp.maxConnections, http.http1MaxPendingRequests, http.maxRequestsPerConnection")
+def connection_pool_limits(config, target):
     """The connection pool allows 1 connection, 1 pending request, 1 request per connection"""
     rule = config.get("DestinationRule", "httpbin")
-    pool = effective_policy(rule).get("connectionPool")
+    pool = effective_policy(config, target).get("connectionPool")
     if not isinstance(pool, dict):
         subsets_with_pool = [s.get("name") for s in rule.spec.get("subsets") or []
                              if isinstance(s, dict) and (s.get("trafficPolicy") or {}).get("connectionPool")]
@@ -63,10 +85,10 @@ def connection_pool_limits(config):
              "connections through without tripping the breaker.")
 
 
-@lab.check(points=2, requires=host_is_httpbin)
-def ejects_after_one_5xx(config):
-    """Outlier detection ejects a host after 1 consecutive 5xx"""
-    detection = effective_policy(config.get("DestinationRule", "httpbin")).get("outlierDetection")
+@lab.check(points=3, requires=host_is_httpbin)
+def ejects_after_one_5xx(config, target):
+    """Outlier detection ejects a pod after 1 consecutive 5xx, reviews every 1s, for 3m, up to 100% of the pods"""
+    detection = effective_policy(config, target).get("outlierDetection")
     if not isinstance(detection, dict):
         fail("spec.trafficPolicy.outlierDetection is missing: failing hosts are never ejected.",
              hint="outlierDetection: {consecutive5xxErrors: 1, interval: 1s, baseEjectionTime: 3m, maxEjectionPercent: 100}")
@@ -77,6 +99,27 @@ def ejects_after_one_5xx(config):
     if count != 1:
         fail(f"consecutive5xxErrors is {count}; the task asks to eject after 1." if count is not None else
              "consecutive5xxErrors is missing; set it to 1.")
+    problems = []
+    for field, wanted, meaning in EJECTION:
+        written = detection.get(field)
+        if written is None:
+            problems.append(f"{field} is missing (the task asks to {meaning})")
+            continue
+        try:
+            seconds = parse_duration(written)
+        except ValueError as problem:
+            problems.append(f"{field}: {problem}")
+            continue
+        if abs(seconds - wanted) > 1e-9:
+            problems.append(f"{field} is {format_duration(seconds)}; the task asks to {meaning}")
+    percent = detection.get("maxEjectionPercent")
+    if percent != MAX_EJECTION_PERCENT:
+        written = "missing" if percent is None else f"{percent}"
+        problems.append(f"maxEjectionPercent is {written}; the task asks for 100, so every httpbin pod may be ejected")
+    if problems:
+        fail("In outlierDetection: " + "; ".join(problems) + ".",
+             hint="outlierDetection: {consecutive5xxErrors: 1, interval: 1s, baseEjectionTime: 3m, maxEjectionPercent: 100}")
+    return "Ejects after 1 consecutive 5xx, reviews every 1s, ejects for 3m, up to 100% of the pods."
 
 
 # --- live: the breaker trips under load ----------------------------------------------------------------------------------

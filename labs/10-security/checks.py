@@ -12,18 +12,19 @@ PRODUCTPAGE_LABELS = {"app": "productpage", "version": "v1"}
 CLIENT_FILES = ("clientCertificate", "privateKey", "caCertificates")
 
 
-@lab.check(points=1)
+@lab.check(points=0)
 def peer_authentication_exists(config, target):
     """PeerAuthentication default exists"""
     require(config, "PeerAuthentication", "default", target.namespace)
 
 
-@lab.check(points=2, requires=peer_authentication_exists)
+@lab.check(points=3, requires=peer_authentication_exists)
 def mtls_is_strict(config, target):
-    """Mutual TLS is STRICT for every workload in the namespace"""
+    """Mutual TLS is STRICT for every workload in namespace {namespace}"""
     policy = config.get("PeerAuthentication", "default", target.namespace)
     if (policy.spec.get("selector") or {}).get("matchLabels"):
-        fail(f"PeerAuthentication default has a selector ({policy.spec['selector']['matchLabels']}), so it covers "
+        selected = ", ".join(f"{k}: {v}" for k, v in policy.spec["selector"]["matchLabels"].items())
+        fail(f"PeerAuthentication default has a selector ({selected}), so it covers "
              "only those workloads. Remove the selector to cover the whole namespace.")
     policies = config.of_kind("PeerAuthentication")
     mode, deciding = mtls_mode(policies, target.namespace, PRODUCTPAGE_LABELS, port=9080)
@@ -36,13 +37,13 @@ def mtls_is_strict(config, target):
         fail(f"Workloads in {target.namespace} get mode {mode} {where}. {explain}. The task asks for STRICT.")
 
 
-@lab.check(points=1)
+@lab.check(points=0)
 def authorization_policy_exists(config, target):
     """AuthorizationPolicy productpage-viewer exists"""
     require(config, "AuthorizationPolicy", "productpage-viewer", target.namespace)
 
 
-@lab.check(points=1, requires=authorization_policy_exists)
+@lab.check(points=2, requires=authorization_policy_exists)
 def policy_selects_productpage(config, target):
     """It applies to productpage only"""
     policy = config.get("AuthorizationPolicy", "productpage-viewer", target.namespace)
@@ -52,7 +53,8 @@ def policy_selects_productpage(config, target):
              "ratings would then refuse productpage's own calls. Add selector: {matchLabels: {app: productpage}}.")
     names = sorted(w.name for w in config.workloads(target.namespace, labels))
     if names != ["productpage-v1"]:
-        fail(f"The selector {labels} selects {', '.join(names) if names else 'no workload'}; it should select productpage.")
+        shown = ", ".join(f"{k}: {v}" for k, v in labels.items())
+        fail(f"The selector ({shown}) selects {', '.join(names) if names else 'no workload'}; it should select productpage.")
 
 
 @lab.check(points=3, requires=policy_selects_productpage)
@@ -105,7 +107,8 @@ def external_host_uses_mutual_tls(config):
             "SIMPLE": "SIMPLE verifies the server only; the server also wants our client certificate",
             "DISABLE": "DISABLE sends plain text",
         }.get(str(mode), "no TLS mode is set")
-        fail(f"{rule} (host {rule.spec.get('host')}): tls.mode is {mode}: {why}. The task asks for MUTUAL.")
+        written = f"tls.mode is {mode}" if mode else "tls.mode is not set"
+        fail(f"{rule} (host {rule.spec.get('host')}): {written}: {why}. The task asks for MUTUAL.")
     missing = [f for f in CLIENT_FILES if not tls.get(f)]
     if missing:
         extra = (" credentialName names a Kubernetes secret instead; this exercise uses files."
@@ -189,7 +192,7 @@ def ingress_post_forbidden(probe, target):
 
 @lab.check(points=1, live=True)
 def productpage_has_its_identity(probe, target):
-    """productpage's certificate carries spiffe://cluster.local/ns/default/sa/bookinfo-productpage"""
+    """productpage's certificate carries spiffe://cluster.local/ns/{namespace}/sa/bookinfo-productpage"""
     wanted = f"spiffe://{TRUST_DOMAIN}/ns/{target.namespace}/sa/bookinfo-productpage"
     proxy = probe.envoy(selector="app=productpage")
     certificate = proxy.certificate()  # none yet: ProbeError (istiod has not issued it), an environment error

@@ -7,6 +7,7 @@
         ...
         fail("VirtualService default/reviews routes to subset 'v4', but ...")
 
+A title (the docstring's first line) may say `{host}` and `{namespace}`: they are filled in from the target.
 A check names what it needs as parameters (`config`, `target`, and for live checks `cluster`, `probe`); the runner
 passes them. It passes by returning (optionally a message saying what it saw), fails with `fail`, and steps aside
 with `skip`. `requires=` names checks that must pass first.
@@ -62,6 +63,11 @@ class Check:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.function(*args, **kwargs)
 
+    def heading(self, target: "Target | None" = None) -> str:
+        """The title with `{host}` and `{namespace}` filled in from the target (a workshop learner's own host)."""
+        target = target or Target()
+        return self.title.replace("{host}", target.host).replace("{namespace}", target.namespace)
+
 
 @dataclass
 class Target:
@@ -92,7 +98,7 @@ class Lab:
         if self.validate:
             from labtools.grading.standard import objects_are_valid
 
-            self.checks.append(_make_check(objects_are_valid, points=1, hint=None, requires=(), live=False, title=None))
+            self.checks.append(_make_check(objects_are_valid, points=0, hint=None, requires=(), live=False, title=None))
 
     @property
     def number(self) -> str:

@@ -113,7 +113,10 @@ def read_config(cluster: Any, namespace: str, listed: "Listed | None" = None) ->
                     if note not in notes:
                         notes.append(note)
                     break
-            for obj in sorted(objects, key=lambda o: ((o.get("metadata") or {}).get("name") or "")):
+            # In creation order, as istiod takes competing objects (pilot/pkg/model/config.go, sortConfigByCreationTime);
+            # RFC 3339 timestamps sort as text, and the name breaks ties as istiod does.
+            for obj in sorted(objects, key=lambda o: ((o.get("metadata") or {}).get("creationTimestamp") or "",
+                                                      (o.get("metadata") or {}).get("name") or "")):
                 data = _as_applied(obj, keep_status=not is_istio)
                 resource = Resource(data, Source("cluster", len(resources) + 1), default_namespace=where)
                 resources.append(resource)

@@ -26,13 +26,22 @@ def build_config(lab: Lab, submitted: list[Resource], namespace: str = "default"
 
 
 def validated_config(resources: list[Resource], submitted: list[Resource], namespace: str, live: bool = False) -> MeshConfig:
-    """The objects in force as a MeshConfig, with what the API server would refuse in the learner's own objects."""
+    """The objects in force as a MeshConfig, with what the API server would refuse in the learner's own objects: what
+    the CRD schemas refuse, and what istiod's validation webhook refuses (or accepts with a warning) on top."""
+    from labtools.meshconfig.webhook import webhook_problems
     from labtools.schemas import load_schema_set, schema_note
 
     schemas = load_schema_set()
     problems = [p for resource in submitted for p in schemas.validate(resource)] if schemas else []
+    warnings = []
+    for resource in submitted:
+        refused, warned = webhook_problems(resource)
+        # The schema's finding on a field says it already; the webhook would never see that object.
+        reported = {(p.resource.key, p.path) for p in problems}
+        problems += [p for p in refused if (p.resource.key, p.path) not in reported]
+        warnings += warned
     return MeshConfig(resources, submitted=submitted, problems=problems, namespace=namespace,
-                      schema_note=schema_note(), live=live)
+                      schema_note=schema_note(), live=live, warnings=warnings)
 
 
 def grade_files(lab: Lab, paths: Iterable[str | Path], namespace: str = "default", host: str | None = None) -> LabResult:
@@ -40,7 +49,8 @@ def grade_files(lab: Lab, paths: Iterable[str | Path], namespace: str = "default
     config = build_config(lab, submitted, namespace)
     target = Target(namespace, host) if host else Target.for_namespace(namespace)
     evidence = Evidence({"config": lambda: config, "target": lambda: target}, live=False)
-    return run_lab(lab, evidence, namespace=namespace, notes=duplicate_notes(submitted))
+    notes = duplicate_notes(submitted) + [f"Warning: {w}" for w in config.warnings]
+    return run_lab(lab, evidence, namespace=namespace, notes=notes)
 
 
 def duplicate_notes(resources: list[Resource]) -> list[str]:

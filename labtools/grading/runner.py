@@ -47,9 +47,12 @@ def run_lab(lab: Lab, evidence: Evidence, namespace: str = "default", notes: lis
 
 
 def _run_check(check: Check, evidence: Evidence, done: dict[str, CheckResult]) -> CheckResult:
+    target = evidence.get("target") if "target" in evidence.factories else None
+    title = check.heading(target)
+
     def result(status: str, message: str, hints: list[str] | None = None, counted: bool = True, detail: str = ""):
         return CheckResult(
-            id=check.id, title=check.title, status=status, points=check.points, message=message,
+            id=check.id, title=title, status=status, points=check.points, message=message,
             hints=hints if hints is not None else list(check.hints), live=check.live, counted=counted,
             duration_s=time.perf_counter() - started, detail=detail,
         )
@@ -57,7 +60,7 @@ def _run_check(check: Check, evidence: Evidence, done: dict[str, CheckResult]) -
     started = time.perf_counter()
     if check.live and not evidence.live:
         return result(SKIP, "Live check: it needs your cluster, so it is skipped when grading offline.", counted=False)
-    unmet = [r.title for r in check.requires if done.get(r.id) is None or done[r.id].status != PASS]
+    unmet = [r.heading(target) for r in check.requires if done.get(r.id) is None or done[r.id].status != PASS]
     if unmet:
         return result(SKIP, "Waits for: " + "; ".join(unmet) + ".")
     missing = [name for name in check.parameters if name not in evidence.factories]

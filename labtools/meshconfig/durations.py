@@ -18,8 +18,11 @@ EXAMPLES = "3s, 0.5s, 500ms, 1m30s"
 
 def parse_duration(text: object) -> float:
     """Seconds in a Go-style duration string. Raises ValueError saying what is wrong."""
+    if text is None:
+        raise ValueError(f"no duration is given: durations are strings with a unit, e.g. {EXAMPLES}")
     if isinstance(text, bool) or not isinstance(text, str):
-        raise ValueError(f"{text!r} is not a duration: durations are strings with a unit, e.g. {EXAMPLES}")
+        shown = "a mapping" if isinstance(text, dict) else "a list" if isinstance(text, list) else str(text).lower()
+        raise ValueError(f"{shown} is not a duration: durations are strings with a unit, e.g. {EXAMPLES}")
     body = text
     sign = 1.0
     if body and body[0] in "+-":

@@ -54,13 +54,28 @@ def split_gateway_host(entry: str) -> tuple[str, str]:
 
 
 def gateway_key(reference: str, namespace: str) -> str:
-    """`namespace/name` of a gateway named in a VirtualService (`name` alone means the VirtualService's namespace)."""
-    if reference == "mesh" or "/" in reference:
+    """`namespace/name` of a gateway named in a VirtualService in `namespace`: `name` and `./name` mean the
+    VirtualService's own namespace; the legacy `name.namespace[.svc.cluster.local]` form is converted
+    (istio/istio release-1.31 pilot/pkg/model/config.go, resolveGatewayName)."""
+    if reference == "mesh":
         return reference
-    if reference.count(".") >= 1:  # the old form name.namespace.svc.cluster.local
+    if "/" in reference:
+        before, _, after = reference.partition("/")
+        return f"{namespace}/{after}" if before == "." else reference
+    if "." in reference:
         parts = reference.split(".")
         return f"{parts[1]}/{parts[0]}"
     return f"{namespace}/{reference}"
+
+
+def server_admits(entry: str, gateway_namespace: str, vs_namespace: str) -> str | None:
+    """The host a Gateway server's `hosts` entry offers to VirtualServices of `vs_namespace`, or None when it does
+    not admit that namespace: `ns/host` admits namespace ns, `./host` the Gateway's own, `*/host` and `host` any
+    (pilot/pkg/model/gateway.go, sanitizeServerHostNamespace; pkg/config/host/names.go, NamesForNamespace)."""
+    namespace, host = split_gateway_host(entry)
+    if namespace == ".":
+        namespace = gateway_namespace
+    return host if namespace in ("*", vs_namespace) else None
 
 
 def _is_ip(host: str) -> bool:

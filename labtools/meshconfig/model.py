@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Iterable
 
-from labtools.meshconfig.hosts import fqdn, gateway_key, host_matches, split_gateway_host, split_service_host
+from labtools.meshconfig.hosts import (
+    fqdn, gateway_key, host_matches, server_admits, split_gateway_host, split_service_host,
+)
+from labtools.meshconfig.destinations import DestinationPolicy, destination_policy, hidden_rules
 from labtools.meshconfig.resources import Resource
 from labtools.meshconfig.routing import Request, RouteDecision, evaluate
 from labtools.meshconfig.schema import Problem
@@ -49,6 +52,7 @@ class MeshConfig:
         namespace: str = "default",
         schema_note: str = "",
         live: bool = False,
+        warnings: list[Problem] | None = None,
     ):
         self.resources = resources
         self.submitted = submitted if submitted is not None else resources
@@ -56,6 +60,7 @@ class MeshConfig:
         self.namespace = namespace
         self.schema_note = schema_note
         self.live = live
+        self.warnings = warnings or []  # accepted by the API server, with a warning (e.g. a deprecated field)
 
     @property
     def validated(self) -> bool:
@@ -117,12 +122,23 @@ class MeshConfig:
             if host_matches(fqdn(str(dr.spec.get("host", "")), dr.namespace), target)
         ]
 
-    def subset(self, host: str, name: str, namespace: str | None = None) -> tuple[Resource, dict[str, Any]] | None:
-        for dr in self.destination_rules(host, namespace):
-            for subset in dr.spec.get("subsets") or []:
-                if isinstance(subset, dict) and subset.get("name") == name:
-                    return dr, subset
-        return None
+    def destination_policy(self, host: str, client_namespace: str | None = None,
+                           namespace: str | None = None) -> DestinationPolicy | None:
+        """The DestinationRule(s) a proxy in `client_namespace` applies to `host` (resolved in `namespace`), merged
+        the way istiod merges competing ones (meshconfig.destinations)."""
+        client = client_namespace or self.namespace
+        return destination_policy(self.of_kind("DestinationRule"), fqdn(host, namespace or client), client)
+
+    def hidden_destination_rules(self, host: str, client_namespace: str | None = None) -> list[str]:
+        """Why the DestinationRules for `host` that a proxy in `client_namespace` cannot see are invisible to it."""
+        client = client_namespace or self.namespace
+        return hidden_rules(self.of_kind("DestinationRule"), fqdn(host, client), client)
+
+    def subset(self, host: str, name: str, namespace: str | None = None,
+               client_namespace: str | None = None) -> tuple[Resource, dict[str, Any]] | None:
+        """The subset `name` of `host` as a client's proxy sees it (by default a client in the learner's namespace)."""
+        policy = self.destination_policy(host, client_namespace, namespace)
+        return policy.subset(name) if policy else None
 
     def subset_references(self, host: str | None = None) -> list[SubsetReference]:
         """Every subset named by a VirtualService route, optionally only those for `host`."""
@@ -146,10 +162,71 @@ class MeshConfig:
 
     # --- routing ---------------------------------------------------------------------------------------------
     def route(self, request: Request) -> RouteDecision:
-        """The rule and destinations a request meets (see routing.evaluate)."""
-        if request.gateway and not self.gateway_accepts(request.gateway, request.host):
-            return RouteDecision(request, reason=f"gateway {request.gateway} has no server for host {request.host}")
-        return evaluate(self.of_kind("VirtualService"), request)
+        """The rule and destinations a request meets, as the proxy that handles it sees the configuration (see
+        routing.evaluate): for a gateway request the gateway pods, for a request between workloads the caller's
+        sidecar."""
+        virtual_services = self.of_kind("VirtualService")
+        if not request.gateway:
+            return evaluate(virtual_services, request)
+        namespace, _, name = request.gateway.partition("/")
+        gateway = self.get("Gateway", name, namespace)
+        if gateway is None:
+            return RouteDecision(request, reason=f"there is no Gateway {request.gateway} (istioctl analyze: IST0101 "
+                                                 "ReferencedResourceNotFound)")
+        pods = self.gateway_pods(gateway)
+        if pods and request.proxy_namespace is None:
+            request = replace(request, proxy_namespace=pods[0].namespace)
+        servers = self.gateway_servers(gateway, request.host, request.scheme)
+        if not servers:
+            named = [vs for vs in virtual_services if request.gateway in self.gateways_of(vs)
+                     and any(host_matches(str(h).lower(), request.host.lower()) for h in vs.spec.get("hosts") or [])]
+            code = (f" ({', '.join(str(vs) for vs in named)} names that host: istioctl analyze reports IST0132 "
+                    "VirtualServiceHostNotFoundInGateway)") if named else ""
+            return RouteDecision(request, reason=f"Gateway {request.gateway} has no {request.scheme.upper()} server "
+                                                 f"for host {request.host}{code}")
+        if all(_dict(server.get("tls")).get("httpsRedirect") for server in servers):
+            return RouteDecision(request, reason=(
+                f"Gateway {request.gateway} answers every HTTP request for {request.host} with a redirect to HTTPS "
+                "(tls.httpsRedirect: true), so it serves nothing over HTTP"
+                + ("" if self.gateway_servers(gateway, request.host, "https") else
+                   ", and it has no HTTPS server for the host either")))
+        admitted, excluded = [], []
+        for vs in virtual_services:
+            if any(self._server_admits(gateway, server, vs, request.host) for server in servers):
+                admitted.append(vs)
+            elif request.gateway in self.gateways_of(vs):
+                entries = ", ".join(str(h) for server in servers for h in server.get("hosts") or [])
+                excluded.append((vs, f"{vs} is in namespace {vs.namespace}, which the Gateway's server hosts "
+                                     f"({entries}) do not admit for {request.host}"))
+        decision = evaluate(admitted, request)
+        if excluded:
+            ignored = decision.ignored + tuple(excluded)
+            reason = decision.reason + ("; " + "; ".join(w for _, w in excluded) if not decision.matched else "")
+            decision = replace(decision, ignored=ignored, reason=reason)
+        return decision
+
+    def gateway_servers(self, gateway: Resource, host: str, scheme: str = "http") -> list[dict[str, Any]]:
+        """Servers of a Gateway that take `host` over `scheme` (http: HTTP-family ports; https: HTTPS/TLS)."""
+        wanted = ("HTTPS", "TLS") if scheme == "https" else ("HTTP", "HTTP2", "HTTP_PROXY", "GRPC", "GRPC-WEB")
+        host = host.rsplit(":", 1)[0].lower()
+        found = []
+        for server in gateway.spec.get("servers") or []:
+            if not isinstance(server, dict):
+                continue
+            protocol = str(_dict(server.get("port")).get("protocol") or "").upper()
+            if protocol in wanted and any(host_matches(split_gateway_host(str(e))[1].lower(), host)
+                                          for e in server.get("hosts") or []):
+                found.append(server)
+        return found
+
+    @staticmethod
+    def _server_admits(gateway: Resource, server: dict[str, Any], vs: Resource, host: str) -> bool:
+        host = host.rsplit(":", 1)[0].lower()
+        for entry in server.get("hosts") or []:
+            offered = server_admits(str(entry), gateway.namespace, vs.namespace)
+            if offered is not None and host_matches(offered.lower(), host):
+                return True
+        return False
 
     def shares_by_label(self, decision: RouteDecision, label: str = "version") -> dict[str | None, float]:
         """Share of the decision's requests reaching pods by a pod label (e.g. {"v1": 0.8, "v3": 0.2}).
@@ -171,13 +248,7 @@ class MeshConfig:
     def gateway_accepts(self, gateway: str, host: str) -> bool:
         namespace, _, name = gateway.partition("/")
         resource = self.get("Gateway", name, namespace)
-        if resource is None:
-            return False
-        for server in resource.spec.get("servers") or []:
-            for entry in (server or {}).get("hosts") or []:
-                if host_matches(split_gateway_host(str(entry))[1], host.rsplit(":", 1)[0]):
-                    return True
-        return False
+        return resource is not None and bool(self.gateway_servers(resource, host))
 
     def gateways_of(self, vs: Resource) -> list[str]:
         """`namespace/name` of the gateways a VirtualService binds to (`mesh` included when it applies)."""
@@ -192,6 +263,10 @@ class MeshConfig:
             r for r in self.resources
             if r.kind in WORKLOAD_KINDS and all(pod_labels_of(r).get(k) == v for k, v in selector.items())
         ]
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def pod_labels_of(resource: Resource) -> dict[str, str]:

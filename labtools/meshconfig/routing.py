@@ -1,9 +1,18 @@
 """Which VirtualService rule a request meets, and what happens to it there.
 
-Evaluation follows Istio's semantics: VirtualServices apply to a request by host and by where it enters (a named
-gateway, or `mesh` for sidecars, the default when `gateways` is empty); the most specific host wins and
-VirtualServices for the same host are merged in order; within them the first rule whose `match` accepts the request
-wins (a rule without `match` accepts everything); all conditions of one match entry must hold, any entry may.
+Evaluation follows what istiod builds for the proxy that handles the request (istio/istio release-1.31):
+- A VirtualService applies by host and by where the request enters: a named gateway, or `mesh` for sidecars (the
+  default when `gateways` is empty); the proxy must see it (exportTo, meshconfig.visibility), and a gateway must
+  admit the VirtualService's namespace for that host (`ns/host` in the Gateway's server hosts).
+- The most specific host wins. At a sidecar, several VirtualServices for one host are not merged: the first one
+  builds the virtual host and the others are dropped as duplicates (pilot/pkg/networking/core/httproute.go,
+  buildSidecarOutboundHTTPRouteConfig; istioctl analyze reports IST0109). At a gateway their routes are joined in
+  order, and catch-all routes move to the end (pilot/pkg/networking/core/gateway.go, buildGatewayHTTPRouteConfig;
+  route/route.go, SortVHostRoutes). The order is private, exported-to-namespace, then public objects, each by
+  creation time (pilot/pkg/model/virtualservice.go, SelectVirtualServices; push_context.go,
+  VirtualServicesForGateway); files are read in the order they are applied.
+- Within them the first rule whose `match` accepts the request wins (a rule without `match` accepts everything);
+  all conditions of one match entry must hold, any entry may.
 Weights are relative: a destination gets weight / sum of weights, and a lone destination gets all the traffic
 (istio/istio#39544 dropped the old "weights must sum to 100" rule).
 """
@@ -17,8 +26,11 @@ from typing import Any, Mapping
 from labtools.meshconfig.durations import parse_duration
 from labtools.meshconfig.hosts import fqdn, gateway_key, host_matches, specificity
 from labtools.meshconfig.resources import Resource
+from labtools.meshconfig.visibility import PRIVATE, PUBLIC, export_to, invisibility
 
 MESH = "mesh"
+# Where Istio's ingress gateway runs, and so the namespace whose view of the configuration it gets.
+GATEWAY_NAMESPACE = "istio-system"
 
 
 @dataclass(frozen=True)
@@ -35,6 +47,19 @@ class Request:
     source_namespace: str = "default"
     source_labels: Mapping[str, str] = field(default_factory=dict)
     scheme: str = "http"
+    # Namespace of the proxy that handles the request: the gateway pods' for a gateway, else the caller's.
+    proxy_namespace: str | None = None
+
+    @property
+    def proxy(self) -> str:
+        """The proxy that applies the routing, in words."""
+        if self.gateway:
+            return f"the gateway proxy in {self.handling_namespace}"
+        return f"the calling workload's sidecar in {self.handling_namespace}"
+
+    @property
+    def handling_namespace(self) -> str:
+        return self.proxy_namespace or (GATEWAY_NAMESPACE if self.gateway else self.source_namespace)
 
     def describe(self) -> str:
         headers = "".join(f" with {k}: {v}" for k, v in self.headers.items())
@@ -65,6 +90,10 @@ class RouteDecision:
     rule: Mapping[str, Any] = field(default_factory=dict)
     destinations: tuple[Destination, ...] = ()
     reason: str = ""
+    # VirtualServices for the request's host that the handling proxy does not use, each with why.
+    ignored: tuple[tuple[Resource, str], ...] = ()
+    # The VirtualServices the proxy tried, in order (empty when none applies to the request at all).
+    considered: tuple[Resource, ...] = ()
 
     @property
     def matched(self) -> bool:
@@ -98,6 +127,10 @@ class RouteDecision:
         fault = self.fault or {}
         return _fault_percent(fault.get("delay"), "percent"), _fault_percent(fault.get("abort"), None)
 
+    def ignored_note(self) -> str:
+        """Sentences naming the VirtualServices for this host that the handling proxy leaves out, and why ("" if none)."""
+        return "".join(f" Note: {why}." for _, why in self.ignored)
+
     def shares_by_subset(self) -> dict[str | None, float]:
         shares: dict[str | None, float] = {}
         for d in self.destinations:
@@ -105,39 +138,109 @@ class RouteDecision:
         return shares
 
 
-def applicable_virtual_services(virtual_services: list[Resource], request: Request) -> list[Resource]:
-    """VirtualServices that apply to the request, best host match first, merged in the order given."""
+@dataclass(frozen=True)
+class Selection:
+    """The VirtualServices a proxy uses for a request (in order), and those for its host it leaves out, with why."""
+
+    used: tuple[Resource, ...]
+    ignored: tuple[tuple[Resource, str], ...]
+
+
+def select_virtual_services(virtual_services: list[Resource], request: Request) -> Selection:
     context = request.gateway or MESH
+    namespace = request.handling_namespace
     request_host = _request_host(request)
     candidates: list[tuple[int, int, Resource]] = []
-    for order, vs in enumerate(virtual_services):
-        gateways = [gateway_key(g, vs.namespace) for g in _strings(vs.spec.get("gateways"))] or [MESH]
-        if context not in gateways:
-            continue
+    ignored: list[tuple[Resource, str]] = []
+    for order, vs in enumerate(_proxy_order(virtual_services, namespace)):
         best = max(
             (specificity(h) for h in (fqdn(h, vs.namespace) for h in _strings(vs.spec.get("hosts")))
              if host_matches(h, request_host)),
             default=None,
         )
-        if best is not None:
-            candidates.append((best, order, vs))
+        if best is None:
+            continue
+        gateways = [gateway_key(g, vs.namespace) for g in _strings(vs.spec.get("gateways"))] or [MESH]
+        if context not in gateways:
+            ignored.append((vs, _not_bound(vs, gateways, context)))
+            continue
+        hidden = invisibility(vs, namespace, request.proxy)
+        if hidden:
+            ignored.append((vs, hidden))
+            continue
+        candidates.append((best, order, vs))
     if not candidates:
-        return []
+        return Selection((), tuple(ignored))
     top = max(best for best, _, _ in candidates)
-    return [vs for best, _, vs in sorted(candidates, key=lambda c: c[1]) if best == top]
+    used = [vs for best, _, vs in sorted(candidates, key=lambda c: c[1]) if best == top]
+    if context == MESH and len(used) > 1:
+        first = used[0]
+        ignored += [(vs, f"{vs} is ignored: {first} is the first VirtualService for this host at the sidecar, and "
+                         "a sidecar does not merge VirtualServices (istioctl analyze: IST0109 "
+                         "ConflictingMeshGatewayVirtualServiceHosts)") for vs in used[1:]]
+        used = used[:1]
+    return Selection(tuple(used), tuple(ignored))
+
+
+def applicable_virtual_services(virtual_services: list[Resource], request: Request) -> list[Resource]:
+    """VirtualServices the handling proxy applies to the request, in the order it applies them."""
+    return list(select_virtual_services(virtual_services, request).used)
+
+
+def _proxy_order(virtual_services: list[Resource], namespace: str) -> list[Resource]:
+    """Private objects of the proxy's namespace first, then those exported to it by name, then public ones."""
+    def group(vs: Resource) -> int:
+        exported = export_to(vs)
+        if PUBLIC in exported:
+            return 2
+        return 0 if vs.namespace == namespace and namespace in exported else 1
+    return sorted(virtual_services, key=group)  # stable: creation (file) order within a group
+
+
+def _not_bound(vs: Resource, gateways: list[str], context: str) -> str:
+    if context == MESH:
+        return (f"{vs} is bound only to {', '.join(gateways)}: its gateways lack `mesh`, so sidecars do not use it "
+                "(add mesh to gateways, or leave gateways out for in-mesh traffic)")
+    return f"{vs} is bound to {', '.join(gateways)}, not to gateway {context}"
 
 
 def evaluate(virtual_services: list[Resource], request: Request) -> RouteDecision:
-    applicable = applicable_virtual_services(virtual_services, request)
+    selection = select_virtual_services(virtual_services, request)
+    applicable = list(selection.used)
     if not applicable:
         where = f"bound to gateway {request.gateway}" if request.gateway else "for the mesh"
-        return RouteDecision(request, reason=f"no VirtualService for host {request.host} is {where}")
-    for vs in applicable:
-        for index, rule in enumerate(_list(vs.spec.get("http"))):
-            if isinstance(rule, dict) and rule_matches(rule, request, vs.namespace):
-                return RouteDecision(request, vs, index, rule, _destinations(rule, vs.namespace))
+        reason = f"no VirtualService for host {request.host} is {where}"
+        if selection.ignored:
+            reason += " and visible to " + request.proxy + ": " + "; ".join(why for _, why in selection.ignored)
+        return RouteDecision(request, reason=reason, ignored=selection.ignored)
+    for vs, index, rule in _rules_in_order(applicable, gateway=request.gateway is not None):
+        if rule_matches(rule, request, vs.namespace):
+            return RouteDecision(request, vs, index, rule, _destinations(rule, vs.namespace),
+                                 ignored=selection.ignored, considered=selection.used)
     names = ", ".join(f"{vs.namespace}/{vs.name}" for vs in applicable)
-    return RouteDecision(request, reason=f"no rule of VirtualService {names} matches {request.path}")
+    return RouteDecision(request, reason=f"no rule of VirtualService {names} matches {request.path}",
+                         ignored=selection.ignored, considered=selection.used)
+
+
+def _rules_in_order(applicable: list[Resource], gateway: bool):
+    """(VirtualService, index, rule) in the order the proxy tries them; a gateway tries catch-all rules last."""
+    rules = [(vs, i, r) for vs in applicable for i, r in enumerate(_list(vs.spec.get("http"))) if isinstance(r, dict)]
+    if not gateway:
+        return rules
+    return [r for r in rules if not _catch_all(r[2])] + [r for r in rules if _catch_all(r[2])]
+
+
+def _catch_all(rule: Mapping[str, Any]) -> bool:
+    """Route.IsCatchAllRoute: no header or query match and a path of prefix `/` (or regex `.*`); no match at all."""
+    matches = [m for m in _list(rule.get("match")) if isinstance(m, dict)]
+    if not matches:
+        return True
+    for match in matches:
+        uri = _dict(match.get("uri"))
+        only_uri = set(match) <= {"uri", "name", "ignoreUriCase"}
+        if only_uri and (uri.get("prefix") == "/" or uri.get("regex") == ".*"):
+            return True
+    return False
 
 
 def rule_matches(rule: Mapping[str, Any], request: Request, namespace: str) -> bool:
@@ -260,6 +363,10 @@ def _seconds(value: Any) -> float | None:
 
 def _weight(value: Any) -> float:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 else 0.0
+
+
+def _dict(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
 
 
 def _list(value: Any) -> list:

@@ -34,6 +34,9 @@ class Problem:
     resource: Resource
     path: str
     message: str
+    origin: str = "schema"  # "schema": the CRD's schema; "webhook": istiod's validation webhook (meshconfig.webhook)
+    rule: str = ""  # the webhook rule's id
+    level: str = "error"  # "warning": accepted, with a warning
 
     @property
     def line(self) -> int | None:
@@ -42,7 +45,11 @@ class Problem:
     def __str__(self) -> str:
         source = self.resource.source
         line = f", line {self.line}" if self.line else ""
-        return f"{self.resource} in {source.path} (document {source.document}{line}): {self.path}: {self.message}"
+        # istioctl analyze runs the same validation: errors as IST0106 SchemaValidationError, warnings as IST0133
+        # SchemaWarning (istio/istio release-1.31 pkg/config/analysis/analyzers/schema/validation.go).
+        code = "IST0106" if self.level == "error" else "IST0133"
+        by = f" [Istio's validation webhook; istioctl analyze: {code}]" if self.origin == "webhook" else ""
+        return f"{self.resource} in {source.path} (document {source.document}{line}): {self.path}: {self.message}{by}"
 
 
 class SchemaSet:

@@ -22,7 +22,7 @@ Cells, in this order:
    plan first: it installs the samples the lab uses (httpbin, curl, fortio), applies labs/<id>/setup/, and deletes
    what this lab and later labs applied and earlier objects that would compete with the setup (lab 04's
    VirtualService reviews in lab 07). Say so in the markdown before that cell.
-3. Concepts (markdown, our own words, the "why" before the "how"): the teaching notes of CURRICULUM.md.
+3. Concepts (markdown, our own words, the "why" before the "how"): what the lab teaches (docs/LABS.md).
 4. A worked example: the YAML in a markdown code block, then every field explained (a table is fine). Use a
    neighbouring example, not the answer to the exercise.
 5. The exercise: the task in markdown, then ONE cell
@@ -61,7 +61,7 @@ Cells, in this order:
    cells import from the packages' public faces (labtools.notebook, labtools.meshconfig, labtools.probes), never
    from their submodules.
 8. Kiali: what to look at (markdown), then `lab.kiali_link()`.
-9. Classic mistakes (markdown): the ones CURRICULUM.md names for the lab, and what the learner sees when they happen.
+9. Classic mistakes (markdown): the graded mistakes docs/LABS.md lists for the lab, and what the learner sees when they happen.
 10. Recap (markdown): a few bullets.
 
 What tests/notebooks enforces for every labs/<id>/<id>.ipynb (new notebooks are picked up automatically):

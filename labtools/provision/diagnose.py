@@ -11,7 +11,7 @@ from labtools.kube import Cluster
 from labtools.provision import dashboards, gateway, istio, kind, preflight, readiness, registries, release
 from labtools.provision.model import FAIL, OK, WARN, Finding
 
-# The six Bookinfo Deployments (CURRICULUM.md), used when the release with bookinfo.yaml is not cached.
+# The six Bookinfo Deployments (docs/LABS.md), used when the release with bookinfo.yaml is not cached.
 BOOKINFO_DEPLOYMENTS = ("details-v1", "productpage-v1", "ratings-v1", "reviews-v1", "reviews-v2", "reviews-v3")
 ADDON_DEPLOYMENTS = ("prometheus", "kiali", "grafana")
 

@@ -38,7 +38,7 @@ def test_01_service_in_the_wrong_namespace(grade):
 # --- 02 gateway ---------------------------------------------------------------------------------------------------
 def test_02_selector_matching_no_gateway_pod(grade):
     result = grade("02", S02.replace("istio: ingressgateway", "app: ingressgateway"))
-    assert_fails(result, "selector_picks_ingress_gateway", "matches no gateway pod", "istio': 'ingressgateway")
+    assert_fails(result, "selector_picks_ingress_gateway", "matches no gateway pod", "istio: ingressgateway", "IST0101")
 
 
 def test_02_selector_picking_the_egress_gateway(grade):
@@ -55,7 +55,7 @@ def test_02_wildcard_hosts_are_too_broad(grade, hosts):
 @pytest.mark.parametrize("protocol", ["HTTPS", "TCP", "GRPC"])
 def test_02_protocol_other_than_http(grade, protocol):
     result = grade("02", S02.replace("protocol: HTTP", f"protocol: {protocol}"))
-    assert_fails(result, "server_is_plain_http", f"protocol {protocol!r}", "plain HTTP")
+    assert_fails(result, "server_is_plain_http", f"protocol {protocol}", "plain HTTP")
 
 
 def test_02_no_server_for_bookinfo_app(grade):
@@ -161,3 +161,23 @@ def test_00_namespace_without_the_injection_label(grade, labels, found):
 def test_00_wrong_namespace(grade):
     text = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: bookinfo\n  labels: {istio-injection: enabled}\n"
     assert_fails(grade("00", text), "namespace_manifest_enables_injection", "No Namespace named default", "bookinfo")
+
+
+def test_check_titles_are_filled_in_from_the_target(tmp_path):
+    """A workshop learner sees their own host and namespace in titles, in the JSON and so in class reports."""
+    from labtools import settings
+    from labtools.grading.catalog import load_lab
+    from labtools.grading.checks import Target
+    from labtools.grading.offline import grade_files
+
+    target = Target.for_namespace("learner-07")
+    assert target.host == f"learner-07.{settings.BOOKINFO_HOST}"
+    text = S02.replace("bookinfo.app", target.host).replace("namespace: default", "namespace: learner-07")
+    path = tmp_path / "gateway.yaml"
+    path.write_text(text)
+    result = grade_files(load_lab("02"), [path], namespace="learner-07")
+    titles = [c["title"] for c in result.to_dict()["checks"]]
+    assert f"One server accepts host {target.host}, and only that host" in titles
+    assert not any("{host}" in t or "{namespace}" in t for t in titles)
+    assert "One server accepts host bookinfo.app, and only that host" in [
+        c.heading() for c in load_lab("02").checks]

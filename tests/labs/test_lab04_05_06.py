@@ -3,7 +3,7 @@
 import pytest
 
 from tests.conftest import HAVE_CRDS
-from tests.labs.conftest import assert_fails, assert_passes, solution_text
+from tests.labs.conftest import assert_fails, assert_passes, solution_text, status_of
 
 S04, S05, S06 = (solution_text(lab) for lab in ("04-traffic-split", "05-destination-rules", "06-fault-injection"))
 JASON_RULE = """  - match:
@@ -31,7 +31,7 @@ def test_04_virtual_service_without_any_destination_rule(grade):
 
 def test_04_subset_labels_select_no_pods(grade):
     result = grade("04", S04.replace("      version: v1\n", "      version: \"1\"\n"))
-    assert_fails(result, "destination_rule_defines_subsets", "subset v1 has labels {'version': '1'}",
+    assert_fails(result, "destination_rule_defines_subsets", "subset v1 has labels (version: 1)",
                  "select no reviews pods")
 
 
@@ -117,7 +117,7 @@ def test_06_percentage_point_one_is_the_classic_mistake(grade):
 
 def test_06_wrong_status(grade):
     assert_fails(grade("06", S06.replace("httpStatus: 500", "httpStatus: 503")), "jason_aborted_with_500",
-                 "returns 503", "HTTP 500")
+                 "answers with httpStatus 503", "httpStatus 500")
 
 
 def test_06_delay_without_a_unit(grade):
@@ -129,7 +129,7 @@ def test_06_delay_without_a_unit(grade):
 
 def test_06_faults_on_the_wrong_host(grade):
     result = grade("06", S06.replace("  hosts:\n  - ratings", "  hosts:\n  - reviews"))
-    assert_fails(result, "faults_on_ratings", "hosts ['reviews']", "not to ratings")
+    assert_fails(result, "faults_on_ratings", "has hosts reviews;", "not to ratings")
 
 
 def test_06_faults_in_another_virtual_service(grade):
@@ -152,3 +152,11 @@ def test_06_delay_of_the_wrong_length(grade):
                                     ("networking.istio.io/v1\n", "networking.istio.io/v1beta1\n")])
 def test_06_equivalent_answers_pass(grade, change):
     assert_passes(grade("06", S06.replace(*change)))
+
+
+def test_06_deprecated_delay_percent_passes_with_a_note(grade):
+    result = grade("06", S06.replace("        percentage:\n          value: 10\n", "        percent: 10\n"))
+    assert_passes(result)
+    check = status_of(result, "others_delayed_5s_for_10_percent")
+    assert "`percent` is deprecated" in check.message and "percentage: {value: 10}" in check.message
+    assert any("percent is deprecated" in note and "IST0133" in note for note in result.notes)

@@ -108,7 +108,7 @@ def test_09_pool_missing(grade):
 
 
 def test_09_pool_on_the_wrong_host(grade):
-    assert_fails(grade("09", S09.replace("host: httpbin", "host: fortio")), "host_is_httpbin", "host 'fortio'")
+    assert_fails(grade("09", S09.replace("host: httpbin", "host: fortio")), "host_is_httpbin", "has host fortio:")
 
 
 def test_09_outlier_detection_missing_or_looser(grade):
@@ -170,3 +170,30 @@ def test_10_equivalent_answers_pass(grade):
         "- cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account",
         "- '*/ns/istio-system/sa/istio-ingressgateway-service-account'")
     assert_passes(grade("10", text))
+
+
+# --- 09: every part of the outlier detection the notebook asks for is graded ---------------------------------------
+@pytest.mark.parametrize("old, new, fragment", [
+    ("interval: 1s", "interval: 10s", "interval is 10s; the task asks to review the pods every 1s"),
+    ("baseEjectionTime: 3m", "baseEjectionTime: 30s", "baseEjectionTime is 30s; the task asks to keep an ejected pod out for 3m"),
+    ("      maxEjectionPercent: 100\n", "", "maxEjectionPercent is missing"),
+    ("maxEjectionPercent: 100", "maxEjectionPercent: 50", "maxEjectionPercent is 50"),
+])
+def test_09_outlier_detection_details_are_graded(grade, old, new, fragment):
+    text = solution_text("09-circuit-breaking")
+    assert old in text
+    assert_fails(grade("09", text.replace(old, new)), "ejects_after_one_5xx", fragment)
+
+
+def test_09_equivalent_durations_pass(grade):
+    text = solution_text("09-circuit-breaking")
+    assert "interval: 1s" in text and "baseEjectionTime: 3m" in text
+    assert_passes(grade("09", text.replace("interval: 1s", "interval: 1000ms").replace("baseEjectionTime: 3m", "baseEjectionTime: 180s")))
+
+
+def test_09_a_competing_destination_rule_applied_first_wins(grade):
+    first = ("apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: httpbin-defaults}\n"
+             "spec:\n  host: httpbin.default.svc.cluster.local\n  trafficPolicy:\n    loadBalancer: {simple: RANDOM}\n")
+    result = grade("09", first, solution_text("09-circuit-breaking"))
+    assert_fails(result, "connection_pool_limits", "Istio ignores the trafficPolicy of DestinationRule default/httpbin",
+                 "DestinationRule default/httpbin-defaults")

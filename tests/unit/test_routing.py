@@ -67,7 +67,7 @@ def test_gateway_must_accept_the_host():
     config = config_of(vs("  gateways: [gw]\n  http:\n  - route: [{destination: {host: productpage}}]\n",
                           name="bookinfo", hosts="['*']"))
     decision = config.route(Request("other.app", gateway="default/gw"))
-    assert not decision.matched and "has no server for host other.app" in decision.reason
+    assert not decision.matched and "has no HTTP server for host other.app" in decision.reason
 
 
 def test_fqdn_and_short_hosts_mean_the_same_service_but_dotted_names_are_literal():
