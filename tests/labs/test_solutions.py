@@ -47,8 +47,8 @@ def test_solution_passes_without_schemas(lab_id, monkeypatch, tmp_path):
         lookup_schemas.cache_clear()
     assert_passes(result)
     validity = result.checks[0]
-    # Not gradable without the CRD file, but still counted: the lab's maximum does not depend on it (README).
-    assert validity.status == "skip" and validity.counted and "labtools crds" in validity.message
+    # Schema validation waits for the CRD file; the check is a 0-point gate, so the maximum does not depend on it.
+    assert validity.status == "skip" and validity.points == 0 and "labtools crds" in validity.message
     assert result.max_score == sum(check.points for check in lab.checks if not check.live)
 
 
