@@ -491,10 +491,11 @@ def to_html(report: ClassReport) -> str:
     if report.stuck:
         parts.append('<table id="stuck-labs"><thead><tr><th>Lab</th><th>Learners stuck</th>'
                      "<th>Checks failing in their latest run</th><th>Who</th></tr></thead><tbody>")
-        for s in report.stuck:
-            failing = "<br>".join(f"{e(title)} ({count})" for title, count in s.failing_now) or "-"
-            parts.append(f'<tr data-lab="{e(s.lab)}"><td>{e(s.lab)} {e(s.title)}</td><td class="num">{len(s.learners)}</td>'
-                         f"<td>{failing}</td><td>{e(', '.join(s.learners))}</td></tr>")
+        for stuck_lab in report.stuck:
+            failing = "<br>".join(f"{e(title)} ({count})" for title, count in stuck_lab.failing_now) or "-"
+            parts.append(f'<tr data-lab="{e(stuck_lab.lab)}"><td>{e(stuck_lab.lab)} {e(stuck_lab.title)}</td>'
+                         f'<td class="num">{len(stuck_lab.learners)}</td>'
+                         f"<td>{failing}</td><td>{e(', '.join(stuck_lab.learners))}</td></tr>")
         parts.append("</tbody></table>")
     else:
         parts.append('<p class="muted">Nobody has a lab attempted and not passed.</p>')
@@ -579,9 +580,9 @@ def text_tables(report: ClassReport, top: int = 10) -> list[Any]:
         stuck.add_column("Lab", no_wrap=True)
         stuck.add_column("Learners stuck", justify="right")
         stuck.add_column("Failing in their latest run")
-        for s in report.stuck[:top]:
-            failing = "; ".join(f"{title} ({count})" for title, count in s.failing_now[:3]) or "-"
-            stuck.add_row(s.lab, str(len(s.learners)), Text(failing))
+        for stuck_lab in report.stuck[:top]:
+            failing = "; ".join(f"{title} ({count})" for title, count in stuck_lab.failing_now[:3]) or "-"
+            stuck.add_row(stuck_lab.lab, str(len(stuck_lab.learners)), Text(failing))
         out.append(stuck)
 
     if report.failed_checks:

@@ -285,7 +285,7 @@ def _require_node_image() -> None:
                             "so kind would try to download it.", hint=hint)
 
 
-def describe_size(size: int) -> str:
+def describe_size(size: float) -> str:
     for unit in ("B", "KiB", "MiB", "GiB"):
         if size < 1024 or unit == "GiB":
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"

@@ -24,7 +24,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, TypeVar
+from typing import Any, Callable, Iterable, Iterator, List, TypeVar  # List: inside Cluster, `list` is the method
 
 from labtools import settings
 from labtools.errors import EnvironmentBroken, InputError, UsageError
@@ -187,10 +187,10 @@ class Cluster:
             return None
         return found
 
-    def pods(self, namespace: str, label_selector: str | None = None) -> list[dict]:
+    def pods(self, namespace: str, label_selector: str | None = None) -> List[dict]:
         return self.list("v1", "Pod", namespace=namespace, label_selector=label_selector)
 
-    def events(self, namespace: str, involved_name: str | None = None) -> list[dict]:
+    def events(self, namespace: str, involved_name: str | None = None) -> List[dict]:
         """Events in a namespace (about one object where named), oldest first."""
         events = self.list("v1", "Event", namespace=namespace)
         if involved_name:
@@ -207,7 +207,7 @@ class Cluster:
 
     # --- changing ---------------------------------------------------------------------------------------------
 
-    def apply(self, objects: Iterable[dict], field_manager: str = FIELD_MANAGER) -> list[str]:
+    def apply(self, objects: Iterable[dict], field_manager: str = FIELD_MANAGER) -> List[str]:
         """Server-side apply a set of objects, all or nothing: every object is dry-run first; any rejection applies
         nothing and raises InputError naming each rejected object and the API server's reason.
 
@@ -281,7 +281,7 @@ class Cluster:
 
     # --- inside pods ------------------------------------------------------------------------------------------
 
-    def exec(self, pod: str, namespace: str, command: list[str], container: str | None = None, timeout: float = 30) -> ExecResult:
+    def exec(self, pod: str, namespace: str, command: List[str], container: str | None = None, timeout: float = 30) -> ExecResult:
         """Run a command in a pod's container (as `kubectl exec` does) and wait for it to finish."""
         from kubernetes import client
         from kubernetes.stream import stream
@@ -360,7 +360,7 @@ class Cluster:
 
     # --- waiting ----------------------------------------------------------------------------------------------
 
-    def wait_for(self, what: str, condition: Callable[[], T], timeout: float, interval: float = 2.0) -> T:
+    def wait_for(self, what: str, condition: Callable[[], T | None], timeout: float, interval: float = 2.0) -> T:
         """Poll `condition` until it returns something truthy (returned) or `timeout` seconds pass (EnvironmentBroken)."""
         return poll(what, condition, timeout=timeout, interval=interval)
 
@@ -484,7 +484,7 @@ class Cluster:
 # --- helpers ----------------------------------------------------------------------------------------------------
 
 
-def poll(what: str, condition: Callable[[], T], timeout: float, interval: float = 2.0) -> T:
+def poll(what: str, condition: Callable[[], T | None], timeout: float, interval: float = 2.0) -> T:
     """Call `condition` until it returns something truthy; EnvironmentBroken naming `what` after `timeout` s."""
     deadline = time.monotonic() + timeout
     while True:

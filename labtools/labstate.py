@@ -231,7 +231,7 @@ def validate(objects: list[tuple[dict, Resource]]) -> list[str]:
     schemas = load_schema_set()
     if schemas is None:
         return []
-    problems = []
+    problems: list[str] = []
     for data, origin in objects:
         resource = Resource(data, origin.source, origin.default_namespace, origin.lines)
         problems.extend(str(p) for p in schemas.validate(resource))
@@ -541,8 +541,8 @@ def carry_out(cluster: Cluster, plan: Plan, progress: Progress = lambda _: None,
             done.append(f"applied {line}")
     for change in plan.of(DELETE):
         progress(f"deleting {change.what}")
-        live = change.objects[0]
-        if cluster.delete(live["apiVersion"], change.kind, change.name, change.namespace):
+        held = change.objects[0]
+        if cluster.delete(held["apiVersion"], change.kind, change.name, change.namespace):
             done.append(f"deleted {change.what}")
     for change in plan.of(REPLACE):
         desired = change.objects[0]

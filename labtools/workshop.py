@@ -178,7 +178,7 @@ def learner_objects(prefix: str, namespace: str, component_objs: list[dict]) -> 
     labels = _labels(prefix, namespace)
     subject = [{"kind": "ServiceAccount", "name": ACCOUNT, "namespace": namespace}]
     rbac = "rbac.authorization.k8s.io/v1"
-    objects = [
+    objects: list[dict] = [
         {"apiVersion": "v1", "kind": "Namespace",
          "metadata": {"name": namespace, "labels": {**labels, INJECTION_LABEL: "enabled"}}},
         {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": ACCOUNT, "namespace": namespace, "labels": labels}},

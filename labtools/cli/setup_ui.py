@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.status import Status
 
 MARKS = {"ok": "[green]✓[/]", "warn": "[yellow]![/]", "fail": "[red]✗[/]", "absent": "[dim]-[/]"}
 
@@ -16,7 +20,7 @@ class RichReporter:
         self.total = total
         self.index = 0
         self.title = ""
-        self._status = None
+        self._status: Status | None = None
 
     def step_started(self, name: str, title: str) -> None:
         self.index += 1
@@ -53,8 +57,8 @@ class RichReporter:
 
     def _spin(self, text: str) -> None:
         if self._status is None:
-            self._status = self.console.status(_escape(text))
-            self._status.start()
+            status = self._status = self.console.status(_escape(text))
+            status.start()
         else:
             self._status.update(_escape(text))
 

@@ -24,7 +24,7 @@ class StepState:
     title: str
     status: str = RUNNING  # running, ok (done), error
     detail: str = ""
-    changed: bool = False
+    changed: bool | None = False
     started: float = field(default_factory=time.monotonic)
     seconds: float | None = None
 
@@ -46,7 +46,7 @@ class SetupProgress(LiveView):
         self.waiting_for = ""
         self.show()
 
-    def step_finished(self, name: str, title: str, changed: bool, detail: str) -> None:
+    def step_finished(self, name: str, title: str, changed: bool | None, detail: str) -> None:
         step = self._step(name, title)
         step.status, step.changed, step.detail = OK, changed, detail
         step.seconds = time.monotonic() - step.started

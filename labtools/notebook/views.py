@@ -111,7 +111,7 @@ class Table(View):
     """Rows of plain values under headers, with an optional title and a note below."""
 
     headers: Sequence[str]
-    rows: list[Sequence[Any]]
+    rows: Sequence[Sequence[Any]]
     title: str = ""
     note: str = ""
     css_class: str = "lt-table"

@@ -9,7 +9,7 @@ as the gateway gave it.
 from __future__ import annotations
 
 import time
-from typing import Iterator, Mapping
+from typing import Generator, Iterator, Mapping
 from urllib.parse import urlencode, urljoin
 
 import urllib3
@@ -62,7 +62,7 @@ class HttpClient:
         return Reply(index, response.status, latency, body=_text(response), headers=_headers(response))
 
     def stream(self, path: str = "/", n: int = 1, concurrency: int = 1, method: str = "GET",
-               headers: Mapping[str, str] | None = None, timeout: float | None = None) -> Iterator[Reply]:
+               headers: Mapping[str, str] | None = None, timeout: float | None = None) -> Generator[Reply, None, None]:
         """`n` requests, `concurrency` at a time, yielded in the order they were sent (stop early by closing it)."""
         return in_order(lambda i: [self.request(path, method, headers, timeout=timeout, index=i)], n, concurrency)
 

@@ -16,7 +16,7 @@ import json
 import math
 import secrets
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Mapping
+from typing import Any, Generator, Iterator, Mapping
 
 from labtools.probes.concurrent import in_order
 from labtools.meshconfig.model import has_sidecar
@@ -72,7 +72,7 @@ class MeshClient:
 
     # --- curl ------------------------------------------------------------------------------------------------
     def stream(self, url: str, n: int = 1, headers: Mapping[str, str] | None = None, method: str = "GET",
-               timeout: float | None = None, concurrency: int = 1) -> Iterator[Reply]:
+               timeout: float | None = None, concurrency: int = 1) -> Generator[Reply, None, None]:
         """`n` curl requests to `url`, yielded in the order they were sent (stop early by closing the iterator)."""
         if n < 1:
             raise ValueError("n must be at least 1")

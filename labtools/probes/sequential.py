@@ -55,7 +55,9 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Mapping
+from typing import Callable, Iterable, Mapping, TypeVar
+
+Answer = TypeVar("Answer")
 
 PASS, FAIL = "pass", "fail"
 # Reasons a decision gives (SplitDecision.reason).
@@ -246,15 +248,15 @@ def _expected_text(expected: Mapping[str, float]) -> str:
 
 
 def decide_split(
-    answers: Iterable[object],
+    answers: Iterable[Answer],
     expected: Mapping[str, float],
-    classify: Callable[[object], str | None],
+    classify: Callable[[Answer], str | None],
     tolerance: float = 0.10,
     false_fail: float = 0.01,
     false_pass: float = 0.01,
     max_requests: int = 800,
     max_unidentified: float = 0.05,
-    status_of: Callable[[object], str] = lambda answer: "",
+    status_of: Callable[[Answer], str] = lambda answer: "",
 ) -> SplitDecision:
     """Run the sequential test over `answers` (in the order the requests were sent) and say what was seen.
 

@@ -59,9 +59,9 @@ def status(context: str | None = None, kubeconfig: Path | None = None) -> Status
         if not exists:
             result.rows.append(Row("Cluster", "absent", f"no kind cluster {settings.CLUSTER_NAME!r}: run `labtools up`"))
             return result
-    cluster, problem = _connect(context, kubeconfig)
+    cluster, why = _connect(context, kubeconfig)
     if cluster is None:
-        result.rows.append(Row("Cluster", FAIL, problem))
+        result.rows.append(Row("Cluster", FAIL, why))
         return result
     with cluster:
         try:
@@ -155,9 +155,9 @@ def doctor(context: str | None = None, kubeconfig: Path | None = None) -> list[F
             ))
         else:
             findings.append(Finding("LT011", OK, "Port mappings: " + ", ".join(f"127.0.0.1:{p}" for p in settings.HOST_PORTS)))
-    cluster, problem = _connect(context, kubeconfig)
+    cluster, why = _connect(context, kubeconfig)
     if cluster is None:
-        findings.append(Finding("LT015", FAIL, problem, fix="Run `labtools up`: it rewrites labtools' kubeconfig for the cluster."))
+        findings.append(Finding("LT015", FAIL, why, fix="Run `labtools up`: it rewrites labtools' kubeconfig for the cluster."))
         return findings
     with cluster:
         try:

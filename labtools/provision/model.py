@@ -37,8 +37,8 @@ class Reporter(Protocol):
     def step_finished(self, name: str, title: str, changed: bool | None, detail: str) -> None:
         """`changed`: True when the step did something, False when it was already done, None for a pure check."""
 
-    def step_failed(self, name: str, title: str) -> None:
-        """Optional: the step raised; the error itself reaches the caller as an exception."""
+    # Optional, so not declared here: step_failed(name, title), called when the step raised (the error itself
+    # reaches the caller as an exception).
 
     def waiting(self, message: str) -> None: ...
 
