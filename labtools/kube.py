@@ -24,7 +24,8 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, List, TypeVar  # List: inside Cluster, `list` is the method
+import os
+from typing import Any, Callable, ContextManager, Iterable, Iterator, List, Protocol, TypeVar  # List: inside Cluster, `list` is the method
 
 from labtools import settings
 from labtools.errors import EnvironmentBroken, InputError, UsageError
@@ -61,6 +62,25 @@ def describe(obj: dict) -> str:
     meta = obj.get("metadata") or {}
     where = f"{meta['namespace']}/" if meta.get("namespace") else ""
     return f"{obj.get('kind', '?')} {where}{meta.get('name', '?')}"
+
+
+class ClusterAPI(Protocol):
+    """What checks and probes may ask of a cluster: read objects, run a command in a pod, forward a port.
+
+    `Cluster` is the real one; test stand-ins declare this too, and tests/kube/test_stand_ins.py keeps their
+    signatures the same as Cluster's."""
+
+    def server_version(self) -> dict: ...
+
+    def list(self, api_version: str, kind: str, namespace: str | None = None,
+             label_selector: str | None = None) -> list[dict]: ...
+
+    def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> dict | None: ...
+
+    def exec(self, pod: str, namespace: str, command: list[str], container: str | None = None,
+             timeout: float = 30) -> ExecResult: ...
+
+    def port_forward(self, pod: str, namespace: str, remote_port: int, local_port: int = 0) -> ContextManager[int]: ...
 
 
 class Cluster:
@@ -482,6 +502,33 @@ class Cluster:
 
 
 # --- helpers ----------------------------------------------------------------------------------------------------
+
+
+def connect(context: str | None = None, kubeconfig: Path | None = None, allow_foreign: bool = False) -> Cluster:
+    """The one way every command reaches a cluster: the lab cluster, or the context the user named.
+
+    A named context that labtools' kubeconfig does not hold (or no labtools kubeconfig at all, as on a workshop
+    learner's laptop) is looked up in the user's own kubeconfig ($KUBECONFIG's first file, else ~/.kube/config),
+    where naming it allows changes (the safety rule of Cluster.connect). An explicit `kubeconfig` is used as given.
+    """
+    if kubeconfig is not None:
+        return Cluster.connect(context, kubeconfig, allow_foreign=allow_foreign)
+    try:
+        return Cluster.connect(context, allow_foreign=allow_foreign)
+    except (UsageError, EnvironmentBroken) as problem:
+        user_config = user_kubeconfig() if context is not None else None
+        if user_config is not None:
+            return Cluster.connect(context, user_config, allow_foreign=allow_foreign)
+        if isinstance(problem, UsageError):
+            raise
+        raise EnvironmentBroken(problem.message, problem.hint or "Run `labtools up` to create the lab cluster.") from None
+
+
+def user_kubeconfig() -> Path | None:
+    """The user's own kubeconfig file, where kubectl would look first; None if there is none."""
+    first = (os.environ.get("KUBECONFIG") or "").split(os.pathsep)[0]
+    path = Path(first).expanduser() if first else Path.home() / ".kube" / "config"
+    return path if path.is_file() else None
 
 
 def poll(what: str, condition: Callable[[], T | None], timeout: float, interval: float = 2.0) -> T:

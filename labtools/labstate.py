@@ -119,18 +119,6 @@ class Plan:
         return ", ".join(words + [f"{counts[KEEP]} kept"]) + "."
 
 
-# --- connecting ----------------------------------------------------------------------------------------------
-
-
-def connect(context: str | None = None, kubeconfig: Path | None = None) -> Cluster:
-    """The lab cluster; or the context the user named (from `kubeconfig`, labtools' own, or the user's default)."""
-    if kubeconfig is not None:
-        return Cluster.connect(context, kubeconfig)
-    from labtools.grading.live import connect as connect_named
-
-    return connect_named(context)
-
-
 def require_learner_namespace(namespace: str) -> str:
     if namespace in SYSTEM_NAMESPACES:
         raise UsageError(f"Namespace {namespace} is the cluster's own, not a learner's: labtools does not reset or solve labs there.",

@@ -57,8 +57,7 @@ def list_images(
 def save(file: Path = typer.Argument(..., help="The archive to write, e.g. labtools-images.tar.")) -> None:
     """Pull every image (needs internet and Docker) and save them all into FILE."""
     from labtools import images
-    from labtools.cli.output import console
-    from labtools.cli.reset import spinner
+    from labtools.cli.output import console, spinner
 
     out = console()
     with spinner(out, "Saving images") as progress:
@@ -73,8 +72,7 @@ def save(file: Path = typer.Argument(..., help="The archive to write, e.g. labto
 def load(file: Path = typer.Argument(..., help="An archive written by `labtools images save`.")) -> None:
     """Load FILE into the lab cluster (kind load image-archive); creates the cluster from the archive's node image if needed."""
     from labtools import images
-    from labtools.cli.output import console
-    from labtools.cli.reset import spinner
+    from labtools.cli.output import console, spinner
 
     out = console()
     with spinner(out, "Loading images") as progress:

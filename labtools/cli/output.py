@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Callable, Iterator
 
 from labtools.errors import UsageError
 
@@ -14,6 +16,20 @@ def console(stderr: bool = False):
     from rich.console import Console
 
     return Console(stderr=stderr, highlight=False, soft_wrap=False)
+
+
+def escape(text: str) -> str:
+    """`text` shown as it is by rich (its square brackets are not read as markup)."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
+
+
+@contextmanager
+def spinner(out, title: str) -> Iterator[Callable[[str], None]]:
+    """A status line that the logic modules' progress callbacks update; gone once the block ends."""
+    with out.status(escape(title)) as status:
+        yield lambda message: status.update(escape(f"{title}: {message}"))
 
 
 def write_or_print(text: str, output: Path | None) -> None:

@@ -6,6 +6,8 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
+from labtools.cli.output import escape
+
 if TYPE_CHECKING:
     from rich.status import Status
 
@@ -34,7 +36,7 @@ class RichReporter:
         self.stop()
         mark = "[dim]·[/]" if changed is False else "[green]✓[/]"
         suffix = " [dim](already done)[/]" if changed is False else ""
-        self.console.print(f"{mark} [{self.index}/{self.total}] {title}: {_escape(detail)}{suffix}")
+        self.console.print(f"{mark} [{self.index}/{self.total}] {title}: {escape(detail)}{suffix}")
 
     def step_failed(self, name: str, title: str) -> None:
         self.stop()
@@ -42,7 +44,7 @@ class RichReporter:
 
     def note(self, message: str) -> None:
         self.stop()
-        self.console.print(f"  {_escape(message)}")
+        self.console.print(f"  {escape(message)}")
 
     def finding(self, finding) -> None:
         if finding.severity == "ok":
@@ -57,19 +59,19 @@ class RichReporter:
 
     def _spin(self, text: str) -> None:
         if self._status is None:
-            status = self._status = self.console.status(_escape(text))
+            status = self._status = self.console.status(escape(text))
             status.start()
         else:
-            self._status.update(_escape(text))
+            self._status.update(escape(text))
 
 
 def print_finding(console, finding) -> None:
-    console.print(f"{MARKS.get(finding.severity, '?')} [{finding.code}] {_escape(finding.summary)}")
+    console.print(f"{MARKS.get(finding.severity, '?')} [{finding.code}] {escape(finding.summary)}")
     if finding.detail and finding.severity != "ok":
         for line in finding.detail.splitlines():
-            console.print(f"    [dim]{_escape(line.strip())}[/]")
+            console.print(f"    [dim]{escape(line.strip())}[/]")
     if finding.fix and finding.severity != "ok":
-        console.print(f"    fix: {_escape(finding.fix)}")
+        console.print(f"    fix: {escape(finding.fix)}")
 
 
 def interactive() -> bool:
@@ -86,7 +88,7 @@ def launch_lab(console, mode: str, reason: str = "") -> int:
     if reason:
         env["LABTOOLS_OFFLINE_REASON"] = reason.splitlines()[0]
     if mode == "offline":
-        console.print(f"Opening the labs in [bold]offline mode[/]: live checks are skipped. Why: {_escape(reason.splitlines()[0]) if reason else 'no cluster'}")
+        console.print(f"Opening the labs in [bold]offline mode[/]: live checks are skipped. Why: {escape(reason.splitlines()[0]) if reason else 'no cluster'}")
     else:
         console.print("Opening the labs (live mode: checks read the lab cluster).")
     command = ["jupyter", "lab", str(labs)]
@@ -94,11 +96,5 @@ def launch_lab(console, mode: str, reason: str = "") -> int:
         # JupyterLab refuses to start as root without this ("Running as root is not recommended"); learners in a
         # container or a root shell (WSL, cloud VMs) would otherwise get no lab at all.
         command.append("--allow-root")
-    console.print(f"JupyterLab: {_escape(' '.join(command))}  (stop it with Ctrl-C)")
+    console.print(f"JupyterLab: {escape(' '.join(command))}  (stop it with Ctrl-C)")
     return shell.run_attached(command, env=env)
-
-
-def _escape(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)

@@ -25,20 +25,14 @@ def solve(
     import sys
 
     from labtools import labstate, report
-    from labtools.cli.output import console
+    from labtools.cli.output import spinner
+    from labtools.cli.planning import planned, show_done
     from labtools.cli.progress import warn
-    from labtools.cli.reset import show_done, show_plan, spinner
     from labtools.errors import LabtoolsError, UsageError
-    from labtools.grading.catalog import load_lab
     from labtools.grading.live import grade_cluster
 
-    definition = load_lab(lab)
-    labstate.require_learner_namespace(namespace)
-    out = console()
-    with labstate.connect(context, kubeconfig) as cluster:
-        with spinner(out, "Planning") as progress:
-            plan = labstate.plan_solve(cluster, definition, namespace, progress)
-        show_plan(out, plan)
+    with planned("solve", lab, namespace, context, kubeconfig) as step:
+        out, plan, cluster, definition = step.out, step.plan, step.cluster, step.lab
         if dry_run:
             out.print("Dry run: nothing was changed.")
             return

@@ -22,8 +22,8 @@ def up(
     timeout: int = typer.Option(900, "--timeout", min=30, help="Seconds to wait for the pods to become ready."),
 ) -> None:
     """Set up the lab cluster (kind + Istio + Bookinfo + addons). Safe to run again: it only does what is missing."""
-    from labtools.cli.output import console
-    from labtools.cli.setup_ui import RichReporter, _escape, interactive, launch_lab
+    from labtools.cli.output import console, escape
+    from labtools.cli.setup_ui import RichReporter, interactive, launch_lab
     from labtools.errors import EnvironmentBroken
     from labtools.provision import pipeline
 
@@ -46,8 +46,8 @@ def up(
     finally:
         reporter.stop()
     out.print()
-    where = _escape(str(result.kubeconfig))
-    out.print(f"[bold green]The lab cluster is ready.[/] Context {_escape(result.context)}, kubeconfig {where}")
+    where = escape(str(result.kubeconfig))
+    out.print(f"[bold green]The lab cluster is ready.[/] Context {escape(result.context)}, kubeconfig {where}")
     out.print(f"  kubectl: export KUBECONFIG={where}   (labtools never changes ~/.kube/config)")
     out.print("  `labtools status` shows the URLs; `labtools down` deletes the cluster.")
     if not lab:
@@ -60,6 +60,6 @@ def up(
     try:
         code = launch_lab(out, "live")
     except ToolNotFound as missing:
-        out.print(f"JupyterLab is not installed, so the labs were not opened. {_escape(missing.hint or '')}")
+        out.print(f"JupyterLab is not installed, so the labs were not opened. {escape(missing.hint or '')}")
         return
     raise typer.Exit(code)

@@ -23,13 +23,13 @@ PREFIX_HELP = "Learner namespaces are <prefix>-01, <prefix>-02, ..."
 
 
 def _connect(context: Optional[str], kubeconfig: Optional[Path], action: str):
-    from labtools import labstate
+    from labtools import kube
     from labtools.errors import UsageError
 
     if not context:
         raise UsageError(f"`labtools workshop {action}` works on a shared cluster: name it with --context CONTEXT.",
                          hint="`kubectl config get-contexts` lists your contexts.")
-    return labstate.connect(context, kubeconfig)
+    return kube.connect(context, kubeconfig)
 
 
 @workshop_app.command("create")
@@ -48,8 +48,7 @@ def create(
     from rich.text import Text
 
     from labtools import workshop
-    from labtools.cli.output import console
-    from labtools.cli.reset import spinner
+    from labtools.cli.output import console, spinner
 
     chosen = [c.strip() for c in components.split(",") if c.strip()] if components is not None else None
     folder = output or Path(f"workshop-{workshop.check_prefix(prefix)}")
@@ -84,8 +83,7 @@ def delete(
     import sys
 
     from labtools import workshop
-    from labtools.cli.output import console
-    from labtools.cli.reset import spinner
+    from labtools.cli.output import console, spinner
     from labtools.errors import UsageError
 
     out = console()
@@ -118,8 +116,7 @@ def status(
     """Every learner's progress, read from the cluster: Bookinfo ready, and per lab its objects and their
     configuration score (the checks that read objects; live checks run in each learner's own `labtools check`)."""
     from labtools import workshop
-    from labtools.cli.output import console
-    from labtools.cli.reset import spinner
+    from labtools.cli.output import console, spinner
     from labtools.errors import UsageError
 
     if output_format not in ("text", "json"):

@@ -10,12 +10,10 @@ the Istio objects in their namespace. Live checks also get `cluster` (labtools.k
 from __future__ import annotations
 
 import copy
-import os
-from pathlib import Path
 from typing import Any
 
 from labtools import settings
-from labtools.errors import EnvironmentBroken, InputError, UsageError
+from labtools.errors import InputError
 from labtools.grading.checks import Lab, Target
 from labtools.grading.offline import validated_config
 from labtools.grading.results import LabResult
@@ -44,7 +42,9 @@ def grade_cluster(lab: Lab, namespace: str = "default", context: str | None = No
     `cluster` may be given by a caller that already holds one (a notebook); otherwise the lab cluster (or the
     context the user named) is connected.
     """
-    cluster = cluster if cluster is not None else connect(context)
+    from labtools import kube
+
+    cluster = cluster if cluster is not None else kube.connect(context)
     config, notes = read_config(cluster, namespace)
     target = Target.for_namespace(namespace)
 
@@ -58,29 +58,6 @@ def grade_cluster(lab: Lab, namespace: str = "default", context: str | None = No
         live=True,
     )
     return run_lab(lab, evidence, namespace=namespace, notes=notes)
-
-
-def connect(context: str | None = None) -> Any:
-    """The lab cluster, or the context the user named (looked up in their own kubeconfig if labtools' has none)."""
-    from labtools import kube
-
-    try:
-        return kube.Cluster.connect(context=context)
-    except (UsageError, EnvironmentBroken) as problem:
-        # The user named a context labtools' kubeconfig does not hold (or labtools has none yet, as on a workshop
-        # learner's laptop): use their kubeconfig, where naming the context allows changes (kube's safety rule).
-        user_config = _user_kubeconfig() if context is not None else None
-        if user_config is not None:
-            return kube.Cluster.connect(context=context, kubeconfig=user_config)
-        if isinstance(problem, UsageError):
-            raise
-        raise EnvironmentBroken(problem.message, problem.hint or "Run `labtools up` to create the lab cluster.") from None
-
-
-def _user_kubeconfig() -> Path | None:
-    first = (os.environ.get("KUBECONFIG") or "").split(os.pathsep)[0]
-    path = Path(first).expanduser() if first else Path.home() / ".kube" / "config"
-    return path if path.is_file() else None
 
 
 def read_config(cluster: Any, namespace: str) -> tuple[MeshConfig, list[str]]:

@@ -37,7 +37,7 @@ class ClusterState:
 def reach_cluster(context: str | None = None, kubeconfig: Path | None = None) -> ClusterState:
     """Connect as `labtools reset` does (a context the user names is also looked up in their own kubeconfig), then
     ask the API server for its version: the one request that proves it answers."""
-    from labtools.labstate import connect
+    from labtools.kube import connect
 
     try:
         cluster = connect(context, kubeconfig)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from labtools import settings, shell
 from labtools.errors import EnvironmentBroken, LabtoolsError
-from labtools.kube import Cluster
+from labtools.kube import Cluster, connect
 from labtools.provision import dashboards, gateway, istio, kind, preflight, readiness, release
 from labtools.provision.model import FAIL, OK, WARN, Finding
 
@@ -35,7 +35,7 @@ class Status:
 
 def _connect(context: str | None, kubeconfig: Path | None) -> tuple[Cluster | None, str]:
     try:
-        return Cluster.connect(context, kubeconfig), ""
+        return connect(context, kubeconfig), ""
     except LabtoolsError as problem:
         return None, problem.message
 

@@ -16,7 +16,7 @@ from typing import Callable
 from labtools import settings
 from labtools.errors import EnvironmentBroken
 from labtools.files import write_atomically
-from labtools.kube import Cluster
+from labtools.kube import Cluster, connect
 from labtools.provision import components, gateway, istio, kind, preflight, readiness, release
 from labtools.provision.model import Reporter, SilentReporter
 
@@ -63,7 +63,7 @@ class Setup:
 
     def cluster(self) -> Cluster:
         if self._cluster is None:
-            self._cluster = Cluster.connect(self.options.context, self.options.kubeconfig)
+            self._cluster = connect(self.options.context, self.options.kubeconfig)
         return self._cluster
 
     def objects(self, component: str) -> list[dict]:
