@@ -10,7 +10,7 @@ the Istio objects in their namespace. Live checks also get `cluster` (labtools.k
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from labtools import settings
 from labtools.errors import InputError
@@ -19,6 +19,9 @@ from labtools.grading.offline import validated_config
 from labtools.grading.results import LabResult
 from labtools.grading.runner import Evidence, run_lab
 from labtools.meshconfig import MeshConfig, Resource, Source
+
+if TYPE_CHECKING:
+    from labtools.kube import ClusterAPI
 
 SYSTEM_NAMESPACE = "istio-system"
 ISTIO_KINDS = (
@@ -35,7 +38,7 @@ SERVER_METADATA = ("managedFields", "resourceVersion", "uid", "creationTimestamp
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 
-def grade_cluster(lab: Lab, namespace: str = "default", context: str | None = None, cluster: Any = None,
+def grade_cluster(lab: Lab, namespace: str = "default", context: str | None = None, cluster: ClusterAPI | None = None,
                   ingress_url: str | None = None) -> LabResult:
     """Grade `lab` against the running cluster. EnvironmentBroken (exit 3) when no cluster answers.
 
@@ -60,7 +63,7 @@ def grade_cluster(lab: Lab, namespace: str = "default", context: str | None = No
     return run_lab(lab, evidence, namespace=namespace, notes=notes)
 
 
-def read_config(cluster: Any, namespace: str) -> tuple[MeshConfig, list[str]]:
+def read_config(cluster: ClusterAPI, namespace: str) -> tuple[MeshConfig, list[str]]:
     """The cluster's objects as a MeshConfig, validated like files are; and notes for the report."""
     namespaces = [namespace] if namespace == SYSTEM_NAMESPACE else [namespace, SYSTEM_NAMESPACE]
     resources: list[Resource] = []

@@ -41,7 +41,7 @@ class FakeCluster:
     def __init__(self):
         self.applied: list[dict] = []
 
-    def apply(self, objects):
+    def apply(self, objects, field_manager="labtools"):
         objects = list(objects)
         self.applied.extend(objects)
         return [f"{o['kind']} {o['metadata'].get('namespace', '')}/{o['metadata']['name']}" for o in objects]
