@@ -401,7 +401,7 @@ def learner_status(cluster: Cluster, namespace: str, tasks: dict[str, set[tuple[
     """One learner, read from their namespace (and istio-system) only."""
     from labtools.grading.catalog import load_lab
     from labtools.grading.live import read_config
-    from labtools.grading.runner import Evidence, run_lab
+    from labtools.grading import Live, grade
     from labtools.provision.readiness import deployment_ready
 
     tasks = task_objects() if tasks is None else tasks
@@ -412,14 +412,13 @@ def learner_status(cluster: Cluster, namespace: str, tasks: dict[str, set[tuple[
     config, notes = read_config(cluster, namespace)
     state.notes = notes
     submitted = {(r.kind, r.name): r for r in config.submitted}
-    evidence = Evidence({"config": lambda: config, "target": lambda: target}, live=False)
     for lab_id, keys in sorted(tasks.items()):
         present = [submitted[key] for key in keys if key in submitted]
         lab_state = LabState(lab_id, len(present), len(keys),
                              by_solution=any(r.labels.get(LAB_LABEL) == lab_id and r.labels.get(ROLE_LABEL) == SOLUTION
                                              for r in present))
         if present:
-            result = run_lab(load_lab(lab_id), evidence, namespace=namespace)
+            result = grade(load_lab(lab_id), Live(cluster, probes=False, snapshot=(config, notes)), namespace)
             lab_state.score, lab_state.max_score, lab_state.passed = result.score, result.max_score, result.passed
         state.labs[lab_id] = lab_state
     return state

@@ -27,25 +27,23 @@ def check(
     check_format(output_format)
     from labtools.grading.catalog import load_lab
 
+    from labtools.grading import Files, Live, grade
+
     definition = load_lab(lab)
     if offline:
-        from labtools.grading.offline import grade_files
-
         if not paths:
             exercise = definition.exercise_dir
             if exercise is None or not exercise.is_dir():
                 raise UsageError("Name the files to grade, e.g. labtools check 04 --offline my-work/")
             paths = [exercise]
-        result = grade_files(definition, paths, namespace=namespace)
+        result = grade(definition, Files(paths), namespace)
     else:
         if paths:
             raise UsageError(
                 f"Files were given ({paths[0]}) without --offline.",
                 hint=f"Grade files with: labtools check {lab} --offline {' '.join(map(str, paths))}",
             )
-        from labtools.grading.live import grade_cluster
-
-        result = grade_cluster(definition, namespace=namespace, context=context)
+        result = grade(definition, Live(context=context), namespace)
     from labtools.cli.progress import record_check_run
 
     record_check_run(result)

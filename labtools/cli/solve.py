@@ -29,7 +29,7 @@ def solve(
     from labtools.cli.planning import planned, show_done
     from labtools.cli.progress import warn
     from labtools.errors import LabtoolsError, UsageError
-    from labtools.grading.live import grade_cluster
+    from labtools.grading import Live, grade
 
     with planned("solve", lab, namespace, context, kubeconfig) as step:
         out, plan, cluster, definition = step.out, step.plan, step.cluster, step.lab
@@ -47,7 +47,7 @@ def solve(
             done = labstate.carry_out(cluster, plan, progress, ready_timeout=timeout)
         show_done(out, done)
         with spinner(out, "Grading"):
-            result = grade_cluster(definition, namespace=namespace, cluster=cluster)
+            result = grade(definition, Live(cluster), namespace)
     from labtools import progress as log
 
     try:

@@ -5,13 +5,14 @@ from typing import TYPE_CHECKING, Any
 from labtools.grading.checks import Check, Lab, Target, fail, skip
 from labtools.grading.results import ERROR, FAIL, PASS, SKIP, CheckResult, LabResult
 from labtools.grading.runner import Evidence, run_lab
+from labtools.grading.sources import Files, Live, grade
 
 if TYPE_CHECKING:
     from labtools.kube import ClusterAPI
 
 __all__ = [
-    "Check", "CheckResult", "ClusterAPI", "ERROR", "Evidence", "FAIL", "Lab", "LabResult", "PASS", "SKIP", "Target",
-    "fail", "run_lab", "skip",
+    "Check", "CheckResult", "ClusterAPI", "ERROR", "Evidence", "FAIL", "Files", "Lab", "LabResult", "Live", "PASS",
+    "SKIP", "Target", "fail", "grade", "run_lab", "skip",
 ]
 
 

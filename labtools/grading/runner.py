@@ -16,9 +16,11 @@ from labtools.grading.results import ERROR, FAIL, PASS, SKIP, CheckResult, LabRe
 class Evidence:
     """What checks may ask for, built on first use: `factories` maps a parameter name to a zero-argument callable."""
 
-    def __init__(self, factories: dict[str, Callable[[], Any]], live: bool):
+    def __init__(self, factories: dict[str, Callable[[], Any]], live: bool, live_checks_skipped: str = ""):
         self.factories = factories
-        self.live = live
+        self.live = live  # the evidence comes from a cluster (the result's mode is "live")
+        # Why live checks do not run although the evidence is live (the workshop grades configuration only).
+        self.live_checks_skipped = live_checks_skipped
         self._built: dict[str, Any] = {}
 
     def get(self, name: str) -> Any:
@@ -57,6 +59,8 @@ def _run_check(check: Check, evidence: Evidence, done: dict[str, CheckResult]) -
     started = time.perf_counter()
     if check.live and not evidence.live:
         return result(SKIP, "Live check: it runs against your cluster (leave out --offline).", counted=False)
+    if check.live and evidence.live_checks_skipped:
+        return result(SKIP, evidence.live_checks_skipped, counted=False)
     unmet = [r.title for r in check.requires if done.get(r.id) is None or done[r.id].status != PASS]
     if unmet:
         return result(SKIP, "Waits for: " + "; ".join(unmet) + ".")

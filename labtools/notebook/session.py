@@ -12,7 +12,8 @@ from labtools.grading.catalog import component_file, load_lab
 from labtools.grading.checks import Lab, Target
 from labtools.grading.expect import percent
 from labtools.grading.live import CORE_KINDS, ISTIO_KINDS
-from labtools.grading.offline import build_config, grade_files
+from labtools.grading import Files, Live, grade
+from labtools.grading.offline import build_config
 from labtools.manifests import SUFFIXES, load_manifests, read_text
 from labtools.meshconfig import Destination, MeshConfig, Request, RouteDecision, fqdn
 from labtools.meshconfig.hosts import gateway_key
@@ -317,10 +318,8 @@ class LabSession:
         if mode == "live" and not state.up:
             return CheckView(self.lab.id, notices=[Notice(ERROR, f"No cluster to grade: {state.reason}", hint=state.hint)])
         if state is not None and state.up:
-            from labtools.grading import live
-
             try:
-                result = live.grade_cluster(self.lab, namespace=self.namespace, context=self.context, cluster=state.cluster)
+                result = grade(self.lab, Live(state.cluster, context=self.context), self.namespace)
             except LabtoolsError as problem:
                 return CheckView(self.lab.id, notices=[Notice(ERROR, problem.message, hint=problem.hint)])
             graded = (f"Graded live: what your cluster holds in namespace {self.namespace} ({state.describe()}). "
@@ -338,7 +337,7 @@ class LabSession:
                 INFO, "Nothing to grade yet: there is no answer file in exercise/.",
                 hint="Run the exercise cell: it saves your YAML there.")])
         try:
-            result = grade_files(self.lab, [self.exercise_dir], namespace=self.namespace)
+            result = grade(self.lab, Files([self.exercise_dir]), self.namespace)
         except LabtoolsError as problem:
             return CheckView(self.lab.id, notices=[Notice(ERROR, problem.message, hint=problem.hint)])
         names = ", ".join(str(p.relative_to(self.exercise_dir)) for p in files)

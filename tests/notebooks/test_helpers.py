@@ -252,17 +252,18 @@ def test_a_live_only_lab_offline_is_a_skip_not_a_pass(labs, monkeypatch):
 
 
 def test_live_check_uses_the_cluster_that_answered(labs, monkeypatch):
-    from labtools.grading import live as live_grading
+    from labtools.grading import Live
 
     cluster = FakeCluster()
     live(monkeypatch, cluster)
     calls = []
 
-    def grade_cluster(lab, namespace, context, cluster):
-        calls.append((lab.id, namespace, cluster))
+    def grade(lab, source, namespace):
+        assert isinstance(source, Live)
+        calls.append((lab.id, namespace, source.cluster))
         return LabResult(lab.id, lab.title, "live", [CheckResult("x", "X", "pass", 1)])
 
-    monkeypatch.setattr(live_grading, "grade_cluster", grade_cluster)
+    monkeypatch.setattr(sessions, "grade", grade)
     view = check("02")
     assert calls == [("02-gateway", "default", cluster)]
     assert view.passed and view.graded.startswith("Graded live: what your cluster holds in namespace default")
