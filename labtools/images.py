@@ -126,11 +126,12 @@ def lab_setup_objects() -> list[tuple[str, list[dict]]]:
     """("lab <id> setup", objects) for labs whose setup runs workloads of its own (lab 10's client outside the mesh):
     the files `labtools reset` applies."""
     from labtools.grading.catalog import lab_folders
-    from labtools.labstate import manifest_paths, read_objects
+    from labtools.labstate import read_objects
+    from labtools.manifests import manifests_in
 
     found = []
     for folder in lab_folders():
-        resources, _ = read_objects(manifest_paths(folder / "setup"), settings.DEFAULT_NAMESPACE, skip_file_only=False)
+        resources, _ = read_objects(manifests_in(folder / "setup"), settings.DEFAULT_NAMESPACE, skip_file_only=False)
         if resources:
             found.append((f"lab {folder.name.split('-', 1)[0]} setup", [r.data for r in resources]))
     return found

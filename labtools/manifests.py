@@ -12,13 +12,21 @@ from labtools.meshconfig.resources import Resource
 SUFFIXES = (".yaml", ".yml", ".json")
 
 
+def manifests_in(folder: Path | None) -> list[Path]:
+    """The one rule for which files of a folder are manifests: .yaml, .yml and .json files, in the folder and below
+    it, in name order. None or a missing folder has none."""
+    if folder is None or not folder.is_dir():
+        return []
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in SUFFIXES and p.is_file())
+
+
 def manifest_files(paths: Iterable[str | Path]) -> list[Path]:
-    """The files named, and the manifests inside folders named (recursively, in name order)."""
+    """The files named, and the manifests inside folders named (see manifests_in)."""
     files: list[Path] = []
     for given in paths:
         path = Path(given)
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.suffix.lower() in SUFFIXES and p.is_file())
+            found = manifests_in(path)
             if not found:
                 raise InputError(f"{path}: no .yaml, .yml or .json files in this folder.")
             files.extend(found)

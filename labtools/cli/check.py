@@ -58,14 +58,5 @@ def _emit(result, output_format: str, output: Optional[Path]) -> None:
     if output_format == "text" and output is None:
         report.render_text(result, console())
         return
-    if output_format == "text":
-        import io
-
-        from rich.console import Console
-
-        capture = Console(record=True, width=100, file=io.StringIO())
-        report.render_text(result, capture)
-        write_or_print(capture.export_text(), output)
-        return
-    render = {"json": report.to_json, "junit": report.to_junit, "html": report.to_html}[output_format]
+    render = {"text": report.to_text, "json": report.to_json, "junit": report.to_junit, "html": report.to_html}[output_format]
     write_or_print(render(result), output)

@@ -9,15 +9,13 @@ from labtools.grading.catalog import component_file
 from labtools.grading.checks import Lab, Target
 from labtools.grading.results import LabResult
 from labtools.grading.runner import Evidence, run_lab
-from labtools.manifests import load_manifests
+from labtools.manifests import load_manifests, manifests_in
 from labtools.meshconfig import MeshConfig, Resource, merge
 
 
 def setup_resources(lab: Lab, namespace: str = "default") -> list[Resource]:
     """What the cluster holds when the lab starts: its components' stand-ins and the lab's own setup manifests."""
-    files: list[Path] = [component_file(name) for name in lab.uses]
-    if lab.setup_dir and lab.setup_dir.is_dir():
-        files.extend(sorted(p for p in lab.setup_dir.iterdir() if p.suffix in (".yaml", ".yml")))
+    files: list[Path] = [component_file(name) for name in lab.uses] + manifests_in(lab.setup_dir)
     return load_manifests(files, default_namespace=namespace)
 
 

@@ -7,7 +7,6 @@ why) and any notice (nothing to grade yet, no cluster for a live-only lab).
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -38,19 +37,10 @@ class CheckView(View):
         parts = [self.graded] if self.graded else []
         parts += [n.text() for n in self.notices]
         if self.result is not None:
-            parts.append(result_text(self.result))
+            from labtools import report
+
+            parts.append(report.to_text(self.result))
         return "\n".join(parts)
-
-
-def result_text(result: LabResult) -> str:
-    """The terminal rendering of a result (labtools.report.render_text), captured as plain text."""
-    from rich.console import Console
-
-    from labtools import report
-
-    console = Console(record=True, width=100, file=io.StringIO(), color_system=None, force_jupyter=False)
-    report.render_text(result, console)
-    return console.export_text().rstrip()
 
 
 class CheckButton(View):

@@ -256,9 +256,9 @@ class LabSession:
                             "needs your cluster, and none answers.", lines, hint=state.hint)
 
     def _setup_files(self) -> list[Path]:
-        from labtools.labstate import manifest_paths
+        from labtools.manifests import manifests_in
 
-        return manifest_paths(self.lab.setup_dir)
+        return manifests_in(self.lab.setup_dir)
 
     # --- the learner's answer -------------------------------------------------------------------------------------
     def answer_files(self) -> list[Path]:

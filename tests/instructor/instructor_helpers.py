@@ -55,9 +55,11 @@ def add_learner(cluster, namespace: str, components=LEARNER_COMPONENTS) -> None:
 
 def solution_objects(lab_id: str, namespace: str) -> list[dict]:
     """A lab's reference solution as `labtools solve` would apply it in `namespace` (file-only files left out)."""
-    from labtools.labstate import manifest_paths, read_objects, solution_dir, localize
+    from labtools.grading.catalog import solution_dir
+    from labtools.labstate import read_objects, localize
+    from labtools.manifests import manifests_in
 
-    resources, _ = read_objects(manifest_paths(solution_dir(lab_id)), namespace, skip_file_only=True)
+    resources, _ = read_objects(manifests_in(solution_dir(lab_id)), namespace, skip_file_only=True)
     return [localize(r.data, namespace) for r in resources]
 
 

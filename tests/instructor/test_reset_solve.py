@@ -11,6 +11,7 @@ from labtools import labstate, progress, settings, solved
 from labtools.errors import EnvironmentBroken, InputError, UsageError
 from labtools.grading.catalog import load_lab
 from labtools.labstate import CREATE, DELETE, INSTALL, KEEP, REPLACE
+from labtools.manifests import manifests_in
 from tests.conftest import requires_crds
 
 A, B = "learner-a", "learner-b"
@@ -119,7 +120,7 @@ def test_reset_removes_this_and_later_labs_objects_and_keeps_earlier_and_unknown
 
 
 def stand_in_setup(lab_id: str, name: str) -> dict:
-    resources, _ = labstate.read_objects(labstate.manifest_paths(load_lab(lab_id).setup_dir), "default", skip_file_only=False)
+    resources, _ = labstate.read_objects(manifests_in(load_lab(lab_id).setup_dir), "default", skip_file_only=False)
     return next(r.data for r in resources if r.name == name)
 
 
@@ -232,7 +233,7 @@ def test_no_labs_setup_reaches_outside_the_learners_namespace():
     from labtools.grading.catalog import lab_folders
 
     for folder in lab_folders():
-        resources, _ = labstate.read_objects(labstate.manifest_paths(folder / "setup"), A, skip_file_only=False)
+        resources, _ = labstate.read_objects(manifests_in(folder / "setup"), A, skip_file_only=False)
         outside = [str(r) for r in resources if r.kind in labstate.CLUSTER_WIDE or r.namespace != A]
         assert not outside, f"{folder.name}'s setup: {outside}"
 
