@@ -7,14 +7,10 @@ from pathlib import Path
 import typer
 
 from labtools.cli import app
+from labtools.cli.output import command_group
 
-images_app = typer.Typer(
-    name="images",
-    help="The container images the labs need: list them, save them to one archive, load it into the lab cluster.",
-    no_args_is_help=True,
-    rich_markup_mode=None,
-)
-app.add_typer(images_app, name="images")
+images_app = command_group(
+    app, "images", "The container images the labs need: list them, save them to one archive, load it into the lab cluster.")
 
 FORMATS = ("text", "json")
 

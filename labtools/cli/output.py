@@ -18,6 +18,15 @@ def console(stderr: bool = False):
     return Console(stderr=stderr, highlight=False, soft_wrap=False)
 
 
+def command_group(parent, name: str, help: str):
+    """A `labtools NAME ...` group of subcommands, shown with NAME's help and its subcommands when given none."""
+    import typer
+
+    group = typer.Typer(name=name, help=help, no_args_is_help=True, rich_markup_mode=None)
+    parent.add_typer(group, name=name)
+    return group
+
+
 def escape(text: str) -> str:
     """`text` shown as it is by rich (its square brackets are not read as markup)."""
     from rich.markup import escape as rich_escape

@@ -7,6 +7,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
+import typer
+
+# The options reset and solve share (one object each, so the two commands cannot drift apart).
+LAB = typer.Argument(..., help="Lab id (04-traffic-split) or number (04, 4).")
+NAMESPACE = typer.Option("default", "--namespace", "-n", help="The learner's namespace.")
+CONTEXT = typer.Option(None, "--context", help="A kube context labtools did not create (e.g. a workshop cluster).")
+KUBECONFIG = typer.Option(None, "--kubeconfig", help="The kubeconfig that holds --context.")
+DRY_RUN = typer.Option(False, "--dry-run", help="Only show what would change.")
+TIMEOUT = typer.Option(300, "--timeout", min=0, help="Seconds to wait for newly installed workloads (0: do not wait).")
+
 MARKS = {"install": ("+", "green"), "create": ("+", "green"), "replace": ("~", "yellow"), "delete": ("-", "red"),
          "keep": ("=", "dim")}
 

@@ -7,17 +7,17 @@ from typing import Optional
 
 import typer
 
-from labtools.cli import app
+from labtools.cli import app, planning
 
 
 @app.command("reset")
 def reset(
-    lab: str = typer.Argument(..., help="Lab id (04-traffic-split) or number (04, 4)."),
-    namespace: str = typer.Option("default", "--namespace", "-n", help="The learner's namespace."),
-    context: Optional[str] = typer.Option(None, "--context", help="A kube context labtools did not create (e.g. a workshop cluster)."),
-    kubeconfig: Optional[Path] = typer.Option(None, "--kubeconfig", help="The kubeconfig that holds --context."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Only show what would change."),
-    timeout: int = typer.Option(300, "--timeout", min=0, help="Seconds to wait for newly installed workloads (0: do not wait)."),
+    lab: str = planning.LAB,
+    namespace: str = planning.NAMESPACE,
+    context: Optional[str] = planning.CONTEXT,
+    kubeconfig: Optional[Path] = planning.KUBECONFIG,
+    dry_run: bool = planning.DRY_RUN,
+    timeout: int = planning.TIMEOUT,
 ) -> None:
     """Bring the cluster to a lab's starting state: install what it uses, apply its setup, remove what this lab and
     later labs created. Your files are never touched."""

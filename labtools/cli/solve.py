@@ -7,18 +7,18 @@ from typing import Optional
 
 import typer
 
-from labtools.cli import app
+from labtools.cli import app, planning
 
 
 @app.command("solve")
 def solve(
-    lab: str = typer.Argument(..., help="Lab id (04-traffic-split) or number (04, 4)."),
+    lab: str = planning.LAB,
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
-    namespace: str = typer.Option("default", "--namespace", "-n", help="The learner's namespace."),
-    context: Optional[str] = typer.Option(None, "--context", help="A kube context labtools did not create (e.g. a workshop cluster)."),
-    kubeconfig: Optional[Path] = typer.Option(None, "--kubeconfig", help="The kubeconfig that holds --context."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Only show what would change."),
-    timeout: int = typer.Option(300, "--timeout", min=0, help="Seconds to wait for newly installed workloads (0: do not wait)."),
+    namespace: str = planning.NAMESPACE,
+    context: Optional[str] = planning.CONTEXT,
+    kubeconfig: Optional[Path] = planning.KUBECONFIG,
+    dry_run: bool = planning.DRY_RUN,
+    timeout: int = planning.TIMEOUT,
 ) -> None:
     """Reset a lab and apply its reference solution, then grade it. The run is recorded as solved by the solution,
     and so are later `check` runs of that lab until `labtools reset`. Exit code 0: the solution passed."""

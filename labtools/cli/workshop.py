@@ -8,14 +8,10 @@ from typing import Optional
 import typer
 
 from labtools.cli import app
+from labtools.cli.output import command_group
 
-workshop_app = typer.Typer(
-    name="workshop",
-    help="One shared cluster (with Istio) for many learners: a namespace, Bookinfo and a kubeconfig each.",
-    no_args_is_help=True,
-    rich_markup_mode=None,
-)
-app.add_typer(workshop_app, name="workshop")
+workshop_app = command_group(
+    app, "workshop", "One shared cluster (with Istio) for many learners: a namespace, Bookinfo and a kubeconfig each.")
 
 CONTEXT_HELP = "The shared cluster's kube context (required: labtools never picks a shared cluster by itself)."
 KUBECONFIG_HELP = "The kubeconfig that holds --context (default: labtools' own, then $KUBECONFIG or ~/.kube/config)."
