@@ -7,11 +7,15 @@ import sys
 from typing import TYPE_CHECKING
 
 from labtools.cli.output import escape
+from labtools.provision.model import Severity
 
 if TYPE_CHECKING:
     from rich.status import Status
 
-MARKS = {"ok": "[green]✓[/]", "warn": "[yellow]![/]", "fail": "[red]✗[/]", "absent": "[dim]-[/]"}
+# Findings and status rows (a row whose state is None is absent).
+MARKS: dict[Severity | None, str] = {
+    Severity.OK: "[green]✓[/]", Severity.WARN: "[yellow]![/]", Severity.FAIL: "[red]✗[/]", None: "[dim]-[/]",
+}
 
 
 class RichReporter:
@@ -47,7 +51,7 @@ class RichReporter:
         self.console.print(f"  {escape(message)}")
 
     def finding(self, finding) -> None:
-        if finding.severity == "ok":
+        if finding.severity == Severity.OK:
             return
         self.stop()
         print_finding(self.console, finding)

@@ -10,7 +10,7 @@ from typing import Any, Callable
 from labtools import __version__
 from labtools.errors import LabtoolsError
 from labtools.grading.checks import Check, CheckFailed, CheckSkipped, Lab
-from labtools.grading.results import ERROR, FAIL, PASS, SKIP, CheckResult, LabResult
+from labtools.grading.results import ERROR, FAIL, PASS, SKIP, CheckResult, LabResult, Status
 
 
 class Evidence:
@@ -49,7 +49,7 @@ def run_lab(lab: Lab, evidence: Evidence, namespace: str = "default", notes: lis
 
 
 def _run_check(check: Check, evidence: Evidence, done: dict[str, CheckResult]) -> CheckResult:
-    def result(status: str, message: str, hints: list[str] | None = None, counted: bool = True, detail: str = ""):
+    def result(status: Status, message: str, hints: list[str] | None = None, counted: bool = True, detail: str = ""):
         return CheckResult(
             id=check.id, title=check.title, status=status, points=check.points, message=message,
             hints=hints if hints is not None else list(check.hints), live=check.live, counted=counted,

@@ -19,6 +19,7 @@ from labtools.files import write_atomically
 from labtools.kube import Cluster, connect
 from labtools.provision import components, gateway, istio, kind, preflight, readiness, release
 from labtools.provision.model import Reporter, SilentReporter
+from labtools.provision.codes import Code
 
 JOURNAL_VERSION = 1
 
@@ -129,7 +130,7 @@ def _cluster(setup: Setup) -> tuple[bool, str]:
         missing = kind.missing_mappings(name)
         if missing:
             raise EnvironmentBroken(
-                f"[LT011] A kind cluster named {name!r} exists, but it does not map host port(s) "
+                f"[{Code.PORT_MAPPINGS}] A kind cluster named {name!r} exists, but it does not map host port(s) "
                 f"{', '.join(map(str, missing))} on 127.0.0.1: labtools did not create it, or created it with another config.",
                 hint=f"`labtools up --recreate` deletes {name!r} and creates it with {kind.config_path()}.",
             )

@@ -464,11 +464,12 @@ def test_setup_shows_the_pipeline_progress(labs, monkeypatch, fail_at):
     monkeypatch.setattr(pipeline, "up", _fake_up(fail_at))
     progress = open_lab("00").setup_cluster()
     statuses = [(s.name, s.status) for s in progress.steps]
+    done, failed = setup.StepStatus.DONE, setup.StepStatus.FAILED
     if fail_at is None:
-        assert statuses == [("preflight", "ok"), ("cluster", "ok"), ("istio", "ok")] and progress.ok
+        assert statuses == [("preflight", done), ("cluster", done), ("istio", done)] and progress.ok
         assert "Changed: cluster, istio" in progress.outcome.lines and progress.notes == ["Resuming: nothing to resume."]
     else:
-        assert statuses == [("preflight", "ok"), ("cluster", "ok"), ("istio", "error")] and not progress.ok
+        assert statuses == [("preflight", done), ("cluster", done), ("istio", failed)] and not progress.ok
         assert progress.outcome.title == "Setup stopped at step “Install Istio”." and progress.outcome.hint == "Run `labtools doctor`."
     classes, text = parse(progress._repr_html_())
     assert "lt-setup" in classes and "Kind cluster" in text and progress.waiting_for == ""
