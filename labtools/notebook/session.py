@@ -1,4 +1,4 @@
-"""One lab, opened in a notebook: `lab = open_lab("02")`. See labtools/notebook/__init__.py for the guide."""
+"""One lab, opened in a notebook: `lab = open_lab("02")`. The guide: docs/WRITING-NOTEBOOKS.md."""
 
 from __future__ import annotations
 
