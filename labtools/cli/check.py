@@ -52,7 +52,7 @@ def check(
 
 
 def _emit(result, output_format: str, output: Optional[Path]) -> None:
-    from labtools import report
+    from labtools.grading import report
     from labtools.cli.output import console, write_or_print
 
     if output_format == "text" and output is None:

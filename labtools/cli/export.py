@@ -19,7 +19,7 @@ def export(
     """Write your progress over all labs to one file to hand to your instructor."""
     import json
 
-    from labtools import progress as log
+    from labtools.classroom import progress as log
     from labtools.cli.output import console, write_or_print
     from labtools.cli.progress import warn
 

@@ -20,7 +20,7 @@ def list_images(
     output_format: str = typer.Option("text", "--format", "-f", help="text or json."),
 ) -> None:
     """List every image: the kind node, Istio, Bookinfo, the addons and the clients. Offline once the Istio release is cached."""
-    from labtools import images
+    from labtools.classroom import images
     from labtools.errors import UsageError
 
     if output_format not in FORMATS:
@@ -52,7 +52,7 @@ def list_images(
 @images_app.command("save")
 def save(file: Path = typer.Argument(..., help="The archive to write, e.g. labtools-images.tar.")) -> None:
     """Pull every image (needs internet and Docker) and save them all into FILE."""
-    from labtools import images
+    from labtools.classroom import images
     from labtools.cli.output import console, spinner
 
     out = console()
@@ -67,7 +67,7 @@ def save(file: Path = typer.Argument(..., help="The archive to write, e.g. labto
 @images_app.command("load")
 def load(file: Path = typer.Argument(..., help="An archive written by `labtools images save`.")) -> None:
     """Load FILE into the lab cluster (kind load image-archive); creates the cluster from the archive's node image if needed."""
-    from labtools import images
+    from labtools.classroom import images
     from labtools.cli.output import console, spinner
 
     out = console()

@@ -26,13 +26,14 @@ class Planned:
     out: Any  # the rich Console
     lab: Any  # labtools.grading.Lab
     cluster: Any  # labtools.kube.Cluster, open while the block runs
-    plan: Any  # labtools.labstate.Plan
+    plan: Any  # labtools.classroom.labstate.Plan
 
 
 @contextmanager
 def planned(purpose: str, lab: str, namespace: str, context: str | None, kubeconfig: Path | None) -> Iterator[Planned]:
     """The plan to `purpose` ("reset" or "solve") `lab` in `namespace`, shown; the cluster stays open in the block."""
-    from labtools import kube, labstate
+    from labtools import kube
+    from labtools.classroom import labstate
     from labtools.cli.output import console, spinner
     from labtools.grading.catalog import load_lab
 

@@ -21,7 +21,7 @@ def reset(
 ) -> None:
     """Bring the cluster to a lab's starting state: install what it uses, apply its setup, remove what this lab and
     later labs created. Your files are never touched."""
-    from labtools import labstate
+    from labtools.classroom import labstate
     from labtools.cli.output import spinner
     from labtools.cli.planning import planned, show_done
 

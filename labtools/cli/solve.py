@@ -24,7 +24,8 @@ def solve(
     and so are later `check` runs of that lab until `labtools reset`. Exit code 0: the solution passed."""
     import sys
 
-    from labtools import labstate, report
+    from labtools.classroom import labstate
+    from labtools.grading import report
     from labtools.cli.output import spinner
     from labtools.cli.planning import planned, show_done
     from labtools.cli.progress import warn
@@ -48,7 +49,7 @@ def solve(
         show_done(out, done)
         with spinner(out, "Grading"):
             result = grade(definition, Live(cluster), namespace)
-    from labtools import progress as log
+    from labtools.classroom import progress as log
 
     try:
         log.record_run(result, provenance=log.SOLUTION, via="cli")

@@ -43,7 +43,7 @@ def create(
     from rich.table import Table
     from rich.text import Text
 
-    from labtools import workshop
+    from labtools.classroom import workshop
     from labtools.cli.output import console, spinner
 
     chosen = [c.strip() for c in components.split(",") if c.strip()] if components is not None else None
@@ -78,7 +78,7 @@ def delete(
     """Delete the learner namespaces labtools created for this workshop (and everything in them). Nothing else."""
     import sys
 
-    from labtools import workshop
+    from labtools.classroom import workshop
     from labtools.cli.output import console, spinner
     from labtools.errors import UsageError
 
@@ -111,7 +111,7 @@ def status(
 ) -> None:
     """Every learner's progress, read from the cluster: Bookinfo ready, and per lab its objects and their
     configuration score (the checks that read objects; live checks run in each learner's own `labtools check`)."""
-    from labtools import workshop
+    from labtools.classroom import workshop
     from labtools.cli.output import console, spinner
     from labtools.errors import UsageError
 

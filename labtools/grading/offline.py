@@ -9,7 +9,7 @@ from labtools.grading.catalog import component_file
 from labtools.grading.checks import Lab, Target
 from labtools.grading.results import LabResult
 from labtools.grading.runner import Evidence, run_lab
-from labtools.manifests import load_manifests, manifests_in
+from labtools.files.manifests import load_manifests, manifests_in
 from labtools.meshconfig import MeshConfig, Resource, merge
 
 
@@ -25,7 +25,7 @@ def build_config(lab: Lab, submitted: list[Resource], namespace: str = "default"
 
 def validated_config(resources: list[Resource], submitted: list[Resource], namespace: str, live: bool = False) -> MeshConfig:
     """The objects in force as a MeshConfig, with what the API server would refuse in the learner's own objects."""
-    from labtools.schemas import load_schema_set, schema_note
+    from labtools.files.schemas import load_schema_set, schema_note
 
     schemas = load_schema_set()
     problems = [p for resource in submitted for p in schemas.validate(resource)] if schemas else []

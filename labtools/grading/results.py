@@ -1,4 +1,4 @@
-"""The result model: one object per check and per lab, rendered by labtools.report in every format."""
+"""The result model: one object per check and per lab, rendered by labtools.grading.report in every format."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 Safe loader only; a size limit per text; an expansion limit that stops alias bombs ("billion laughs") before
 anything is built; duplicate keys refused (kubectl refuses them too, and PyYAML would silently keep the last).
-Errors name the source, the document and the line. Pure: no file access (see labtools.manifests for files).
+Errors name the source, the document and the line. Pure: no file access (see labtools.files.manifests for files).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The result of "check my work" in a notebook: labtools.report's HTML table, with a text fallback.
+"""The result of "check my work" in a notebook: labtools.grading.report's HTML table, with a text fallback.
 
 The table is the same one class reports embed (report.to_html): status, points, the message of each check and
 numbered hints for what failed. Above it, one line says what was graded (your cluster, or your files offline and
@@ -26,7 +26,7 @@ class CheckView(View):
         return self.result is not None and self.result.passed
 
     def html(self) -> str:
-        from labtools import report
+        from labtools.grading import report
 
         graded = f'<div style="color:#57606a;margin:2px 0">{code_html(self.graded)}</div>' if self.graded else ""
         notices = "".join(n.html() for n in self.notices)
@@ -37,7 +37,7 @@ class CheckView(View):
         parts = [self.graded] if self.graded else []
         parts += [n.text() for n in self.notices]
         if self.result is not None:
-            from labtools import report
+            from labtools.grading import report
 
             parts.append(report.to_text(self.result))
         return "\n".join(parts)

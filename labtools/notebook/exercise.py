@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 from labtools.errors import InputError
-from labtools.files import write_atomically
+from labtools.files.atomic import write_atomically
 from labtools.meshconfig.documents import MAX_TEXT_BYTES
 
 _FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\.ya?ml")

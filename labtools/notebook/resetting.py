@@ -1,6 +1,6 @@
 """`lab.apply_setup()`: the lab's starting state, reached the way `labtools reset` reaches it.
 
-labtools.labstate plans (components to install, the setup's objects to create or replace, the objects of this and
+labtools.classroom.labstate plans (components to install, the setup's objects to create or replace, the objects of this and
 later labs to delete, earlier ones that would compete with the setup) and carries the plan out; this module draws
 the plan in the cell, with the reason for every change, then the progress of carrying it out, in one display that
 is updated in place.
@@ -24,7 +24,7 @@ class PlanView(LiveView):
 
     def __init__(self, title: str):
         self.title = title
-        self.plan: Any = None  # labtools.labstate.Plan, once made
+        self.plan: Any = None  # labtools.classroom.labstate.Plan, once made
         self.now = ""
         self.outcome: Notice | None = None
 
@@ -82,7 +82,7 @@ class PlanView(LiveView):
 
 def reset_to_start(cluster: Any, lab: Any, namespace: str, dry_run: bool = False, ready_timeout: float = 300) -> PlanView:
     """Plan the reset of `namespace` to `lab`'s starting state, show the plan, and carry it out unless `dry_run`."""
-    from labtools import labstate
+    from labtools.classroom import labstate
 
     view = PlanView(f"Lab {lab.number} · the starting state of namespace {namespace}")
     view.progress("planning")

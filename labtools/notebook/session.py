@@ -14,7 +14,7 @@ from labtools.grading.expect import percent
 from labtools.grading.live import CORE_KINDS, ISTIO_KINDS
 from labtools.grading import Files, Live, grade
 from labtools.grading.offline import build_config
-from labtools.manifests import SUFFIXES, load_manifests, read_text
+from labtools.files.manifests import SUFFIXES, load_manifests, read_text
 from labtools.meshconfig import Destination, MeshConfig, Request, RouteDecision, fqdn
 from labtools.meshconfig.hosts import gateway_key
 from labtools.meshconfig.routing import applicable_virtual_services
@@ -153,7 +153,7 @@ class LabSession:
         return report
 
     def _report_schemas(self, report: Report) -> None:
-        from labtools.schemas import find_crd_file, schema_note
+        from labtools.files.schemas import find_crd_file, schema_note
 
         note = schema_note()
         if note:
@@ -256,7 +256,7 @@ class LabSession:
                             "needs your cluster, and none answers.", lines, hint=state.hint)
 
     def _setup_files(self) -> list[Path]:
-        from labtools.manifests import manifests_in
+        from labtools.files.manifests import manifests_in
 
         return manifests_in(self.lab.setup_dir)
 
@@ -345,7 +345,7 @@ class LabSession:
         return CheckView(self.lab.id, result, graded)
 
     def _record(self, view: CheckView) -> None:
-        from labtools import progress
+        from labtools.classroom import progress
 
         try:
             progress.record_run(view.result, provenance=progress.LEARNER, via="notebook")

@@ -15,7 +15,7 @@ from typing import Callable
 
 from labtools import settings
 from labtools.errors import EnvironmentBroken
-from labtools.files import write_atomically
+from labtools.files.atomic import write_atomically
 from labtools.kube import Cluster, connect
 from labtools.provision import components, gateway, istio, kind, preflight, readiness, release
 from labtools.provision.model import Reporter, SilentReporter

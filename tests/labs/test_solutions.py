@@ -34,7 +34,7 @@ def test_solution_passes_offline(lab_id):
 def test_solution_passes_without_schemas(lab_id, monkeypatch, tmp_path):
     monkeypatch.setenv("LABTOOLS_ISTIO_CRDS", str(tmp_path / "absent.yaml"))
     monkeypatch.setenv("LABTOOLS_CACHE", str(tmp_path / "cache"))
-    from labtools.schemas import lookup_schemas
+    from labtools.files.schemas import lookup_schemas
 
     lookup_schemas.cache_clear()
     try:

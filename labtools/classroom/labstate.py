@@ -46,13 +46,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from labtools import settings, solved
+from labtools import settings
+from labtools.classroom import solved
 from labtools.errors import EnvironmentBroken, InputError, UsageError
 from labtools.grading.catalog import solution_dir
 from labtools.grading.checks import Lab, Target
 from labtools.grading.live import ISTIO_KINDS
 from labtools.kube import CLUSTER_WIDE, Cluster, describe
-from labtools.manifests import manifests_in, read_text
+from labtools.files.manifests import manifests_in, read_text
 from labtools.meshconfig import MeshConfig, Resource, fqdn, parse_resources
 from labtools.meshconfig.routing import MESH
 
@@ -204,7 +205,7 @@ def _lab_object(resource: Resource, lab_id: str, role: str, namespace: str) -> d
 
 def validate(objects: list[tuple[dict, Resource]]) -> list[str]:
     """Problems the API server would refuse, per object (with the file and line they came from); notes aside."""
-    from labtools.schemas import load_schema_set
+    from labtools.files.schemas import load_schema_set
 
     schemas = load_schema_set()
     if schemas is None:

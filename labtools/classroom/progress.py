@@ -30,9 +30,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from labtools import __version__, settings, solved
+from labtools import __version__, settings
+from labtools.classroom import solved
 from labtools.errors import EnvironmentBroken, InputError, UsageError
-from labtools.files import create_exclusively, write_atomically
+from labtools.files.atomic import create_exclusively, write_atomically
 from labtools.grading.results import FAIL, STATUSES, LabResult
 
 RECORD_VERSION = 1

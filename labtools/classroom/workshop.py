@@ -43,10 +43,10 @@ from typing import Any, Callable
 
 from labtools import settings
 from labtools.errors import EnvironmentBroken, InputError, UsageError
-from labtools.files import write_atomically
+from labtools.files.atomic import write_atomically
 from labtools.grading.checks import Target
 from labtools.kube import CLUSTER_WIDE, Cluster, describe, poll
-from labtools.labstate import LAB_LABEL, MANAGED_BY, ROLE_LABEL, SOLUTION, component_objects, labelled
+from labtools.classroom.labstate import LAB_LABEL, MANAGED_BY, ROLE_LABEL, SOLUTION, component_objects, labelled
 from labtools.provision.readiness import INJECTION_LABEL
 
 Progress = Callable[[str], None]
@@ -377,8 +377,8 @@ def delete(cluster: Cluster, prefix: str, progress: Progress = lambda _: None) -
 def task_objects() -> dict[str, set[tuple[str, str]]]:
     """lab id -> (kind, name) of the objects its task asks for in a learner's namespace (from its solution)."""
     from labtools.grading.catalog import lab_ids, solution_dir
-    from labtools.labstate import read_objects
-    from labtools.manifests import manifests_in
+    from labtools.classroom.labstate import read_objects
+    from labtools.files.manifests import manifests_in
 
     placeholder = "learner"
     tasks = {}

@@ -126,8 +126,8 @@ def lab_setup_objects() -> list[tuple[str, list[dict]]]:
     """("lab <id> setup", objects) for labs whose setup runs workloads of its own (lab 10's client outside the mesh):
     the files `labtools reset` applies."""
     from labtools.grading.catalog import lab_folders
-    from labtools.labstate import read_objects
-    from labtools.manifests import manifests_in
+    from labtools.classroom.labstate import read_objects
+    from labtools.files.manifests import manifests_in
 
     found = []
     for folder in lab_folders():

@@ -7,11 +7,12 @@ import pytest
 
 from instructor_helpers import (add_learner, demo_course, install_mesh, objects, run_cli, solution_objects, stand_ins,
                                 writes)
-from labtools import labstate, progress, settings, solved
+from labtools import settings
+from labtools.classroom import labstate, progress, solved
 from labtools.errors import EnvironmentBroken, InputError, UsageError
 from labtools.grading.catalog import load_lab
-from labtools.labstate import CREATE, DELETE, INSTALL, KEEP, REPLACE
-from labtools.manifests import manifests_in
+from labtools.classroom.labstate import CREATE, DELETE, INSTALL, KEEP, REPLACE
+from labtools.files.manifests import manifests_in
 from tests.conftest import requires_crds
 
 A, B = "learner-a", "learner-b"
@@ -413,7 +414,7 @@ def test_stand_ins_match_the_release_components_by_name(release):
 
 def test_an_earlier_labs_scaffolding_is_removed_but_its_solutions_are_kept():
     """Lab 07's slowed reviews is scaffolding for lab 07 alone; lab 02's Gateway is work later labs build on."""
-    from labtools import labstate
+    from labtools.classroom import labstate
 
     owners = labstate.ownership("default")
     assert owners[("VirtualService", "reviews-delay")] == ("07-timeouts", labstate.SETUP)

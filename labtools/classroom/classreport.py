@@ -4,7 +4,7 @@
     report = build_report(outcome)           # one model ...
     to_csv(report), to_html(report), text_tables(report)   # ... rendered three ways
 
-Every learner is in one of four states per lab (see labtools.progress.lab_status): passed with their own work,
+Every learner is in one of four states per lab (see labtools.classroom.progress.lab_status): passed with their own work,
 solved by the reference solution, attempted without passing, not attempted.
 """
 
@@ -23,7 +23,7 @@ from typing import Any, Iterable
 
 from labtools.errors import InputError
 from labtools.grading.results import FAIL
-from labtools.progress import (
+from labtools.classroom.progress import (
     ATTEMPTED, EXPORT_FORMAT, EXPORT_SCHEMA, EXPORT_SCHEMA_VERSION, LEARNER, NOT_ATTEMPTED, PASSED,
     SOLVED_BY_SOLUTION, STYLES, SYMBOLS, lab_status, now_iso,
 )
