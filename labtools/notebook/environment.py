@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from labtools.errors import LabtoolsError
+
+if TYPE_CHECKING:
+    from labtools.kube import Cluster
 
 NO_CLUSTER_HINT = "Run the setup cell of lab 00, or `labtools up` in a terminal (it needs Docker)."
 
@@ -19,7 +22,7 @@ NO_CLUSTER_HINT = "Run the setup cell of lab 00, or `labtools up` in a terminal 
 class ClusterState:
     """A reachable cluster (`cluster` set) or the reason there is none and what to do about it."""
 
-    cluster: Any = None
+    cluster: Cluster | None = None
     reason: str = ""
     hint: str | None = None
     version: str = ""
@@ -29,7 +32,7 @@ class ClusterState:
         return self.cluster is not None
 
     def describe(self) -> str:
-        if self.up:
+        if self.cluster is not None:
             return f"context {self.cluster.context} (Kubernetes {self.version or '?'})"
         return self.reason
 

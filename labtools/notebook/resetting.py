@@ -1,17 +1,21 @@
 """`lab.apply_setup()`: the lab's starting state, reached the way `labtools reset` reaches it.
 
-labtools.classroom.labstate plans (components to install, the setup's objects to create or replace, the objects of this and
-later labs to delete, earlier ones that would compete with the setup) and carries the plan out; this module draws
-the plan in the cell, with the reason for every change, then the progress of carrying it out, in one display that
+labtools.classroom.labstate plans (components to install, the setup's objects to create or replace, the objects of
+this and later labs to delete, earlier ones that would compete with the setup) and carries the plan out; this module
+draws the plan in the cell, with the reason for every change, then the progress of carrying it out, in one display that
 is updated in place.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from labtools.errors import LabtoolsError
 from labtools.notebook.views import COLOURS, ERROR, INFO, OK, SKIP, WARN, LiveView, Notice, code_html, escape
+
+if TYPE_CHECKING:
+    from labtools.grading import Lab
+    from labtools.kube import Cluster
 
 # How a change is drawn: its mark and the status whose colour it takes.
 DRAWN = {"install": ("+", OK), "create": ("+", OK), "replace": ("~", WARN), "delete": ("−", ERROR), "keep": ("=", SKIP)}
@@ -80,7 +84,7 @@ class PlanView(LiveView):
         return "\n".join(lines)
 
 
-def reset_to_start(cluster: Any, lab: Any, namespace: str, dry_run: bool = False, ready_timeout: float = 300) -> PlanView:
+def reset_to_start(cluster: Cluster, lab: Lab, namespace: str, dry_run: bool = False, ready_timeout: float = 300) -> PlanView:
     """Plan the reset of `namespace` to `lab`'s starting state, show the plan, and carry it out unless `dry_run`."""
     from labtools.classroom import labstate
 

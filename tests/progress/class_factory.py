@@ -1,7 +1,8 @@
 """Generated classes for the class-report tests: learners' runs, their exports, and what a report must say.
 
 The expectations are worked out here from the generated runs by plain counting, independently of
-labtools.classroom.progress and labtools.classroom.classreport, so a report is compared with its inputs and not with itself.
+labtools.classroom.progress and labtools.classroom.classreport, so a report is compared with its inputs and not
+with itself.
 
 Run as a script to get a demo class on disk:
     python tests/progress/class_factory.py OUT_DIR [LEARNERS]
