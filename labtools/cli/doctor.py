@@ -20,15 +20,16 @@ def doctor(
     from labtools.cli.output import console
     from labtools.cli.setup_ui import print_finding
     from labtools.provision import diagnose
+    from labtools.provision.model import Severity
 
     out = console()
     with out.status("Checking Docker, kind and the lab cluster"):
         findings = diagnose.doctor(context, kubeconfig)
-    shown = [f for f in findings if verbose or f.severity != "ok"]
+    shown = [f for f in findings if verbose or f.severity != Severity.OK]
     for finding in shown:
         print_finding(out, finding)
     failures = sum(f.failed for f in findings)
-    warnings = sum(f.severity == "warn" for f in findings)
+    warnings = sum(f.severity == Severity.WARN for f in findings)
     passed = len(findings) - failures - warnings
     out.print(f"\n{passed} passed, {warnings} warning(s), {failures} problem(s)." + ("" if verbose else "  (--verbose lists every check)"))
     if failures:

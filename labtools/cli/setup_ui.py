@@ -71,10 +71,10 @@ class RichReporter:
 
 def print_finding(console, finding) -> None:
     console.print(f"{MARKS.get(finding.severity, '?')} [{finding.code}] {escape(finding.summary)}")
-    if finding.detail and finding.severity != "ok":
+    if finding.detail and finding.severity != Severity.OK:
         for line in finding.detail.splitlines():
             console.print(f"    [dim]{escape(line.strip())}[/]")
-    if finding.fix and finding.severity != "ok":
+    if finding.fix and finding.severity != Severity.OK:
         console.print(f"    fix: {escape(finding.fix)}")
 
 

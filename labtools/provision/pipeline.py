@@ -18,7 +18,7 @@ from labtools.errors import EnvironmentBroken
 from labtools.files.atomic import write_atomically
 from labtools.kube import Cluster, connect
 from labtools.provision import components, gateway, istio, kind, preflight, readiness, release
-from labtools.provision.model import Reporter, SilentReporter
+from labtools.provision.model import WARN, Reporter, SilentReporter
 from labtools.provision.codes import Code
 
 JOURNAL_VERSION = 1
@@ -100,7 +100,7 @@ def _preflight(setup: Setup) -> tuple[bool | None, str]:
         if len(failures) > 1:
             error.message += "\nAlso:\n" + "\n".join(f"  [{f.code}] {f.summary}" for f in failures[1:])
         raise error
-    warnings = [f for f in findings if f.severity == "warn"]
+    warnings = [f for f in findings if f.severity == WARN]
     return None, f"Docker {info.get('ServerVersion')}" + (f", {len(warnings)} warning(s)" if warnings else "")
 
 
