@@ -14,7 +14,7 @@ from labtools.grading.expect import percent
 from labtools.grading.live import CORE_KINDS, ISTIO_KINDS
 from labtools.grading import Files, Live, grade
 from labtools.grading.offline import build_config
-from labtools.files.manifests import SUFFIXES, load_manifests, read_text
+from labtools.files.manifests import load_manifests, manifests_in, read_text
 from labtools.meshconfig import Destination, MeshConfig, Request, RouteDecision, fqdn
 from labtools.meshconfig.hosts import gateway_key
 from labtools.meshconfig.routing import applicable_virtual_services
@@ -256,16 +256,12 @@ class LabSession:
                             "needs your cluster, and none answers.", lines, hint=state.hint)
 
     def _setup_files(self) -> list[Path]:
-        from labtools.files.manifests import manifests_in
-
         return manifests_in(self.lab.setup_dir)
 
     # --- the learner's answer -------------------------------------------------------------------------------------
     def answer_files(self) -> list[Path]:
-        if not self.exercise_dir.is_dir():
-            return []
-        return sorted(p for p in self.exercise_dir.rglob("*")
-                      if p.is_file() and p.suffix.lower() in SUFFIXES and ".work" not in p.relative_to(self.exercise_dir).parts)
+        """The manifests in exercise/, outside .work/ (where backups and scratch files live)."""
+        return [p for p in manifests_in(self.exercise_dir) if ".work" not in p.relative_to(self.exercise_dir).parts]
 
     def write(self, filename: str, text: str) -> Notice:
         """Save `text` as exercise/<filename>; a different earlier version is kept in exercise/.work/backups/."""
