@@ -30,7 +30,7 @@ TARGETS = {"create": 60.0, "rerun": 10.0, "status": 15.0}
 def measure(learners: int, latency: float, throttle_every: int, folder: Path) -> dict:
     import kubefake
     from instructor_helpers import EXTRA_KINDS, cache_release, install_mesh
-    from labtools import workshop
+    from labtools.classroom import workshop
     from labtools.kube import Cluster
 
     os.environ["LABTOOLS_CACHE"] = str(folder / "cache")

@@ -15,11 +15,11 @@ delete, patch) needs the user to have named that context (--context) or the call
 
 from __future__ import annotations
 
-import builtins
 import contextlib
 import functools
 import hashlib
 import json
+import os
 import random
 import re
 import select
@@ -28,7 +28,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, TypeVar
+from typing import Any, Callable, ContextManager, Iterable, Iterator, List, Protocol, TypeVar  # List: inside Cluster, `list` is the method
 
 from labtools import settings
 from labtools.errors import EnvironmentBroken, InputError, UsageError
@@ -145,6 +145,25 @@ def describe(obj: dict) -> str:
     meta = obj.get("metadata") or {}
     where = f"{meta['namespace']}/" if meta.get("namespace") else ""
     return f"{obj.get('kind', '?')} {where}{meta.get('name', '?')}"
+
+
+class ClusterAPI(Protocol):
+    """What checks and probes may ask of a cluster: read objects, run a command in a pod, forward a port.
+
+    `Cluster` is the real one; test stand-ins declare this too, and tests/kube/test_stand_ins.py keeps their
+    signatures the same as Cluster's."""
+
+    def server_version(self) -> dict: ...
+
+    def list(self, api_version: str, kind: str, namespace: str | None = None,
+             label_selector: str | None = None) -> list[dict]: ...
+
+    def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> dict | None: ...
+
+    def exec(self, pod: str, namespace: str, command: List[str], container: str | None = None,
+             timeout: float = 30) -> ExecResult: ...
+
+    def port_forward(self, pod: str, namespace: str, remote_port: int, local_port: int = 0) -> ContextManager[int]: ...
 
 
 class Cluster:
@@ -290,10 +309,10 @@ class Cluster:
             return None
         return found
 
-    def pods(self, namespace: str, label_selector: str | None = None) -> list[dict]:
+    def pods(self, namespace: str, label_selector: str | None = None) -> List[dict]:
         return self.list("v1", "Pod", namespace=namespace, label_selector=label_selector)
 
-    def events(self, namespace: str, involved_name: str | None = None) -> list[dict]:
+    def events(self, namespace: str, involved_name: str | None = None) -> List[dict]:
         """Events in a namespace (about one object where named), oldest first."""
         events = self.list("v1", "Event", namespace=namespace)
         if involved_name:
@@ -310,7 +329,7 @@ class Cluster:
 
     # --- changing ---------------------------------------------------------------------------------------------
 
-    def apply(self, objects: Iterable[dict], field_manager: str = FIELD_MANAGER, *, dry_run: bool = True) -> list[str]:
+    def apply(self, objects: Iterable[dict], field_manager: str = FIELD_MANAGER, *, dry_run: bool = True) -> List[str]:
         """Server-side apply a set of objects, all or nothing: every object is dry-run first; any rejection applies
         nothing and raises InputError naming each rejected object and the API server's reason.
 
@@ -433,7 +452,7 @@ class Cluster:
         return attempt
 
     def list_all(self, api_version: str, kind: str, namespace: str | None = None, label_selector: str | None = None,
-                 page: int = LIST_PAGE) -> "builtins.list[dict]":
+                 page: int = LIST_PAGE) -> List[dict]:
         """Like `list`, in pages of `page` items (`limit` and `continue`), so that a list of a whole class's objects
         neither times out nor weighs on the API server. A continue token that expired (HTTP 410) starts over once.
         (Kubernetes docs, API concepts: "Retrieving large results sets in chunks".)"""
@@ -441,7 +460,7 @@ class Cluster:
 
         resource = self._resource(api_version, kind)
         for restart in (False, True):
-            items: builtins.list[dict] = []
+            items: List[dict] = []
             token: str | None = None
             try:
                 while True:
@@ -512,7 +531,7 @@ class Cluster:
     # --- inside pods ------------------------------------------------------------------------------------------
 
     @_bounded_exec
-    def exec(self, pod: str, namespace: str, command: list[str], container: str | None = None, timeout: float = 30) -> ExecResult:
+    def exec(self, pod: str, namespace: str, command: List[str], container: str | None = None, timeout: float = 30) -> ExecResult:
         """Run a command in a pod's container (as `kubectl exec` does) and wait for it to finish."""
         from kubernetes.stream import stream
 
@@ -598,7 +617,7 @@ class Cluster:
 
     # --- waiting ----------------------------------------------------------------------------------------------
 
-    def wait_for(self, what: str, condition: Callable[[], T], timeout: float, interval: float = 2.0) -> T:
+    def wait_for(self, what: str, condition: Callable[[], T | None], timeout: float, interval: float = 2.0) -> T:
         """Call `condition` until it returns something truthy (returned); EnvironmentBroken naming `what` after
         `timeout` seconds. (Live checks wait with labtools.probes.poll, which reports what it last saw instead.)"""
         deadline = time.monotonic() + timeout
@@ -776,6 +795,33 @@ class Cluster:
 
 
 # --- helpers ----------------------------------------------------------------------------------------------------
+
+
+def connect(context: str | None = None, kubeconfig: Path | None = None, allow_foreign: bool = False) -> Cluster:
+    """The one way every command reaches a cluster: the lab cluster, or the context the user named.
+
+    A named context that labtools' kubeconfig does not hold (or no labtools kubeconfig at all, as on a workshop
+    learner's laptop) is looked up in the user's own kubeconfig ($KUBECONFIG's first file, else ~/.kube/config),
+    where naming it allows changes (the safety rule of Cluster.connect). An explicit `kubeconfig` is used as given.
+    """
+    if kubeconfig is not None:
+        return Cluster.connect(context, kubeconfig, allow_foreign=allow_foreign)
+    try:
+        return Cluster.connect(context, allow_foreign=allow_foreign)
+    except (UsageError, EnvironmentBroken) as problem:
+        user_config = user_kubeconfig() if context is not None else None
+        if user_config is not None:
+            return Cluster.connect(context, user_config, allow_foreign=allow_foreign)
+        if isinstance(problem, UsageError):
+            raise
+        raise EnvironmentBroken(problem.message, problem.hint or "Run `labtools up` to create the lab cluster.") from None
+
+
+def user_kubeconfig() -> Path | None:
+    """The user's own kubeconfig file, where kubectl would look first; None if there is none."""
+    first = (os.environ.get("KUBECONFIG") or "").split(os.pathsep)[0]
+    path = Path(first).expanduser() if first else Path.home() / ".kube" / "config"
+    return path if path.is_file() else None
 
 
 def _relay(conn: socket.socket, open_session: Callable[[], contextlib.AbstractContextManager[Any]], remote_port: int,

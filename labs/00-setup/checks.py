@@ -2,7 +2,7 @@
 the learner writes in the exercise."""
 
 from labtools import settings
-from labtools.grading import Lab, fail, skip
+from labtools.grading import ClusterAPI, Lab, Target, fail, skip
 from labtools.grading.expect import describe_reply, watch
 from labtools.meshconfig import SIDECAR, has_sidecar
 
@@ -36,7 +36,7 @@ def namespace_manifest_enables_injection(config, target):
 
 
 @lab.check(points=1, live=True)
-def cluster_answers(cluster):
+def cluster_answers(cluster: ClusterAPI) -> str:
     """The cluster answers and its node is ready"""
     version = cluster.server_version().get("gitVersion", "of unknown version")
     nodes = cluster.list("v1", "Node")
@@ -61,7 +61,7 @@ def control_plane_ready(config):
 
 
 @lab.check(points=1, live=True, requires=cluster_answers)
-def namespace_injection_enabled(cluster, target):
+def namespace_injection_enabled(cluster: ClusterAPI, target: Target) -> str:
     """Namespace {namespace} is labelled istio-injection=enabled"""
     namespace = cluster.get("v1", "Namespace", target.namespace)
     if namespace is None:

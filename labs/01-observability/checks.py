@@ -122,7 +122,7 @@ def _total(samples):
 def _describe_samples(samples):
     if not samples:
         return "no istio_requests_total series for productpage"
-    by_reporter = {}
+    by_reporter: dict[str, float] = {}
     for sample in samples:
         reporter = sample.labels.get("reporter", "?")
         by_reporter[reporter] = by_reporter.get(reporter, 0) + sample.value

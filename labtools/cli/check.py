@@ -30,16 +30,16 @@ def check(
     check_namespace(namespace, "--namespace", required=True)  # it goes into API URLs: refuse what is not a namespace name
     from labtools.grading.catalog import load_lab
 
+    from labtools.grading import Files, Live, grade
+
     definition = load_lab(lab)
     if offline:
-        from labtools.grading.offline import grade_files
-
         if not paths:
             exercise = definition.exercise_dir
             if exercise is None or not exercise.is_dir():
                 raise UsageError("Name the files to grade, e.g. labtools check 04 --offline my-work/")
             paths = [exercise]
-        result = grade_files(definition, paths, namespace=namespace)
+        result = grade(definition, Files(paths), namespace)
     else:
         if paths:
             raise UsageError(
@@ -47,10 +47,9 @@ def check(
                 hint=f"Grade files with: labtools check {lab} --offline {' '.join(map(str, paths))}",
             )
         from labtools.errors import EnvironmentBroken
-        from labtools.grading.live import grade_cluster
 
         try:
-            result = grade_cluster(definition, namespace=namespace, context=context)
+            result = grade(definition, Live(context=context), namespace)
         except EnvironmentBroken as problem:  # no cluster: the files can still be graded
             offline_hint = f"Without a cluster, grade your files: labtools check {lab} --offline"
             raise EnvironmentBroken(problem.message, hint=f"{problem.hint} {offline_hint}" if problem.hint
@@ -63,18 +62,11 @@ def check(
 
 
 def _emit(result, output_format: str, output: Optional[Path]) -> None:
-    from labtools import report
+    from labtools.grading import report
     from labtools.cli.output import console, write_or_print
 
     if output_format == "text" and output is None:
         report.render_text(result, console())
         return
-    if output_format == "text":
-        import io
-
-        capture = console(record=True, width=100, file=io.StringIO())
-        report.render_text(result, capture)
-        write_or_print(capture.export_text(), output)
-        return
-    render = {"json": report.to_json, "junit": report.to_junit, "html": report.to_html}[output_format]
+    render = {"text": report.to_text, "json": report.to_json, "junit": report.to_junit, "html": report.to_html}[output_format]
     write_or_print(render(result), output)

@@ -21,22 +21,22 @@ def crds(
 def fetch_for_validation(out, force: bool = False, raise_errors: bool = False):
     """Make sure validation has Istio's CRD file, fetching it where needed, and say what happened. Returns the
     provision.crds.Fetched, or None (after saying why and what to do) where it cannot be had, unless `raise_errors`."""
-    from labtools.cli.setup_ui import _escape
+    from labtools.cli.output import escape
     from labtools.errors import EnvironmentBroken
     from labtools.provision import crds as crd_files
 
     try:
         with out.status("Istio's CRD file") as status:
-            fetched = crd_files.ensure(force=force, progress=lambda text: status.update(_escape(text)))
+            fetched = crd_files.ensure(force=force, progress=lambda text: status.update(escape(text)))
     except EnvironmentBroken as problem:
         if raise_errors:
             raise
-        out.print(f"[yellow]Your YAML will be read but not validated:[/] {_escape(problem.message)}")
+        out.print(f"[yellow]Your YAML will be read but not validated:[/] {escape(problem.message)}")
         if problem.hint:
-            out.print(f"  {_escape(problem.hint)}")
+            out.print(f"  {escape(problem.hint)}")
         return None
     if fetched.downloaded:
-        out.print(f"Validation ready: downloaded Istio's CRD file to {_escape(str(fetched.path))} (from {_escape(fetched.source)}).")
+        out.print(f"Validation ready: downloaded Istio's CRD file to {escape(str(fetched.path))} (from {escape(fetched.source)}).")
     else:
-        out.print(f"Validation ready: Istio's CRD file is at {_escape(str(fetched.path))}.")
+        out.print(f"Validation ready: Istio's CRD file is at {escape(str(fetched.path))}.")
     return fetched

@@ -26,11 +26,11 @@ def dashboard(
 
     from labtools import shell
     from labtools.cli.output import console
-    from labtools.kube import Cluster
+    from labtools.kube import connect
     from labtools.provision.dashboards import NAMESPACE, locate
 
     out = console()
-    with Cluster.connect(context, kubeconfig) as cluster:
+    with connect(context, kubeconfig) as cluster:
         target = locate(cluster, name.lower(), forward=forward is not None)
         if target.url:
             out.print(f"{name.capitalize()}: {target.url}")

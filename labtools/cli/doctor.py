@@ -20,6 +20,7 @@ def doctor(
     from labtools.cli.output import console
     from labtools.cli.setup_ui import print_finding
     from labtools.provision import diagnose
+    from labtools.provision.model import Severity
 
     out = console()
     with out.status("Checking Docker, kind and the lab cluster"):
@@ -33,11 +34,11 @@ def doctor(
     for what, value in versions:
         out.print(f"{what}: {value}", markup=False)
     out.print()
-    shown = [f for f in findings if verbose or f.severity != "ok"]
+    shown = [f for f in findings if verbose or f.severity != Severity.OK]
     for finding in shown:
         print_finding(out, finding)
     failures = sum(f.failed for f in findings)
-    warnings = sum(f.severity == "warn" for f in findings)
+    warnings = sum(f.severity == Severity.WARN for f in findings)
     passed = len(findings) - failures - warnings
     out.print(f"\n{passed} passed, {warnings} warning(s), {failures} problem(s)." + ("" if verbose else "  (--verbose lists every check)"))
     if failures:
@@ -47,11 +48,16 @@ def doctor(
 def _cluster_or_none(context, kubeconfig, findings):
     """The cluster doctor looked at, for the versions it runs; None where doctor could not reach one."""
     from labtools.errors import LabtoolsError
-    from labtools.kube import Cluster
+    from labtools.kube import connect
+    from labtools.provision.codes import Code
+    from labtools.provision.model import Severity
 
-    if any(f.code in ("LT001", "LT002", "LT003", "LT013", "LT014", "LT015") and f.severity != "ok" for f in findings):
+    # No Docker, no cluster, or a kubeconfig that does not reach it: there is nothing to ask for versions.
+    unreachable = {Code.DOCKER_MISSING, Code.DOCKER_DENIED, Code.DOCKER_NOT_RUNNING, Code.NO_CLUSTER, Code.NODE_STOPPED,
+                   Code.KUBECONFIG}
+    if any(f.code in unreachable and f.severity != Severity.OK for f in findings):
         return None
     try:
-        return Cluster.connect(context, kubeconfig)
+        return connect(context, kubeconfig)
     except LabtoolsError:
         return None

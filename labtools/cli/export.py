@@ -19,7 +19,7 @@ def export(
     """Write your progress over all labs to one file to hand to your instructor."""
     import json
 
-    from labtools import progress as log
+    from labtools.classroom import progress as log
     from labtools.cli.output import console, write_or_print
     from labtools.cli.progress import warn
 
@@ -27,7 +27,7 @@ def export(
     labs, problems = log.summarize_log()
     warn(problems)
     document = log.export_document(learner, labs)
-    from labtools.classreport import check_document
+    from labtools.classroom.classreport import check_document
     from labtools.errors import EnvironmentBroken, InputError
 
     try:  # what `labtools report` would refuse is not handed out

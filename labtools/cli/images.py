@@ -7,14 +7,10 @@ from pathlib import Path
 import typer
 
 from labtools.cli import app
+from labtools.cli.output import command_group
 
-images_app = typer.Typer(
-    name="images",
-    help="The container images the labs need: list them, save them to one archive, load it into the lab cluster.",
-    no_args_is_help=True,
-    rich_markup_mode=None,
-)
-app.add_typer(images_app, name="images")
+images_app = command_group(
+    app, "images", "The container images the labs need: list them, save them to one archive, load it into the lab cluster.")
 
 FORMATS = ("text", "json")
 
@@ -24,7 +20,7 @@ def list_images(
     output_format: str = typer.Option("text", "--format", "-f", help="text or json."),
 ) -> None:
     """List every image: the kind node, Istio, Bookinfo, the addons and the clients. Offline once the Istio release is cached."""
-    from labtools import images
+    from labtools.classroom import images
     from labtools.errors import UsageError
 
     if output_format not in FORMATS:
@@ -56,9 +52,8 @@ def list_images(
 @images_app.command("save")
 def save(file: Path = typer.Argument(..., help="The archive to write, e.g. labtools-images.tar.")) -> None:
     """Pull every image (needs internet and Docker) and save them all into FILE."""
-    from labtools import images
-    from labtools.cli.output import console
-    from labtools.cli.reset import spinner
+    from labtools.classroom import images
+    from labtools.cli.output import console, spinner
 
     out = console()
     with spinner(out, "Saving images") as progress:
@@ -72,9 +67,8 @@ def save(file: Path = typer.Argument(..., help="The archive to write, e.g. labto
 @images_app.command("load")
 def load(file: Path = typer.Argument(..., help="An archive written by `labtools images save`.")) -> None:
     """Load FILE into the lab cluster (kind load image-archive); creates the cluster from the archive's node image if needed."""
-    from labtools import images
-    from labtools.cli.output import console
-    from labtools.cli.reset import spinner
+    from labtools.classroom import images
+    from labtools.cli.output import console, spinner
 
     out = console()
     with spinner(out, "Loading images") as progress:

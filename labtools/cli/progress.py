@@ -22,7 +22,7 @@ def progress(
     from rich.table import Table
     from rich.text import Text
 
-    from labtools import progress as log
+    from labtools.classroom import progress as log
     from labtools.cli.output import console
     from labtools.errors import UsageError
 
@@ -76,7 +76,7 @@ def _local_time(moment: str) -> str:
 
 def record_check_run(result: "LabResult") -> None:
     """Append a `check` run to the progress log; a log that cannot be written costs a warning, never the grade."""
-    from labtools import progress as log
+    from labtools.classroom import progress as log
     from labtools.errors import LabtoolsError
 
     try:

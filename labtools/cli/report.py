@@ -19,7 +19,7 @@ def report(
     top: int = typer.Option(10, "--top", min=1, help="How many stuck labs and failed checks the terminal shows."),
 ) -> None:
     """A class table: which labs each learner passed, where the class is stuck, the most failed checks."""
-    from labtools import classreport
+    from labtools.classroom import classreport
     from labtools.cli.output import console, write_or_print
     from labtools.cli.progress import warn
     from labtools.errors import InputError

@@ -4,8 +4,18 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import TYPE_CHECKING
 
-MARKS = {"ok": "[green]✓[/]", "warn": "[yellow]![/]", "fail": "[red]✗[/]", "absent": "[dim]-[/]"}
+from labtools.cli.output import escape
+from labtools.provision.model import Severity
+
+if TYPE_CHECKING:
+    from rich.status import Status
+
+# Findings and status rows (a row whose state is None is absent).
+MARKS: dict[Severity | None, str] = {
+    Severity.OK: "[green]✓[/]", Severity.WARN: "[yellow]![/]", Severity.FAIL: "[red]✗[/]", None: "[dim]-[/]",
+}
 
 
 class RichReporter:
@@ -16,7 +26,7 @@ class RichReporter:
         self.total = total
         self.index = 0
         self.title = ""
-        self._status = None
+        self._status: Status | None = None
 
     def step_started(self, name: str, title: str) -> None:
         self.index += 1
@@ -30,7 +40,7 @@ class RichReporter:
         self.stop()
         mark = "[dim]·[/]" if changed is False else "[green]✓[/]"
         suffix = " [dim](already done)[/]" if changed is False else ""
-        self.console.print(f"{mark} [{self.index}/{self.total}] {title}: {_escape(detail)}{suffix}")
+        self.console.print(f"{mark} [{self.index}/{self.total}] {title}: {escape(detail)}{suffix}")
 
     def step_failed(self, name: str, title: str) -> None:
         self.stop()
@@ -38,10 +48,10 @@ class RichReporter:
 
     def note(self, message: str) -> None:
         self.stop()
-        self.console.print(f"  {_escape(message)}")
+        self.console.print(f"  {escape(message)}")
 
     def finding(self, finding) -> None:
-        if finding.severity == "ok":
+        if finding.severity == Severity.OK:
             return
         self.stop()
         print_finding(self.console, finding)
@@ -53,19 +63,19 @@ class RichReporter:
 
     def _spin(self, text: str) -> None:
         if self._status is None:
-            self._status = self.console.status(_escape(text))
-            self._status.start()
+            status = self._status = self.console.status(escape(text))
+            status.start()
         else:
-            self._status.update(_escape(text))
+            self._status.update(escape(text))
 
 
 def print_finding(console, finding) -> None:
-    console.print(f"{MARKS.get(finding.severity, '?')} [{finding.code}] {_escape(finding.summary)}")
-    if finding.detail and finding.severity != "ok":
+    console.print(f"{MARKS.get(finding.severity, '?')} [{finding.code}] {escape(finding.summary)}")
+    if finding.detail and finding.severity != Severity.OK:
         for line in finding.detail.splitlines():
-            console.print(f"    [dim]{_escape(line.strip())}[/]")
-    if finding.fix and finding.severity != "ok":
-        console.print(f"    fix: {_escape(finding.fix)}")
+            console.print(f"    [dim]{escape(line.strip())}[/]")
+    if finding.fix and finding.severity != Severity.OK:
+        console.print(f"    fix: {escape(finding.fix)}")
 
 
 def interactive() -> bool:
@@ -84,14 +94,14 @@ def launch_lab(console, mode: str, reason: str = "") -> int:
     if reason:
         env["LABTOOLS_OFFLINE_REASON"] = reason.splitlines()[0]
     if mode == "offline":
-        why = _escape(reason.splitlines()[0]) if reason else "no cluster"
+        why = escape(reason.splitlines()[0]) if reason else "no cluster"
         how = f"[bold]Offline mode[/]: your YAML is validated and graded; live checks are skipped. Why: {why}"
     else:
         how = "[bold]Live mode[/]: checks read the lab cluster."
     # The URL on a line of its own, never wrapped by us: a URL broken over lines cannot be copied whole.
     console.rule("[bold]JupyterLab[/]", align="left", style="cyan")
     console.print("Open the labs at:")
-    console.print(f"  [bold]{_escape(launch.url)}[/]", soft_wrap=True)
+    console.print(f"  [bold]{escape(launch.url)}[/]", soft_wrap=True)
     console.print(how)
     console.print("Stop JupyterLab with Ctrl-C; `labtools start` opens it again.")
     console.rule(style="cyan")
@@ -100,10 +110,5 @@ def launch_lab(console, mode: str, reason: str = "") -> int:
 
 def not_opened(console, why: str) -> None:
     """Say that JupyterLab was not started, why, and how to start it."""
-    console.print(f"[yellow]![/] JupyterLab was not opened: {_escape(why)}. Open the labs with [bold]labtools start[/].")
+    console.print(f"[yellow]![/] JupyterLab was not opened: {escape(why)}. Open the labs with [bold]labtools start[/].")
 
-
-def _escape(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)

@@ -7,38 +7,33 @@ from typing import Optional
 
 import typer
 
-from labtools.cli import app
+from labtools.cli import app, planning
 
 
 @app.command("solve")
 def solve(
-    lab: str = typer.Argument(..., help="Lab id (04-traffic-split) or number (04, 4)."),
+    lab: str = planning.LAB,
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
-    namespace: str = typer.Option("default", "--namespace", "-n", help="The learner's namespace."),
-    context: Optional[str] = typer.Option(None, "--context", help="A kube context labtools did not create (e.g. a workshop cluster)."),
-    kubeconfig: Optional[Path] = typer.Option(None, "--kubeconfig", help="The kubeconfig that holds --context."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Only show what would change."),
-    timeout: int = typer.Option(300, "--timeout", min=0, help="Seconds to wait for newly installed workloads (0: do not wait)."),
+    namespace: str = planning.NAMESPACE,
+    context: Optional[str] = planning.CONTEXT,
+    kubeconfig: Optional[Path] = planning.KUBECONFIG,
+    dry_run: bool = planning.DRY_RUN,
+    timeout: int = planning.TIMEOUT,
 ) -> None:
     """Reset a lab and apply its reference solution, then grade it. The run is recorded as solved by the solution,
     and so are later `check` runs of that lab until `labtools reset`. Exit code 0: the solution passed."""
     import sys
 
-    from labtools import labstate, report
-    from labtools.cli.output import console
+    from labtools.classroom import labstate
+    from labtools.grading import report
+    from labtools.cli.output import spinner
+    from labtools.cli.planning import planned, show_done
     from labtools.cli.progress import warn
-    from labtools.cli.reset import show_done, show_plan, spinner
     from labtools.errors import LabtoolsError, UsageError
-    from labtools.grading.catalog import load_lab
-    from labtools.grading.live import grade_cluster
+    from labtools.grading import Live, grade
 
-    definition = load_lab(lab)
-    labstate.require_learner_namespace(namespace)
-    out = console()
-    with labstate.connect(context, kubeconfig) as cluster:
-        with spinner(out, "Planning") as progress:
-            plan = labstate.plan_solve(cluster, definition, namespace, progress)
-        show_plan(out, plan)
+    with planned("solve", lab, namespace, context, kubeconfig) as step:
+        out, plan, cluster, definition = step.out, step.plan, step.cluster, step.lab
         if dry_run:
             out.print("Dry run: nothing was changed.")
             return
@@ -53,8 +48,8 @@ def solve(
             done = labstate.carry_out(cluster, plan, progress, ready_timeout=timeout)
         show_done(out, done)
         with spinner(out, "Grading"):
-            result = grade_cluster(definition, namespace=namespace, cluster=cluster)
-    from labtools import progress as log
+            result = grade(definition, Live(cluster), namespace)
+    from labtools.classroom import progress as log
 
     try:
         log.record_run(result, provenance=log.SOLUTION, via="cli")

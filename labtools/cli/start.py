@@ -20,13 +20,13 @@ def start(
     from labtools.cli.output import console
     from labtools.cli.setup_ui import launch_lab
     from labtools.errors import LabtoolsError
-    from labtools.kube import Cluster
+    from labtools.kube import connect
 
     out = console()
     mode, reason = "offline", "--offline was given"
     if not offline:
         try:
-            with Cluster.connect(context, kubeconfig) as cluster:
+            with connect(context, kubeconfig) as cluster:
                 cluster.server_version()
             mode, reason = "live", ""
         except LabtoolsError as problem:

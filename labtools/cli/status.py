@@ -18,23 +18,23 @@ def status(
     """Show what runs and the URLs. Exit code 0: all ready, 3: something is missing or not ready."""
     from rich.table import Table
 
-    from labtools.cli.output import console
-    from labtools.cli.setup_ui import MARKS, _escape
+    from labtools.cli.output import console, escape
+    from labtools.cli.setup_ui import MARKS
     from labtools.provision import diagnose
 
     out = console()
     result = diagnose.status(context, kubeconfig)
     table = Table(show_header=False, box=None, pad_edge=False)
     for row in result.rows:
-        table.add_row(MARKS.get(row.state, "?"), row.name, _escape(row.detail))
+        table.add_row(MARKS.get(row.state, "?"), row.name, escape(row.detail))
     out.print(table)
     out.print()
     for what, value in result.versions:
-        out.print(f"  {_escape(what)}: {_escape(value)}")
+        out.print(f"  {escape(what)}: {escape(value)}")
     if result.urls:
         out.print()
         for name, url in result.urls:
-            out.print(f"  {_escape(name)}: {_escape(url)}")
+            out.print(f"  {escape(name)}: {escape(url)}")
     if not result.healthy:
         out.print("\n`labtools doctor` explains what is wrong; `labtools up` sets up what is missing.")
         raise typer.Exit(3)

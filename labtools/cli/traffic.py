@@ -115,8 +115,8 @@ def _render(summary: dict, path: str) -> None:
     total = summary["requests"]
     out.print(Text(f"{total} requests to {summary['url']} (Host: {summary['host']})"))
     table = Table()
-    for column, justify in (("Answer", "left"), ("Count", "right"), ("Share", "right"), ("", "left")):
-        table.add_column(column, justify=justify)
+    for column, right in (("Answer", False), ("Count", True), ("Share", True), ("", False)):
+        table.add_column(column, justify="right" if right else "left")
     rows = [(f"HTTP {code}", count, _style(code)) for code, count in summary["status"].items()]
     rows += [(error, count, "yellow") for error, count in summary["errors"].items()]
     for label, count, style in rows:

@@ -22,8 +22,8 @@ def up(
     timeout: int = typer.Option(900, "--timeout", min=30, help="Seconds to wait for the pods to become ready."),
 ) -> None:
     """Set up the lab cluster (kind + Istio + Bookinfo + addons). Safe to run again: it only does what is missing."""
-    from labtools.cli.output import console
-    from labtools.cli.setup_ui import RichReporter, _escape, interactive, launch_lab, not_opened
+    from labtools.cli.output import console, escape
+    from labtools.cli.setup_ui import RichReporter, interactive, launch_lab, not_opened
     from labtools.errors import EnvironmentBroken
     from labtools.provision import pipeline
 
@@ -37,9 +37,9 @@ def up(
         if not offline_ok:
             raise
         # Asked for: without a cluster the labs work offline, so this is a warning, not an error.
-        out.print(f"[yellow]! No cluster can be set up here:[/] {_escape(problem.message)}")
+        out.print(f"[yellow]! No cluster can be set up here:[/] {escape(problem.message)}")
         if problem.hint:
-            out.print(f"  [dim]To work live later: {_escape(problem.hint)}[/]")
+            out.print(f"  [dim]To work live later: {escape(problem.hint)}[/]")
         from labtools.cli.crds import fetch_for_validation
 
         fetch_for_validation(out)  # without a cluster, validation is what grading still has: get its schemas
@@ -53,8 +53,8 @@ def up(
     finally:
         reporter.stop()
     out.print()
-    where = _escape(str(result.kubeconfig))
-    out.print(f"[bold green]The lab cluster is ready.[/] Context {_escape(result.context)}, kubeconfig {where}")
+    where = escape(str(result.kubeconfig))
+    out.print(f"[bold green]The lab cluster is ready.[/] Context {escape(result.context)}, kubeconfig {where}")
     out.print(f"  kubectl: export KUBECONFIG={where}   (labtools never changes ~/.kube/config)")
     out.print("  `labtools status` shows the URLs; `labtools down` deletes the cluster.")
     if not lab:
@@ -67,6 +67,6 @@ def up(
     try:
         code = launch_lab(out, "live")
     except ToolNotFound as missing:
-        out.print(f"JupyterLab is not installed, so the labs were not opened. {_escape(missing.hint or '')}")
+        out.print(f"JupyterLab is not installed, so the labs were not opened. {escape(missing.hint or '')}")
         return
     raise typer.Exit(code)

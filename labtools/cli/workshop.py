@@ -8,14 +8,10 @@ from typing import Optional
 import typer
 
 from labtools.cli import app
+from labtools.cli.output import command_group
 
-workshop_app = typer.Typer(
-    name="workshop",
-    help="One shared cluster (with Istio) for many learners: a namespace, Bookinfo and a kubeconfig each.",
-    no_args_is_help=True,
-    rich_markup_mode=None,
-)
-app.add_typer(workshop_app, name="workshop")
+workshop_app = command_group(
+    app, "workshop", "One shared cluster (with Istio) for many learners: a namespace, Bookinfo and a kubeconfig each.")
 
 CONTEXT_HELP = "The shared cluster's kube context (required: labtools never picks a shared cluster by itself)."
 KUBECONFIG_HELP = "The kubeconfig that holds --context (default: labtools' own, then $KUBECONFIG or ~/.kube/config)."
@@ -28,13 +24,13 @@ DURATION_HELP = "How long the learners' tokens stay valid, e.g. 10h or 90m (defa
 
 
 def _connect(context: Optional[str], kubeconfig: Optional[Path], action: str):
-    from labtools import labstate
+    from labtools import kube
     from labtools.errors import UsageError
 
     if not context:
         raise UsageError(f"`labtools workshop {action}` works on a shared cluster: name it with --context CONTEXT.",
                          hint="`kubectl config get-contexts` lists your contexts.")
-    return labstate.connect(context, kubeconfig)
+    return kube.connect(context, kubeconfig)
 
 
 @workshop_app.command("create")
@@ -56,9 +52,8 @@ def create(
     from rich.table import Table
     from rich.text import Text
 
-    from labtools import workshop
-    from labtools.cli.output import console
-    from labtools.cli.reset import spinner
+    from labtools.classroom import workshop
+    from labtools.cli.output import console, spinner
 
     chosen = [c.strip() for c in components.split(",") if c.strip()] if components is not None else None
     if server is not None:
@@ -104,9 +99,8 @@ def delete(
     """Delete the learner namespaces labtools created for this workshop (and everything in them). Nothing else."""
     import sys
 
-    from labtools import workshop
-    from labtools.cli.output import console
-    from labtools.cli.reset import spinner
+    from labtools.classroom import workshop
+    from labtools.cli.output import console, spinner
     from labtools.errors import UsageError
 
     out = console()
@@ -141,7 +135,7 @@ def renew(
     dashboard: list[str] = typer.Option([], "--dashboard", help=DASHBOARD_HELP),
 ) -> None:
     """Issue fresh tokens (valid for --duration) into every learner's kubeconfig, e.g. for a second workshop day."""
-    from labtools import workshop
+    from labtools.classroom import workshop
     from labtools.cli.output import console
     from labtools.cli.reset import spinner
 
@@ -168,9 +162,8 @@ def status(
 ) -> None:
     """Every learner's progress, read from the cluster: Bookinfo ready, and per lab its objects and their
     configuration score (the checks that read objects; live checks run in each learner's own `labtools check`)."""
-    from labtools import workshop
-    from labtools.cli.output import console
-    from labtools.cli.reset import spinner
+    from labtools.classroom import workshop
+    from labtools.cli.output import console, spinner
     from labtools.errors import UsageError
 
     if output_format not in ("text", "json"):

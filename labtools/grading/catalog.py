@@ -68,8 +68,9 @@ def all_labs() -> list[Lab]:
     return [load_lab(folder.name) for folder in lab_folders()]
 
 
-def solution_dir(lab: Lab) -> Path:
-    return settings.solutions_dir() / lab.id
+def solution_dir(lab: Lab | str) -> Path:
+    """The folder of a lab's reference solution (a Lab or its id), kept apart from labs/ (see README)."""
+    return settings.solutions_dir() / (lab if isinstance(lab, str) else lab.id)
 
 
 def component_file(name: str) -> Path:

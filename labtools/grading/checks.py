@@ -18,7 +18,7 @@ from __future__ import annotations
 import inspect
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, NoReturn
 
 # What the runner can hand a check. Live parameters exist only when grading against a cluster.
 OFFLINE_PARAMETERS = frozenset({"config", "target"})
@@ -39,12 +39,12 @@ class CheckSkipped(Exception):
         self.counted = counted
 
 
-def fail(message: str, hint: str | None = None) -> None:
+def fail(message: str, hint: str | None = None) -> NoReturn:
     """The learner's work is wrong: say what was found, what was expected and what to do."""
     raise CheckFailed(message, hint)
 
 
-def skip(message: str, counted: bool = True) -> None:
+def skip(message: str, counted: bool = True) -> NoReturn:
     """The check cannot judge now. `counted=False` leaves its points out of the maximum (not the learner's doing)."""
     raise CheckSkipped(message, counted)
 

@@ -34,7 +34,7 @@ def percent(share: float) -> str:
     return f"{value:.0f}%" if abs(value - round(value)) < 0.05 else f"{value:.1f}%"
 
 
-def describe_shares(shares: dict[str | None, float]) -> str:
+def describe_shares(shares: dict[str | None, float] | dict[str, float]) -> str:
     """ {"v1": 0.8, None: 0.2} -> "v1 80%, nowhere (503) 20%" """
     parts = [f"{key if key is not None else 'nowhere (503)'} {percent(value)}" for key, value in
              sorted(shares.items(), key=lambda kv: (kv[0] is None, str(kv[0]))) if value > 1e-9]

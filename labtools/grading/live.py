@@ -12,11 +12,10 @@ from __future__ import annotations
 import copy
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from labtools import settings
-from labtools.errors import EnvironmentBroken, InputError, UsageError
+from labtools.errors import InputError
 from labtools.grading.checks import Lab, Target
 from labtools.grading.offline import validated_config
 from labtools.grading.results import LabResult
@@ -24,6 +23,9 @@ from labtools.grading.runner import Evidence, run_lab
 from labtools.kinds import SYSTEM_NAMESPACE, Graded, graded
 from labtools.kube import WORKSHOP_EXTENSION
 from labtools.meshconfig import MeshConfig, Resource, Source
+
+if TYPE_CHECKING:
+    from labtools.kube import ClusterAPI
 
 # Derived from labtools.kinds, the table the workshop's RBAC rules come from too.
 ISTIO_KINDS = graded(Graded.ISTIO)
@@ -33,15 +35,16 @@ SERVER_METADATA = ("managedFields", "resourceVersion", "uid", "creationTimestamp
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 
-def grade_cluster(lab: Lab, namespace: str = "default", context: str | None = None, cluster: Any = None,
-                  ingress_url: str | None = None) -> LabResult:
-    """Grade `lab` against the running cluster. EnvironmentBroken (exit 3) when no cluster answers.
+def grade_cluster(lab: Lab, namespace: str = "default", context: str | None = None, cluster: ClusterAPI | None = None,
+                  ingress_url: str | None = None, probes: bool = True,
+                  snapshot: tuple[MeshConfig, list[str]] | None = None) -> LabResult:
+    """Grade `lab` against the running cluster (see labtools.grading.sources.Live for the options).
+    EnvironmentBroken (exit 3) when no cluster answers."""
+    from labtools import kube
+    from labtools.grading.sources import CONFIG_ONLY
 
-    `cluster` may be given by a caller that already holds one (a notebook); otherwise the lab cluster (or the
-    context the user named) is connected.
-    """
-    cluster = cluster if cluster is not None else connect(context)
-    config, notes = read_config(cluster, namespace)
+    cluster = cluster if cluster is not None else kube.connect(context)
+    config, notes = snapshot if snapshot is not None else read_config(cluster, namespace)
     target = Target.for_namespace(namespace)
 
     def probe():
@@ -51,7 +54,7 @@ def grade_cluster(lab: Lab, namespace: str = "default", context: str | None = No
 
     evidence = Evidence(
         {"config": lambda: config, "target": lambda: target, "cluster": lambda: cluster, "probe": probe},
-        live=True,
+        live=True, live_checks_skipped="" if probes else CONFIG_ONLY,
     )
     return run_lab(lab, evidence, namespace=namespace, notes=notes)
 
@@ -66,30 +69,7 @@ def ingress_for(cluster: Any) -> str:
     return str(workshop.get("ingress") or settings.INGRESS_URL)
 
 
-def connect(context: str | None = None) -> Any:
-    """The lab cluster, or the context the user named (looked up in their own kubeconfig if labtools' has none)."""
-    from labtools import kube
-
-    try:
-        return kube.Cluster.connect(context=context)
-    except (UsageError, EnvironmentBroken) as problem:
-        # The user named a context labtools' kubeconfig does not hold (or labtools has none yet, as on a workshop
-        # learner's laptop): use their kubeconfig, where naming the context allows changes (kube's safety rule).
-        user_config = _user_kubeconfig() if context is not None else None
-        if user_config is not None:
-            return kube.Cluster.connect(context=context, kubeconfig=user_config)
-        if isinstance(problem, UsageError):
-            raise
-        raise EnvironmentBroken(problem.message, problem.hint or "Run `labtools up` to create the lab cluster.") from None
-
-
-def _user_kubeconfig() -> Path | None:
-    first = (os.environ.get("KUBECONFIG") or "").split(os.pathsep)[0]
-    path = Path(first).expanduser() if first else Path.home() / ".kube" / "config"
-    return path if path.is_file() else None
-
-
-def read_config(cluster: Any, namespace: str, listed: "Listed | None" = None) -> tuple[MeshConfig, list[str]]:
+def read_config(cluster: ClusterAPI, namespace: str, listed: "Listed | None" = None) -> tuple[MeshConfig, list[str]]:
     """The cluster's objects as a MeshConfig, validated like files are; and notes for the report.
 
     `listed` holds objects already read for many namespaces at once (`list_everywhere`, the workshop's status);

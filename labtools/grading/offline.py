@@ -9,15 +9,13 @@ from labtools.grading.catalog import component_file
 from labtools.grading.checks import Lab, Target
 from labtools.grading.results import LabResult
 from labtools.grading.runner import Evidence, run_lab
-from labtools.manifests import load_manifests
+from labtools.files.manifests import load_manifests, manifests_in
 from labtools.meshconfig import MeshConfig, Resource, merge
 
 
 def setup_resources(lab: Lab, namespace: str = "default") -> list[Resource]:
     """What the cluster holds when the lab starts: its components' stand-ins and the lab's own setup manifests."""
-    files: list[Path] = [component_file(name) for name in lab.uses]
-    if lab.setup_dir and lab.setup_dir.is_dir():
-        files.extend(sorted(p for p in lab.setup_dir.iterdir() if p.suffix in (".yaml", ".yml")))
+    files: list[Path] = [component_file(name) for name in lab.uses] + manifests_in(lab.setup_dir)
     return load_manifests(files, default_namespace=namespace)
 
 
@@ -29,7 +27,7 @@ def validated_config(resources: list[Resource], submitted: list[Resource], names
     """The objects in force as a MeshConfig, with what the API server would refuse in the learner's own objects: what
     the CRD schemas refuse, and what istiod's validation webhook refuses (or accepts with a warning) on top."""
     from labtools.meshconfig.webhook import webhook_problems
-    from labtools.schemas import load_schema_set, schema_note
+    from labtools.files.schemas import load_schema_set, schema_note
 
     schemas = load_schema_set()
     problems = [p for resource in submitted for p in schemas.validate(resource)] if schemas else []

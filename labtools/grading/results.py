@@ -1,19 +1,30 @@
-"""The result model: one object per check and per lab, rendered by labtools.report in every format."""
+"""The result model: one object per check and per lab, rendered by labtools.grading.report in every format."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from typing import Any
 
-PASS, FAIL, SKIP, ERROR = "pass", "fail", "skip", "error"
-STATUSES = (PASS, FAIL, SKIP, ERROR)
+
+class Status(StrEnum):
+    """A check's outcome. A learner's mistake fails; a broken environment is an error; skip steps aside."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    SKIP = "skip"
+    ERROR = "error"
+
+
+PASS, FAIL, SKIP, ERROR = Status.PASS, Status.FAIL, Status.SKIP, Status.ERROR
+STATUSES = tuple(Status)
 
 
 @dataclass
 class CheckResult:
     id: str
     title: str
-    status: str
+    status: Status
     points: int
     message: str = ""
     hints: list[str] = field(default_factory=list)

@@ -10,15 +10,17 @@ from typing import Any, Callable
 from labtools import __version__
 from labtools.errors import LabtoolsError
 from labtools.grading.checks import Check, CheckFailed, CheckSkipped, Lab
-from labtools.grading.results import ERROR, FAIL, PASS, SKIP, CheckResult, LabResult
+from labtools.grading.results import ERROR, FAIL, PASS, SKIP, CheckResult, LabResult, Status
 
 
 class Evidence:
     """What checks may ask for, built on first use: `factories` maps a parameter name to a zero-argument callable."""
 
-    def __init__(self, factories: dict[str, Callable[[], Any]], live: bool):
+    def __init__(self, factories: dict[str, Callable[[], Any]], live: bool, live_checks_skipped: str = ""):
         self.factories = factories
-        self.live = live
+        self.live = live  # the evidence comes from a cluster (the result's mode is "live")
+        # Why live checks do not run although the evidence is live (the workshop grades configuration only).
+        self.live_checks_skipped = live_checks_skipped
         self._built: dict[str, Any] = {}
 
     def get(self, name: str) -> Any:
@@ -50,7 +52,7 @@ def _run_check(check: Check, evidence: Evidence, done: dict[str, CheckResult]) -
     target = evidence.get("target") if "target" in evidence.factories else None
     title = check.heading(target)
 
-    def result(status: str, message: str, hints: list[str] | None = None, counted: bool = True, detail: str = ""):
+    def result(status: Status, message: str, hints: list[str] | None = None, counted: bool = True, detail: str = ""):
         return CheckResult(
             id=check.id, title=title, status=status, points=check.points, message=message,
             hints=hints if hints is not None else list(check.hints), live=check.live, counted=counted,
@@ -60,6 +62,8 @@ def _run_check(check: Check, evidence: Evidence, done: dict[str, CheckResult]) -
     started = time.perf_counter()
     if check.live and not evidence.live:
         return result(SKIP, "Live check: it needs your cluster, so it is skipped when grading offline.", counted=False)
+    if check.live and evidence.live_checks_skipped:
+        return result(SKIP, evidence.live_checks_skipped, counted=False)
     unmet = [r.heading(target) for r in check.requires if done.get(r.id) is None or done[r.id].status != PASS]
     if unmet:
         return result(SKIP, "Waits for: " + "; ".join(unmet) + ".")

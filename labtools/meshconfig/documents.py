@@ -5,7 +5,7 @@ anything is built; a nesting limit and recursive aliases refused (both would exh
 duplicate keys refused (kubectl refuses them too, and PyYAML would silently keep the last). The limits hold for
 one document and, through an InputBudget, for the whole input of one command (all its files and documents), so
 many small bombs cannot add up to a big one. Errors name the source, the document and the line. Pure: no file
-access (see labtools.manifests for files).
+access (see labtools.files.manifests for files).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ default), `x-kubernetes-int-or-string` and `x-kubernetes-preserve-unknown-fields
 problem carries the path of the offending field. CEL rules are evaluated with a real CEL implementation;
 a rule using a function it lacks (Kubernetes' url() library) is left to the API server rather than guessed.
 
-Pure: the caller hands in the schema documents (see labtools.schemas for finding and caching them).
+Pure: the caller hands in the schema documents (see labtools.files.schemas for finding and caching them).
 """
 
 from __future__ import annotations

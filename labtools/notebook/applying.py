@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from labtools.errors import InputError, LabtoolsError
 from labtools.grading.checks import Lab
-from labtools.manifests import read_text
+from labtools.files.manifests import read_text
 from labtools.meshconfig import Resource, parse_resources
 from labtools.notebook import exercise
 from labtools.notebook.environment import SEE_MODE_NOTICE
@@ -43,7 +43,7 @@ Source = tuple[str, str]  # (YAML text, where it comes from: a file name or "<ce
 
 def describe(resource: Resource) -> str:
     """`Kind namespace/name`, or `Kind name` for a kind that lives outside namespaces."""
-    from labtools.labstate import CLUSTER_WIDE
+    from labtools.classroom.labstate import CLUSTER_WIDE
 
     return f"{resource.kind} {resource.name}" if resource.kind in CLUSTER_WIDE else str(resource)
 
@@ -59,7 +59,7 @@ def validate(sources: list[Source], namespace: str) -> Validation:
             resources.extend(parse_resources(text, label, namespace, budget))
     except LabtoolsError as problem:
         return Validation(error=problem)
-    from labtools.schemas import load_schema_set, schema_note
+    from labtools.files.schemas import load_schema_set, schema_note
 
     schemas = load_schema_set()
     if schemas is None:

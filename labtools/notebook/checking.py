@@ -1,4 +1,4 @@
-"""The result of "check my work" in a notebook: labtools.report's HTML table, with a text fallback.
+"""The result of "check my work" in a notebook: labtools.grading.report's HTML table, with a text fallback.
 
 The table is the same one class reports embed (report.to_html): status, points, the message of each check and
 numbered hints for what failed. Above it, one line says what was graded (your cluster, or your files offline and
@@ -8,7 +8,6 @@ why) and any notice (nothing to grade yet, no cluster for a live-only lab).
 from __future__ import annotations
 
 import html
-import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,9 +15,10 @@ from typing import Any, Callable
 
 from labtools.errors import LabtoolsError
 from labtools.grading.checks import Lab
-from labtools.grading.offline import grade_files
+from labtools.grading import Files, Live
+from labtools.grading import grade as grade_with
 from labtools.grading.results import LabResult
-from labtools.manifests import read_text
+from labtools.files.manifests import read_text
 from labtools.notebook.environment import SEE_MODE_NOTICE, ClusterState
 from labtools.notebook.exercise import answer_files, exercise_dir
 from labtools.notebook.views import ERROR, INFO, SKIP, WARN, Notice, View, code_html
@@ -59,7 +59,7 @@ class CheckView(View):
         return self.result is not None and self.result.passed
 
     def html(self) -> str:
-        from labtools import report
+        from labtools.grading import report
 
         graded = f'<div style="color:var(--jp-ui-font-color2, #57606a);margin:2px 0">{code_html(self.graded)}</div>' if self.graded else ""
         notices = "".join(n.html() for n in self.notices)
@@ -74,7 +74,9 @@ class CheckView(View):
         parts += [n.text() for n in self.notices]
         shown = self.shown_result()
         if shown is not None:
-            parts.append(result_text(shown))
+            from labtools.grading import report
+
+            parts.append(report.to_text(shown))
         return "\n".join(parts)
 
 
@@ -111,7 +113,7 @@ def is_answer(hint: str) -> bool:
 
 
 def answers_shown(lab: Lab, namespace: str) -> bool:
-    from labtools import solved
+    from labtools.classroom import solved
 
     return solved.is_marked(lab.id, namespace)
 
@@ -119,7 +121,7 @@ def answers_shown(lab: Lab, namespace: str) -> bool:
 def show_answers(lab: Lab, namespace: str) -> None:
     """The learner asked for the answer: marked as `labtools solve` marks a lab, so progress shows the lab as solved
     with the solution (until `labtools reset`), and later checks show the answers."""
-    from labtools import solved
+    from labtools.classroom import solved
 
     solved.mark(lab.id, namespace, context="answer shown in the notebook")
 
@@ -136,17 +138,6 @@ def _differs_html(name: str, text: str) -> str:
     return (f'<div id="{box_id}" class="lt-differs" hidden data-file="{html.escape(name)}" '
             f'data-saved="{html.escape(text)}">{notice.html()}</div>'
             f'<script>{_DIFFERS_SCRIPT % {"id": json.dumps(box_id)}}</script>')
-
-
-def result_text(result: LabResult) -> str:
-    """The terminal rendering of a result (labtools.report.render_text), captured as plain text."""
-    from rich.console import Console
-
-    from labtools import report
-
-    console = Console(record=True, width=100, file=io.StringIO(), color_system=None, force_jupyter=False)
-    report.render_text(result, console)
-    return console.export_text().rstrip()
 
 
 class CheckButton(View):
@@ -221,7 +212,7 @@ def _make_output(button: Any, answer_button: Any, name_row: Any = None) -> tuple
 
 def _name_row() -> Any:
     """Asks the learner's name once (for progress and exports), unless it is set or was asked before."""
-    from labtools import progress
+    from labtools.classroom import progress
 
     try:
         if not progress.should_ask_name():
@@ -268,10 +259,8 @@ def _make_button(on_click: Callable[..., Any], description: str = "Check my work
 def grade(lab: Lab, namespace: str, context: str | None, state: ClusterState | None) -> CheckView:
     """Live when `state` has a cluster, else the exercise files (`state` None: offline was asked for)."""
     if state is not None and state.up:
-        from labtools.grading import live
-
         try:
-            result = live.grade_cluster(lab, namespace=namespace, context=context, cluster=state.cluster)
+            result = grade_with(lab, Live(state.cluster, context=context), namespace)
         except LabtoolsError as problem:
             return CheckView(lab.id, notices=[Notice(ERROR, problem.message, hint=problem.hint)])
         graded = (f"Graded live: what your cluster holds in namespace {namespace} ({state.describe()}). "
@@ -290,16 +279,17 @@ def grade(lab: Lab, namespace: str, context: str | None, state: ClusterState | N
             INFO, "Nothing to grade yet: there is no answer file in exercise/.",
             hint="Run the exercise cell: it saves your YAML there.")])
     try:
-        result = grade_files(lab, [exercise_dir(lab)], namespace=namespace)
+        result = grade_with(lab, Files(files), namespace)
     except LabtoolsError as problem:
         return CheckView(lab.id, notices=[Notice(ERROR, problem.message, hint=problem.hint)])
     names = ", ".join(f"exercise/{p.relative_to(exercise_dir(lab))}, saved {_saved_at(p)}" for p in files)
     graded = f"Graded {names}: offline, because {why}. Live checks are skipped."
     return CheckView(lab.id, result, graded, files=_texts(exercise_dir(lab), files))
 
+
 def record(view: CheckView) -> None:
     """Write a graded result to the progress log; a failure to write is said under the result."""
-    from labtools import progress
+    from labtools.classroom import progress
 
     try:
         provenance = progress.SOLUTION if view.answers_shown else progress.LEARNER

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from labtools.errors import LabtoolsError
+
+if TYPE_CHECKING:
+    from labtools.kube import Cluster
 
 NO_CLUSTER_HINT = "Run the setup cell of lab 00, or `labtools up` in a terminal (it needs Docker)."
 # Under a skipped cell: the reason and the fix are said once, at the top of the notebook (lab.prerequisites()).
@@ -21,7 +24,7 @@ SEE_MODE_NOTICE = "Offline mode: the notice at the top of this notebook says why
 class ClusterState:
     """A reachable cluster (`cluster` set) or the reason there is none and what to do about it."""
 
-    cluster: Any = None
+    cluster: Cluster | None = None
     reason: str = ""
     hint: str | None = None
     version: str = ""
@@ -31,7 +34,7 @@ class ClusterState:
         return self.cluster is not None
 
     def describe(self) -> str:
-        if self.up:
+        if self.cluster is not None:
             return f"context {self.cluster.context} (Kubernetes {self.version or '?'})"
         return self.reason
 
@@ -39,7 +42,7 @@ class ClusterState:
 def reach_cluster(context: str | None = None, kubeconfig: Path | None = None) -> ClusterState:
     """Connect as `labtools reset` does (a context the user names is also looked up in their own kubeconfig), then
     ask the API server for its version: the one request that proves it answers."""
-    from labtools.labstate import connect
+    from labtools.kube import connect
 
     try:
         cluster = connect(context, kubeconfig)

@@ -12,9 +12,9 @@ from datetime import datetime
 from pathlib import Path
 
 from labtools.errors import InputError
-from labtools.files import write_atomically
+from labtools.files.atomic import write_atomically
+from labtools.files.manifests import manifests_in
 from labtools.grading.checks import Lab
-from labtools.manifests import SUFFIXES
 from labtools.meshconfig.documents import MAX_TEXT_BYTES
 
 _FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\.ya?ml")
@@ -88,14 +88,9 @@ def exercise_dir(lab: Lab) -> Path:
 def answer_files(lab: Lab) -> list[Path]:
     """The learner's answer files (any depth of exercise/; earlier versions in .work/ left out)."""
     folder = exercise_dir(lab)
-    if not folder.is_dir():
-        return []
-    return sorted(p for p in folder.rglob("*")
-                  if p.is_file() and p.suffix.lower() in SUFFIXES and ".work" not in p.relative_to(folder).parts)
+    return [p for p in manifests_in(folder) if ".work" not in p.relative_to(folder).parts]
 
 
 def setup_files(lab: Lab) -> list[Path]:
     """The manifests of the lab's starting state (labs/<id>/setup/)."""
-    from labtools.labstate import manifest_paths
-
-    return manifest_paths(lab.setup_dir)
+    return manifests_in(lab.setup_dir)

@@ -10,7 +10,7 @@ from labtools.errors import EnvironmentBroken, InputError, LabtoolsError, UsageE
 from labtools.grading.catalog import component_file
 from labtools.grading.checks import Lab
 from labtools.grading.live import CORE_KINDS, ISTIO_KINDS
-from labtools.manifests import load_manifests
+from labtools.files.manifests import load_manifests
 from labtools.notebook.environment import ClusterState, docker_problem, offline_why
 from labtools.notebook.exercise import answer_files, setup_files
 from labtools.notebook.views import ERROR, INFO, OK, WARN, Report
@@ -36,7 +36,7 @@ def prerequisites(lab: Lab, namespace: str, state: ClusterState,
             report.add(INFO, "No cluster yet: setting one up is what this lab does.", [state.reason])
         else:
             why, fix = offline_why(state)
-            from labtools.schemas import schema_note
+            from labtools.files.schemas import schema_note
 
             checked = "validated and graded" if not schema_note() else "graded (not validated: see above)"
             report.add(INFO, "Offline mode: no cluster answers, so cells and checks that need one are skipped.", [
@@ -56,7 +56,7 @@ def prerequisites(lab: Lab, namespace: str, state: ClusterState,
     return report
 
 def _report_schemas(report: Report) -> None:
-    from labtools.schemas import find_crd_file, schema_note
+    from labtools.files.schemas import find_crd_file, schema_note
 
     note = schema_note()
     if note:

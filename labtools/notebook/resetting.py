@@ -1,8 +1,8 @@
 """`lab.apply_setup()`: the lab's starting state, reached the way `labtools reset` reaches it.
 
-labtools.labstate plans (components to install, the setup's objects to create or replace, the objects of this and
-later labs to delete, earlier ones that would compete with the setup) and carries the plan out; this module draws
-the plan in the cell, with the reason for every change, then the progress of carrying it out, in one display that
+labtools.classroom.labstate plans (components to install, the setup's objects to create or replace, the objects of
+this and later labs to delete, earlier ones that would compete with the setup) and carries the plan out; this module
+draws the plan in the cell, with the reason for every change, then the progress of carrying it out, in one display that
 is updated in place.
 """
 
@@ -14,10 +14,11 @@ from labtools.errors import LabtoolsError
 from labtools.notebook.environment import SEE_MODE_NOTICE, ClusterState
 from labtools.notebook.views import COLOURS, ERROR, INFO, OK, SKIP, WARN, LiveView, Notice, code_html, escape
 
-# How a change is drawn: its mark and the status whose colour it takes.
 if TYPE_CHECKING:
-    from labtools.grading.checks import Lab
+    from labtools.grading import Lab
+    from labtools.kube import Cluster
 
+# How a change is drawn: its mark and the status whose colour it takes.
 DRAWN = {"install": ("+", OK), "create": ("+", OK), "replace": ("~", WARN), "delete": ("−", ERROR), "keep": ("=", SKIP)}
 MAX_DONE_LISTED = 12  # installing Bookinfo alone applies some twenty objects
 AGAIN = "Run the cell again: it plans from what your cluster holds now, so it finishes what is left."
@@ -28,7 +29,7 @@ class PlanView(LiveView):
 
     def __init__(self, title: str):
         self.title = title
-        self.plan: Any = None  # labtools.labstate.Plan, once made
+        self.plan: Any = None  # labtools.classroom.labstate.Plan, once made
         self.now = ""
         self.outcome: Notice | None = None
 
@@ -84,9 +85,9 @@ class PlanView(LiveView):
         return "\n".join(lines)
 
 
-def reset_to_start(cluster: Any, lab: Any, namespace: str, dry_run: bool = False, ready_timeout: float = 300) -> PlanView:
+def reset_to_start(cluster: Cluster, lab: Lab, namespace: str, dry_run: bool = False, ready_timeout: float = 300) -> PlanView:
     """Plan the reset of `namespace` to `lab`'s starting state, show the plan, and carry it out unless `dry_run`."""
-    from labtools import labstate
+    from labtools.classroom import labstate
 
     view = PlanView(f"Lab {lab.number} · the starting state of namespace {namespace}")
     view.progress("planning")
@@ -111,7 +112,7 @@ def reset_to_start(cluster: Any, lab: Any, namespace: str, dry_run: bool = False
 
 def setup_offline(lab: Lab, namespace: str, state: ClusterState) -> Notice:
     """Without a cluster: say the reset is skipped, and still validate the lab's setup files."""
-    from labtools.manifests import read_text
+    from labtools.files.manifests import read_text
     from labtools.notebook import applying
     from labtools.notebook.exercise import setup_files
 

@@ -9,7 +9,7 @@ from labtools.errors import LabtoolsError
 from labtools.grading.checks import Lab, Target
 from labtools.grading.expect import percent
 from labtools.grading.offline import build_config
-from labtools.manifests import load_manifests
+from labtools.files.manifests import load_manifests
 from labtools.meshconfig import Destination, MeshConfig, Request, RouteDecision, fqdn
 from labtools.meshconfig.hosts import gateway_key
 from labtools.meshconfig.routing import applicable_virtual_services

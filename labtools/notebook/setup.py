@@ -9,22 +9,35 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from labtools.errors import LabtoolsError
 from labtools.notebook.environment import docker_problem
 from labtools.notebook.views import COLOURS, ERROR, INFO, OK, SKIP, SYMBOLS, WARN, LiveView, Notice, View, code_html, escape
+from labtools.provision.model import Severity
 
-RUNNING = "running"
+
+
+class StepStatus(StrEnum):
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+
+
+RUNNING = StepStatus.RUNNING
+# How a finished step is drawn.
+DRAWN_AS = {StepStatus.DONE: OK, StepStatus.FAILED: ERROR, StepStatus.INTERRUPTED: WARN}
 
 
 @dataclass
 class StepState:
     name: str
     title: str
-    status: str = RUNNING  # running, ok (done), error
+    status: StepStatus = RUNNING
     detail: str = ""
-    changed: bool = False
+    changed: bool | None = False
     started: float = field(default_factory=time.monotonic)
     seconds: float | None = None
 
@@ -46,9 +59,9 @@ class SetupProgress(LiveView):
         self.waiting_for = ""
         self.show()
 
-    def step_finished(self, name: str, title: str, changed: bool, detail: str) -> None:
+    def step_finished(self, name: str, title: str, changed: bool | None, detail: str) -> None:
         step = self._step(name, title)
-        step.status, step.changed, step.detail = OK, changed, detail
+        step.status, step.changed, step.detail = StepStatus.DONE, changed, detail
         step.seconds = time.monotonic() - step.started
         self.waiting_for = ""
         self.show()
@@ -62,7 +75,7 @@ class SetupProgress(LiveView):
         self.show()
 
     def finding(self, finding: Any) -> None:
-        if finding.severity != "ok":
+        if finding.severity != Severity.OK:
             self.findings.append(finding)
             self.show()
 
@@ -70,7 +83,7 @@ class SetupProgress(LiveView):
     def failed(self, problem: LabtoolsError) -> None:
         running = self._running()
         if running is not None:
-            running.status, running.detail = ERROR, problem.message
+            running.status, running.detail = StepStatus.FAILED, problem.message
         self.waiting_for = ""
         where = f" at step “{running.title}”" if running else ""
         self.outcome = Notice(ERROR, f"Setup stopped{where}.", [problem.message], hint=problem.hint)
@@ -79,7 +92,7 @@ class SetupProgress(LiveView):
     def interrupted(self) -> None:
         running = self._running()
         if running is not None:
-            running.status, running.detail = WARN, "interrupted"
+            running.status, running.detail = StepStatus.INTERRUPTED, "interrupted"
         self.outcome = Notice(WARN, "Setup interrupted.", hint="Run the cell again: finished steps are checked and skipped.")
         self.show()
 
@@ -106,14 +119,15 @@ class SetupProgress(LiveView):
     def _symbol(step: StepState) -> tuple[str, str]:
         if step.status == RUNNING:
             return "⏳", COLOURS[INFO]
-        return SYMBOLS[step.status], COLOURS[step.status]
+        level = DRAWN_AS[step.status]
+        return SYMBOLS[level], COLOURS[level]
 
     def html(self) -> str:
         rows = []
         for step in self.steps:
             symbol, colour = self._symbol(step)
             took = f" ({step.seconds:.0f} s)" if step.seconds is not None and step.seconds >= 1 else ""
-            done = "" if step.status != OK else (" · changed" if step.changed else " · already done")
+            done = "" if step.status != StepStatus.DONE else (" · changed" if step.changed else " · already done")
             detail = code_html(step.detail) + escape(took + done)
             rows.append(f'<li style="list-style:none"><b style="color:{colour}">{symbol}</b> <b>{escape(step.title)}</b>'
                         f' <span style="color:var(--jp-ui-font-color2, #57606a)">{detail}</span></li>')

@@ -11,9 +11,21 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Sequence
 
-OK, INFO, SKIP, WARN, ERROR = "ok", "info", "skip", "warn", "error"
+
+class Level(StrEnum):
+    """How a notice is drawn (symbol and colour)."""
+
+    OK = "ok"
+    INFO = "info"
+    SKIP = "skip"
+    WARN = "warn"
+    ERROR = "error"
+
+
+OK, INFO, SKIP, WARN, ERROR = tuple(Level)
 SYMBOLS = {OK: "✔", INFO: "ℹ", SKIP: "–", WARN: "!", ERROR: "✘"}
 COLOURS = {OK: "var(--jp-success-color1, #1a7f37)", INFO: "var(--jp-info-color1, #0969da)", SKIP: "var(--jp-ui-font-color2, #6e7781)", WARN: "var(--jp-warn-color1, #9a6700)", ERROR: "var(--jp-error-color1, #cf222e)"}
 _BOX = "border-left:4px solid {colour};padding:4px 10px;margin:4px 0;background:var(--jp-layout-color2, #f6f8fa)"
@@ -56,7 +68,7 @@ class View:
 class Notice(View):
     """One message: `status` (ok, info, skip, warn, error), a title, optional detail lines and a hint (what to do)."""
 
-    status: str
+    status: Level
     title: str
     lines: Sequence[str] = ()
     hint: str | None = None
@@ -89,7 +101,7 @@ class Report(View):
     title: str
     items: list[Notice] = field(default_factory=list)
 
-    def add(self, status: str, title: str, lines: Sequence[str] = (), hint: str | None = None) -> Notice:
+    def add(self, status: Level, title: str, lines: Sequence[str] = (), hint: str | None = None) -> Notice:
         notice = Notice(status, title, list(lines), hint)
         self.items.append(notice)
         return notice
@@ -111,7 +123,7 @@ class Table(View):
     """Rows of plain values under headers, with an optional title and a note below."""
 
     headers: Sequence[str]
-    rows: list[Sequence[Any]]
+    rows: Sequence[Sequence[Any]]
     title: str = ""
     note: str = ""
     css_class: str = "lt-table"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Callable, Iterator, TypeVar
+from typing import Callable, Generator, TypeVar
 
 T = TypeVar("T")
 
@@ -12,7 +12,7 @@ T = TypeVar("T")
 LOOKAHEAD_PER_WORKER = 4
 
 
-def in_order(work: Callable[[int], list[T]], units: int, concurrency: int) -> Iterator[T]:
+def in_order(work: Callable[[int], list[T]], units: int, concurrency: int) -> Generator[T, None, None]:
     """Run work(0), work(1), ... work(units - 1) on `concurrency` threads and yield their items in unit order.
 
     Results come back in the order the work was *sent*, whatever order it finished in: a statistical test that

@@ -21,12 +21,15 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from labtools.errors import EnvironmentBroken
 from labtools.probes.configdump import ClusterConfig, ConfigDump, RouteEntry, WorkloadCertificate
 from labtools.probes.pods import SIDECAR
 from labtools.probes.replies import ProbeError
+
+if TYPE_CHECKING:
+    from labtools.kube import ClusterAPI
 
 ADMIN_PORT = 15000
 STATS_MATCHER_HINT = (
@@ -76,7 +79,7 @@ class HttpAdmin:
 class ExecAdmin:
     """The admin interface of a pod's sidecar, through `pilot-agent request GET <path>` run by exec."""
 
-    def __init__(self, cluster: Any, pod: str, namespace: str, container: str = SIDECAR, timeout: float = 30):
+    def __init__(self, cluster: ClusterAPI, pod: str, namespace: str, container: str = SIDECAR, timeout: float = 30):
         self.cluster, self.pod, self.namespace = cluster, pod, namespace
         self.container, self.timeout = container, timeout
         self.where = f"the proxy of pod {namespace}/{pod}"
@@ -105,7 +108,7 @@ class ExecAdmin:
 class PortForwardAdmin:
     """The admin interface of a pod's sidecar through a port-forward to 15000 (opened for each read)."""
 
-    def __init__(self, cluster: Any, pod: str, namespace: str, port: int = ADMIN_PORT, timeout: float = 10.0):
+    def __init__(self, cluster: ClusterAPI, pod: str, namespace: str, port: int = ADMIN_PORT, timeout: float = 10.0):
         self.cluster, self.pod, self.namespace, self.port, self.timeout = cluster, pod, namespace, port, timeout
         self.where = f"the proxy of pod {namespace}/{pod} (port-forward to {port})"
 

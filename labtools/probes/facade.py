@@ -6,7 +6,7 @@ See labtools/probes/__init__.py for the guide with examples.
 from __future__ import annotations
 
 from contextlib import closing
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from labtools import settings
 from labtools.probes.bookinfo import REVIEWS_API_PATH, REVIEWS_SERVICE_URL
@@ -17,6 +17,9 @@ from labtools.probes.pods import find_pod, pod_name
 from labtools.probes.prometheus import Sample, instant_query
 from labtools.probes.replies import REFUSED, UNRESOLVED, ProbeError, Replies, Reply
 from labtools.probes.sequential import SplitDecision, decide_split
+
+if TYPE_CHECKING:
+    from labtools.kube import ClusterAPI
 
 CLIENT_SELECTOR = "app=curl"  # Istio's samples/curl
 KIALI_URL = "http://127.0.0.1:30007"  # lab 01: Kiali's NodePort, mapped to the host by the kind cluster
@@ -33,7 +36,7 @@ _UNREACHABLE = (REFUSED, UNRESOLVED)
 class Probe:
     """Live evidence from one cluster, for one learner namespace, with Bookinfo served on `host` at `ingress_url`."""
 
-    def __init__(self, cluster: Any = None, namespace: str = settings.DEFAULT_NAMESPACE,
+    def __init__(self, cluster: ClusterAPI | None = None, namespace: str = settings.DEFAULT_NAMESPACE,
                  ingress_url: str = settings.INGRESS_URL, host: str = settings.BOOKINFO_HOST, timeout: float = 10.0):
         self.cluster = cluster
         self.namespace = namespace

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Iterator, Mapping
+from typing import Generator, Iterator, Mapping
 from urllib.parse import urlencode, urljoin
 
 import urllib3
@@ -78,7 +78,7 @@ class HttpClient:
                       detail=detail)
 
     def stream(self, path: str = "/", n: int = 1, concurrency: int = 1, method: str = "GET",
-               headers: Mapping[str, str] | None = None, timeout: float | None = None) -> Iterator[Reply]:
+               headers: Mapping[str, str] | None = None, timeout: float | None = None) -> Generator[Reply, None, None]:
         """`n` requests, `concurrency` at a time, yielded in the order they were sent (stop early by closing it)."""
         return in_order(lambda i: [self.request(path, method, headers, timeout=timeout, index=i)], n, concurrency)
 

@@ -16,7 +16,7 @@ import json
 import math
 import secrets
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Generator, Iterator, Mapping
 
 from labtools.probes.concurrent import in_order
 from labtools.meshconfig.model import has_sidecar
@@ -24,6 +24,9 @@ from labtools.probes.pods import app_container, find_pod, pod_name
 from labtools.probes.replies import (
     FAILED, MAX_BODY_CHARS, REFUSED, RESET, TIMEOUT, UNRESOLVED, ProbeError, Replies, Reply,
 )
+
+if TYPE_CHECKING:
+    from labtools.kube import ClusterAPI
 
 DEFAULT_TIMEOUT_S = 10.0
 MAX_REQUESTS_PER_EXEC = 20
@@ -34,7 +37,7 @@ CURL_ERRORS = {6: UNRESOLVED, 7: REFUSED, 28: TIMEOUT, 52: RESET, 56: RESET}
 class MeshClient:
     """Runs requests from one client pod, picked by label selector (or named), in its application container."""
 
-    def __init__(self, cluster: Any, namespace: str = "default", selector: str = "app=curl", pod: str | None = None,
+    def __init__(self, cluster: ClusterAPI, namespace: str = "default", selector: str = "app=curl", pod: str | None = None,
                  container: str | None = None, timeout: float = DEFAULT_TIMEOUT_S):
         self.cluster = cluster
         self.namespace = namespace
@@ -72,7 +75,7 @@ class MeshClient:
 
     # --- curl ------------------------------------------------------------------------------------------------
     def stream(self, url: str, n: int = 1, headers: Mapping[str, str] | None = None, method: str = "GET",
-               timeout: float | None = None, concurrency: int = 1) -> Iterator[Reply]:
+               timeout: float | None = None, concurrency: int = 1) -> Generator[Reply, None, None]:
         """`n` curl requests to `url`, yielded in the order they were sent (stop early by closing the iterator)."""
         if n < 1:
             raise ValueError("n must be at least 1")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from labtools.meshconfig.model import SIDECAR
 from labtools.probes.replies import ProbeError
+
+if TYPE_CHECKING:
+    from labtools.kube import ClusterAPI
 
 # kubectl's own rule for which container `kubectl exec` enters; Istio's injector sets it to the app container.
 DEFAULT_CONTAINER_ANNOTATION = "kubectl.kubernetes.io/default-container"
@@ -42,7 +45,7 @@ def app_container(pod: dict[str, Any]) -> str:
     return others[0]
 
 
-def find_pod(cluster: Any, namespace: str, selector: str) -> dict[str, Any]:
+def find_pod(cluster: ClusterAPI, namespace: str, selector: str) -> dict[str, Any]:
     """The first ready pod (by name) matching a label selector in a namespace."""
     pods = sorted(cluster.list("v1", "Pod", namespace=namespace, label_selector=selector), key=pod_name)
     ready = next((p for p in pods if is_ready(p)), None)

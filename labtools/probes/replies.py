@@ -150,7 +150,7 @@ class Replies(Sequence[Reply]):
             text += "; versions " + ", ".join(f"{v} x{c}" for v, c in sorted(versions.items()))
         latencies = self.latencies()
         if latencies:
-            text += f"; latency p50 {format_seconds(percentile(latencies, 50))}, max {format_seconds(max(latencies))}"
+            text += f"; latency p50 {format_seconds(percentile(latencies, 50) or 0.0)}, max {format_seconds(max(latencies))}"
         return text
 
 

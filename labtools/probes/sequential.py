@@ -55,13 +55,30 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Mapping
+from enum import StrEnum
+from typing import Callable, Iterable, Mapping, TypeVar
 
-PASS, FAIL = "pass", "fail"
-# Reasons a decision gives (SplitDecision.reason).
-WITHIN, TOO_HIGH, TOO_LOW, UNEXPECTED, ERRORS, EXHAUSTED = (
-    "within", "too_high", "too_low", "unexpected", "errors", "exhausted",
-)
+Answer = TypeVar("Answer")
+
+
+class Verdict(StrEnum):
+    PASS = "pass"  # the test accepted H0: the share is as expected
+    FAIL = "fail"  # it rejected H0
+
+
+class Reason(StrEnum):
+    """Why a SplitDecision came out as it did."""
+
+    WITHIN = "within"
+    TOO_HIGH = "too_high"
+    TOO_LOW = "too_low"
+    UNEXPECTED = "unexpected"
+    ERRORS = "errors"
+    EXHAUSTED = "exhausted"
+
+
+PASS, FAIL = Verdict.PASS, Verdict.FAIL
+WITHIN, TOO_HIGH, TOO_LOW, UNEXPECTED, ERRORS, EXHAUSTED = tuple(Reason)
 DESIGN_MARGIN = 0.8
 
 
@@ -74,7 +91,7 @@ class _SideTest:
     p1: float
     upper: float  # A
     lower: float  # B
-    verdict: str | None = None  # PASS (accepted H0) or FAIL (rejected it)
+    verdict: Verdict | None = None  # PASS (accepted H0) or FAIL (rejected it)
 
     def llr(self, hits: int, n: int) -> float:
         return _term(hits, self.p1, self.p0) + _term(n - hits, 1 - self.p1, 1 - self.p0)
@@ -139,8 +156,8 @@ class SequentialSplitTest:
         self.max_requests = max_requests
         self.counts: Counter[str] = Counter()
         self.n = 0
-        self.verdict: str | None = None
-        self.reason = ""
+        self.verdict: Verdict | None = None
+        self.reason: Reason | None = None  # set with the verdict
         self.deciding_version = ""
         self.truncated = False
         self._sides = self._build_sides()
@@ -192,7 +209,7 @@ class SequentialSplitTest:
         elif all(side.verdict == PASS for side in self._sides):
             self._decide(PASS, WITHIN, "")
 
-    def _decide(self, verdict: str, reason: str, version: str) -> str:
+    def _decide(self, verdict: Verdict, reason: Reason, version: str) -> Verdict:
         self.verdict, self.reason, self.deciding_version = verdict, reason, version
         return verdict
 
@@ -209,7 +226,7 @@ class SplitDecision:
     """
 
     passed: bool | None
-    reason: str
+    reason: Reason
     message: str
     counts: dict[str, int]
     observed: int
@@ -246,15 +263,15 @@ def _expected_text(expected: Mapping[str, float]) -> str:
 
 
 def decide_split(
-    answers: Iterable[object],
+    answers: Iterable[Answer],
     expected: Mapping[str, float],
-    classify: Callable[[object], str | None],
+    classify: Callable[[Answer], str | None],
     tolerance: float = 0.10,
     false_fail: float = 0.01,
     false_pass: float = 0.01,
     max_requests: int = 800,
     max_unidentified: float = 0.05,
-    status_of: Callable[[object], str] = lambda answer: "",
+    status_of: Callable[[Answer], str] = lambda answer: "",
 ) -> SplitDecision:
     """Run the sequential test over `answers` (in the order the requests were sent) and say what was seen.
 
@@ -286,10 +303,11 @@ def decide_split(
         test.truncate()  # the cap: decide with what was seen
     if test.verdict is None:
         return _decision(test, None, EXHAUSTED, sent, unidentified, statuses, failures)
+    assert test.reason is not None
     return _decision(test, test.verdict == PASS, test.reason, sent, unidentified, statuses, failures)
 
 
-def _decision(test: SequentialSplitTest, passed: bool | None, reason: str, sent: int, unidentified: int,
+def _decision(test: SequentialSplitTest, passed: bool | None, reason: Reason, sent: int, unidentified: int,
               statuses: Counter[str], failures: Counter[str]) -> SplitDecision:
     counts = dict(test.counts)
     seen = describe_counts(counts, test.n)

@@ -21,7 +21,7 @@ from typing import Callable
 
 from labtools import settings
 from labtools.errors import EnvironmentBroken
-from labtools.files import write_atomically
+from labtools.files.atomic import write_atomically
 
 CONNECT_TIMEOUT = 20  # seconds to connect and between two reads
 DEADLINE = 120  # seconds for the whole file

@@ -7,9 +7,12 @@ from pathlib import Path
 
 from labtools import settings, shell
 from labtools.errors import EnvironmentBroken, LabtoolsError
-from labtools.kube import Cluster
+from labtools.kube import Cluster, connect
 from labtools.provision import dashboards, gateway, istio, kind, preflight, readiness, registries, release
-from labtools.provision.model import FAIL, OK, WARN, Finding
+from labtools.provision.model import FAIL, OK, WARN, Finding, Severity
+from labtools.provision.codes import Code
+
+ABSENT = None  # a Row.state
 
 # The six Bookinfo Deployments (docs/LABS.md), used when the release with bookinfo.yaml is not cached.
 BOOKINFO_DEPLOYMENTS = ("details-v1", "productpage-v1", "ratings-v1", "reviews-v1", "reviews-v2", "reviews-v3")
@@ -19,7 +22,7 @@ ADDON_DEPLOYMENTS = ("prometheus", "kiali", "grafana")
 @dataclass
 class Row:
     name: str
-    state: str  # ok | warn | fail | absent
+    state: Severity | None  # None: not there at all (no cluster, Istio not installed)
     detail: str
 
 
@@ -36,7 +39,7 @@ class Status:
 
 def _connect(context: str | None, kubeconfig: Path | None) -> tuple[Cluster | None, str]:
     try:
-        return Cluster.connect(context, kubeconfig), ""
+        return connect(context, kubeconfig), ""
     except LabtoolsError as problem:
         return None, problem.message
 
@@ -49,7 +52,7 @@ def status(context: str | None = None, kubeconfig: Path | None = None) -> Status
             info = preflight.docker_info()
         except EnvironmentBroken as problem:
             result.rows.append(Row("Docker", FAIL, problem.message.splitlines()[0]))
-            result.rows.append(Row("Cluster", "absent", "cannot be checked without Docker"))
+            result.rows.append(Row("Cluster", ABSENT, "cannot be checked without Docker"))
             return result
         result.rows.append(Row("Docker", OK, f"engine {info.get('ServerVersion')}"))
         try:
@@ -58,7 +61,7 @@ def status(context: str | None = None, kubeconfig: Path | None = None) -> Status
             result.rows.append(Row("Cluster", FAIL, problem.message.splitlines()[0]))
             return result
         if not exists:
-            result.rows.append(Row("Cluster", "absent", f"no kind cluster {settings.CLUSTER_NAME!r}: run `labtools up`"))
+            result.rows.append(Row("Cluster", ABSENT, f"no kind cluster {settings.CLUSTER_NAME!r}: run `labtools up`"))
             return result
     cluster, why = _connect(context, kubeconfig)
     if cluster is None:
@@ -74,7 +77,7 @@ def status(context: str | None = None, kubeconfig: Path | None = None) -> Status
         result.versions = versions(cluster)
         installed = istio.installed_version(cluster)
         if installed is None:
-            result.rows.append(Row("Istio", "absent", "not installed: run `labtools up`"))
+            result.rows.append(Row("Istio", ABSENT, "not installed: run `labtools up`"))
         else:
             result.rows.append(_deployments_row(cluster, f"Istio {installed}", istio.NAMESPACE, istio.DEPLOYMENTS))
         result.rows.append(_deployments_row(cluster, "Bookinfo", settings.DEFAULT_NAMESPACE, _bookinfo_deployments()))
@@ -97,7 +100,7 @@ def _deployments_row(cluster: Cluster, title: str, namespace: str, names: tuple[
     found = {d["metadata"]["name"]: d for d in cluster.list("apps/v1", "Deployment", namespace)}
     present = [n for n in names if n in found]
     if not present:
-        return Row(title, "absent", "not installed: run `labtools up`")
+        return Row(title, ABSENT, "not installed: run `labtools up`")
     ready = [n for n in present if readiness.deployment_ready(found[n])]
     missing = [n for n in names if n not in found]
     waiting = [n for n in present if n not in ready]
@@ -136,46 +139,46 @@ def doctor(context: str | None = None, kubeconfig: Path | None = None) -> list[F
             info = preflight.docker_info()
         except EnvironmentBroken as no_docker:  # no cluster possible: say what still works (offline mode)
             return [_error_finding(no_docker), *offline_readiness()]
-        findings.append(Finding("LT003", OK, f"Docker engine {info.get('ServerVersion')}"))
+        findings.append(Finding(Code.DOCKER_NOT_RUNNING, OK, f"Docker engine {info.get('ServerVersion')}"))
         findings += preflight.machine(info)
-        if any(f.code == "LT004" and f.failed for f in findings):
+        if any(f.code == Code.KIND and f.failed for f in findings):
             return findings
         if not kind.exists():
             findings += preflight.host_ports()
-            findings.append(Finding("LT013", WARN, f"There is no lab cluster ({settings.CLUSTER_NAME!r}) yet.", fix="Run `labtools up`."))
+            findings.append(Finding(Code.NO_CLUSTER, WARN, f"There is no lab cluster ({settings.CLUSTER_NAME!r}) yet.", fix="Run `labtools up`."))
             return findings
         running = kind.node_running()
         if running is False:
             findings.append(Finding(
-                "LT014", FAIL, f"The lab cluster's node container {kind.node_container()} is stopped (e.g. after a reboot).",
+                Code.NODE_STOPPED, FAIL, f"The lab cluster's node container {kind.node_container()} is stopped (e.g. after a reboot).",
                 fix="Run `labtools up` (it starts it), or docker start " + kind.node_container(),
             ))
             return findings
         missing = kind.missing_mappings()
         if missing:
             findings.append(Finding(
-                "LT011", FAIL, f"The kind cluster {settings.CLUSTER_NAME!r} does not map host port(s) {', '.join(map(str, missing))} on 127.0.0.1.",
+                Code.PORT_MAPPINGS, FAIL, f"The kind cluster {settings.CLUSTER_NAME!r} does not map host port(s) {', '.join(map(str, missing))} on 127.0.0.1.",
                 detail="Without these mappings the ingress gateway (8080/8443) and lab 01's NodePorts cannot be reached from the host.",
                 fix="`labtools up --recreate` recreates the cluster with clusters/kind.yaml.",
             ))
         else:
-            findings.append(Finding("LT011", OK, "Port mappings: " + ", ".join(f"127.0.0.1:{p}" for p in settings.HOST_PORTS)))
-    cluster, problem = _connect(context, kubeconfig)
+            findings.append(Finding(Code.PORT_MAPPINGS, OK, "Port mappings: " + ", ".join(f"127.0.0.1:{p}" for p in settings.HOST_PORTS)))
+    cluster, why = _connect(context, kubeconfig)
     if cluster is None:
-        findings.append(Finding("LT015", FAIL, problem, fix="Run `labtools up`: it rewrites labtools' kubeconfig for the cluster."))
+        findings.append(Finding(Code.KUBECONFIG, FAIL, why, fix="Run `labtools up`: it rewrites labtools' kubeconfig for the cluster."))
         return findings
     with cluster:
         try:
             findings += _cluster_findings(cluster, foreign)
         except EnvironmentBroken as unreachable:
-            findings.append(Finding("LT016", FAIL, unreachable.message, fix=unreachable.hint or ""))
+            findings.append(Finding(Code.API_UNREACHABLE, FAIL, unreachable.message, fix=unreachable.hint or ""))
     return findings
 
 
 def _error_finding(problem: EnvironmentBroken) -> Finding:
     """A Finding from an error raised as `Finding.as_error()` ("[LTnnn] summary")."""
     message = problem.message
-    code, summary = ("LT003", message)
+    code, summary = (Code.DOCKER_NOT_RUNNING, message)
     if message.startswith("[LT") and "]" in message:
         code, summary = message[1:message.index("]")], message[message.index("]") + 1:].strip()
     first, _, rest = summary.partition("\n")
@@ -184,16 +187,16 @@ def _error_finding(problem: EnvironmentBroken) -> Finding:
 
 def offline_readiness() -> list[Finding]:
     """What the labs need without a cluster: Istio's CRD file (validation), JupyterLab, and the ports kept free."""
-    from labtools import schemas
+    from labtools.files import schemas
 
     findings = []
     crd_file = schemas.find_crd_file()  # presence only: parsing it (a second) and caching it is validation's job
     if crd_file is None:
-        findings.append(Finding("LT100", WARN, "Offline: your YAML is read but not validated. "
+        findings.append(Finding(Code.CRD_FILE, WARN, "Offline: your YAML is read but not validated. "
                                 + schemas.missing_note().removeprefix("Not validated: "),
                                 fix="labtools crds   (downloads Istio's CRD file alone, about 1 MB; no Docker needed)"))
     else:
-        findings.append(Finding("LT100", OK, f"Offline: YAML is validated against Istio's CRD file {crd_file}"))
+        findings.append(Finding(Code.CRD_FILE, OK, f"Offline: YAML is validated against Istio's CRD file {crd_file}"))
     jupyter = shell.which("jupyter")
     version = None
     if jupyter:
@@ -203,9 +206,9 @@ def offline_readiness() -> list[Finding]:
         except EnvironmentBroken:  # not found after all, or it hung
             version = None
     if version:
-        findings.append(Finding("LT101", OK, f"Offline: JupyterLab {version} opens the labs (`labtools start`)"))
+        findings.append(Finding(Code.JUPYTERLAB, OK, f"Offline: JupyterLab {version} opens the labs (`labtools start`)"))
     else:
-        findings.append(Finding("LT101", WARN, "Offline: JupyterLab is not installed, so `labtools start` cannot open the labs.",
+        findings.append(Finding(Code.JUPYTERLAB, WARN, "Offline: JupyterLab is not installed, so `labtools start` cannot open the labs.",
                                 fix="In the labtools folder: pip install -e '.[notebook]'   (`labtools check LAB --offline FILES` "
                                 "grades files without it)"))
     findings += preflight.host_ports()
@@ -236,18 +239,18 @@ def _cluster_findings(cluster: Cluster, foreign: bool) -> list[Finding]:
     minor = f"{version.get('major', '?')}.{str(version.get('minor', '?')).rstrip('+')}"
     low, high = settings.ISTIO_SUPPORTED_KUBERNETES
     if preflight.minor_version(low) <= preflight.minor_version(minor) <= preflight.minor_version(high):
-        findings.append(Finding("LT040", OK, f"Cluster runs Kubernetes {version.get('gitVersion')}"))
+        findings.append(Finding(Code.KUBERNETES_VERSION, OK, f"Cluster runs Kubernetes {version.get('gitVersion')}"))
     else:
         findings.append(Finding(
-            "LT040", FAIL, f"The cluster runs Kubernetes {version.get('gitVersion')}; Istio {settings.ISTIO_VERSION} supports {low} to {high}.",
+            Code.KUBERNETES_VERSION, FAIL, f"The cluster runs Kubernetes {version.get('gitVersion')}; Istio {settings.ISTIO_VERSION} supports {low} to {high}.",
             fix="Recreate it with the pinned node image: unset LABTOOLS_NODE_IMAGE, then `labtools up --recreate`.",
         ))
     installed = istio.installed_version(cluster)
     if installed is None:
-        findings.append(Finding("LT062", FAIL, "Istio is not installed in the cluster.", fix="Run `labtools up`."))
+        findings.append(Finding(Code.ISTIO_MISSING, FAIL, "Istio is not installed in the cluster.", fix="Run `labtools up`."))
         return findings
     if installed != settings.ISTIO_VERSION:
-        findings.append(Finding("LT063", WARN, f"Istio {installed} runs; the labs are written for {settings.ISTIO_VERSION}.",
+        findings.append(Finding(Code.ISTIO_VERSION, WARN, f"Istio {installed} runs; the labs are written for {settings.ISTIO_VERSION}.",
                                 fix="`labtools up` installs the pinned version over it."))
     findings.append(retired_images(cluster))
     checks = [(istio.NAMESPACE, d) for d in istio.DEPLOYMENTS] + [(settings.DEFAULT_NAMESPACE, d) for d in _bookinfo_deployments()]
@@ -255,21 +258,21 @@ def _cluster_findings(cluster: Cluster, foreign: bool) -> list[Finding]:
     for namespace, name in readiness.not_ready(cluster, checks):
         problems = readiness.why_not_ready(cluster, namespace, name)
         if name in istio.DEPLOYMENTS:
-            findings.append(Finding("LT060", FAIL, f"Istio's {name} is not ready.",
+            findings.append(Finding(Code.ISTIO_NOT_READY, FAIL, f"Istio's {name} is not ready.",
                                     detail="; ".join(p.summary for p in problems[:3]), fix=(problems[0].fix if problems else "")))
-        findings += [p for p in problems if p.code != "LT053" or name not in ADDON_DEPLOYMENTS]
+        findings += [p for p in problems if p.code != Code.DEPLOYMENT_MISSING or name not in ADDON_DEPLOYMENTS]
     if not readiness.injection_enabled(cluster, settings.DEFAULT_NAMESPACE):
-        findings.append(Finding("LT071", FAIL, f"Namespace {settings.DEFAULT_NAMESPACE} is not labelled istio-injection=enabled: new pods get no sidecar.",
+        findings.append(Finding(Code.INJECTION_LABEL, FAIL, f"Namespace {settings.DEFAULT_NAMESPACE} is not labelled istio-injection=enabled: new pods get no sidecar.",
                                 fix=f"Run `labtools up` (or kubectl label namespace {settings.DEFAULT_NAMESPACE} istio-injection=enabled)."))
     else:
         bare = readiness.pods_without_sidecars(cluster, settings.DEFAULT_NAMESPACE)
         findings.append(readiness.sidecar_finding(settings.DEFAULT_NAMESPACE, bare) if bare
-                        else Finding("LT070", OK, f"Every pod in {settings.DEFAULT_NAMESPACE} has its sidecar"))
+                        else Finding(Code.SIDECARS, OK, f"Every pod in {settings.DEFAULT_NAMESPACE} has its sidecar"))
     if not foreign:
         if cluster.knows("networking.istio.io/v1", "Gateway") and gateway.smoke_route_present(cluster):
             findings.append(gateway.explain(gateway.probe()))
         else:
-            findings.append(Finding("LT086", WARN, "labtools' check route is missing, so the ingress path was not tested.",
+            findings.append(Finding(Code.SMOKE_ROUTE_MISSING, WARN, "labtools' check route is missing, so the ingress path was not tested.",
                                     fix="Run `labtools up` (it adds the route for host " + settings.SMOKE_HOST + ")."))
     findings.append(_propagation(cluster))
     return findings
@@ -286,9 +289,9 @@ def retired_images(cluster: Cluster) -> Finding:
             meta = pod.get("metadata") or {}
             flagged.append(f"{meta.get('namespace', '?')}/{meta.get('name', '?')} ({', '.join(images)})")
     if not flagged:
-        return Finding("LT064", OK, "No pod pulls from a retired registry (" + ", ".join(registries.RETIRED) + ")")
+        return Finding(Code.RETIRED_REGISTRY, OK, "No pod pulls from a retired registry (" + ", ".join(registries.RETIRED) + ")")
     return Finding(
-        "LT064", FAIL,
+        Code.RETIRED_REGISTRY, FAIL,
         f"{len(flagged)} pod(s) use images from a registry Istio retires in late 2026: " + "; ".join(flagged[:5])
         + (f"; and {len(flagged) - 5} more" if len(flagged) > 5 else ""),
         detail=f"Source: {registries.SOURCE}. Once the registry is gone these pods cannot start again.",
@@ -301,17 +304,17 @@ def retired_images(cluster: Cluster) -> Finding:
 def _propagation(cluster: Cluster) -> Finding:
     cached = release.cached()
     if cached is None:
-        return Finding("LT090", OK, "Config propagation: not checked (istioctl not downloaded yet)")
+        return Finding(Code.PROPAGATION, OK, "Config propagation: not checked (istioctl not downloaded yet)")
     try:
         stale = istio.stale_proxies(istio.proxy_status(cached, cluster))
     except shell.ToolNotFound:
-        return Finding("LT090", OK, "Config propagation: not checked (istioctl not found)")
+        return Finding(Code.PROPAGATION, OK, "Config propagation: not checked (istioctl not found)")
     except EnvironmentBroken as problem:
-        return Finding("LT090", WARN, f"`istioctl proxy-status` failed: {problem.message.splitlines()[0]}")
+        return Finding(Code.PROPAGATION, WARN, f"`istioctl proxy-status` failed: {problem.message.splitlines()[0]}")
     if stale:
         return Finding(
-            "LT090", WARN, f"{len(stale)} proxies have not taken istiod's latest configuration yet: {', '.join(stale[:5])}",
+            Code.PROPAGATION, WARN, f"{len(stale)} proxies have not taken istiod's latest configuration yet: {', '.join(stale[:5])}",
             detail="Right after an apply this is normal for a few seconds; a check run in that window sees the old routes.",
             fix="Wait a few seconds and check again; if it stays STALE, restart istiod (kubectl rollout restart deployment/istiod -n istio-system).",
         )
-    return Finding("LT090", OK, "Config propagation: every proxy is in sync with istiod")
+    return Finding(Code.PROPAGATION, OK, "Config propagation: every proxy is in sync with istiod")

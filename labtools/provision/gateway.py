@@ -16,6 +16,7 @@ from typing import Callable
 from labtools import settings
 from labtools.kube import Cluster
 from labtools.provision.model import FAIL, OK, WARN, Finding
+from labtools.provision.codes import Code
 
 SMOKE_NAME = "labtools-smoke"
 MANAGED = {"app.kubernetes.io/managed-by": "labtools"}
@@ -93,38 +94,38 @@ def probe(path: str = "/productpage", host: str = settings.SMOKE_HOST, base_url:
 def explain(result: Probe) -> Finding:
     target = f"{result.url} (Host: {result.host})"
     if result.ok:
-        return Finding("LT080", OK, f"{target} answers 200")
+        return Finding(Code.INGRESS, OK, f"{target} answers 200")
     if result.failure == "refused":
         return Finding(
-            "LT080", FAIL, f"Nothing answers on {result.url}: the connection is refused.",
+            Code.INGRESS, FAIL, f"Nothing answers on {result.url}: the connection is refused.",
             detail="The cluster's node is not running, or it was created without labtools' port mapping (127.0.0.1:8080 -> NodePort 30080).",
             fix="`labtools status` shows the cluster; `labtools doctor` checks the port mappings. A cluster without them needs `labtools up --recreate`.",
         )
     if result.failure == "reset":
         return Finding(
-            "LT081", FAIL, f"{result.url} accepts the connection and then resets it.",
+            Code.INGRESS_RESET, FAIL, f"{result.url} accepts the connection and then resets it.",
             detail="The port mapping works, but the ingress gateway has no listener for port 80: no Gateway resource opens "
             "that port for this host yet (or the gateway pod is not ready). A reset means \"nothing listens\"; a 404 would "
             "mean \"listening, but no route\".",
             fix="Apply a Gateway that selects `istio: ingressgateway` with an HTTP server on port 80 (lab 02); if you just did, wait a few seconds.",
         )
     if result.failure in ("timeout", "error"):
-        return Finding("LT085", FAIL, f"No answer from {result.url}: {result.failure} ({result.detail}).",
+        return Finding(Code.INGRESS_NO_ANSWER, FAIL, f"No answer from {result.url}: {result.failure} ({result.detail}).",
                        fix="Check that the cluster runs (`labtools status`) and that no firewall blocks 127.0.0.1.")
     if result.status == 404:
         return Finding(
-            "LT082", FAIL, f"{target} answers 404: the gateway listens, but no route matches this host and path.",
+            Code.INGRESS_NO_ROUTE, FAIL, f"{target} answers 404: the gateway listens, but no route matches this host and path.",
             detail="No VirtualService bound to the gateway lists this host and path, or the new route has not reached the "
             "gateway yet (configuration takes a few seconds to propagate).",
             fix="Check the VirtualService's hosts, gateways and match rules; wait a few seconds and try again.",
         )
     if result.status in (502, 503, 504):
         return Finding(
-            "LT083", FAIL, f"{target} answers {result.status}: a route matched, but the destination did not answer.",
+            Code.INGRESS_UPSTREAM, FAIL, f"{target} answers {result.status}: a route matched, but the destination did not answer.",
             detail="The destination's pods are not ready, or the route names a subset no DestinationRule defines.",
             fix="Run `labtools status` to see whether the pods are ready; check the route's destination host, port and subset.",
         )
-    return Finding("LT084", WARN, f"{target} answers {result.status}.", detail=result.detail[:120])
+    return Finding(Code.INGRESS_UNEXPECTED, WARN, f"{target} answers {result.status}.", detail=result.detail[:120])
 
 
 def wait_for_smoke(timeout: float, waiting: Callable[[str], None], interval: float = 2.0) -> Probe:

@@ -10,6 +10,7 @@ from labtools.kube import Cluster
 from labtools.provision import registries
 from labtools.provision.model import FAIL, Finding
 from labtools.provision.release import Release
+from labtools.provision.codes import Code
 
 NAMESPACE = settings.SYSTEM_NAMESPACE
 DEPLOYMENTS = ("istiod", "istio-ingressgateway", "istio-egressgateway")
@@ -76,11 +77,11 @@ def explain_install_failure(output: str) -> Finding:
     if "not ready after" in output or "context deadline exceeded" in output or "timed out waiting" in output:
         which = ", ".join(waiting) or "the Istio components"
         return Finding(
-            "LT060", FAIL, f"Istio was installed but {which} did not become ready within {READINESS_TIMEOUT}.",
+            Code.ISTIO_NOT_READY, FAIL, f"Istio was installed but {which} did not become ready within {READINESS_TIMEOUT}.",
             detail=shell.last_lines(output, 6),
             fix="Run `labtools doctor`: it shows why the pods are not ready (image pull, memory). Then `labtools up` again.",
         )
-    return Finding("LT061", FAIL, "istioctl install failed.", detail=shell.last_lines(output, 8),
+    return Finding(Code.ISTIO_INSTALL_FAILED, FAIL, "istioctl install failed.", detail=shell.last_lines(output, 8),
                    fix="Run `labtools doctor`, fix what it reports, then `labtools up` again.")
 
 

@@ -10,6 +10,7 @@ import re
 
 from labtools import settings, shell
 from labtools.provision.model import FAIL, Finding
+from labtools.provision.codes import Code
 
 CREATE_TIMEOUT = 20 * 60  # pulling the ~1 GB node image on a slow line takes a while
 
@@ -103,7 +104,7 @@ def explain_create_failure(output: str, name: str) -> Finding:
     text = output.lower()
     if "already exist for a cluster with the name" in text:
         return Finding(
-            "LT011", FAIL, f"A kind cluster named {name!r} already exists (perhaps left by an interrupted run).",
+            Code.PORT_MAPPINGS, FAIL, f"A kind cluster named {name!r} already exists (perhaps left by an interrupted run).",
             detail=shell.last_lines(output, 3),
             fix=f"Start over with `labtools up --recreate` (it deletes only {name!r}), or choose another name with LABTOOLS_CLUSTER.",
         )
@@ -111,19 +112,19 @@ def explain_create_failure(output: str, name: str) -> Finding:
     if port or "port is already allocated" in text or "address already in use" in text:
         which = port.group(1) if port else "a mapped port"
         return Finding(
-            "LT010", FAIL, f"kind could not publish host port {which} on 127.0.0.1: something else holds it.",
+            Code.HOST_PORT_TAKEN, FAIL, f"kind could not publish host port {which} on 127.0.0.1: something else holds it.",
             detail=shell.last_lines(output, 3),
             fix="Free the port (`labtools doctor` names the container holding it), then run `labtools up` again.",
         )
     if "permission denied" in text and "docker" in text:
-        return Finding("LT002", FAIL, "kind may not use Docker (permission denied).", detail=shell.last_lines(output, 3),
+        return Finding(Code.DOCKER_DENIED, FAIL, "kind may not use Docker (permission denied).", detail=shell.last_lines(output, 3),
                        fix="Add yourself to the docker group (sudo usermod -aG docker $USER), then log out and in again.")
     if "cannot connect to the docker daemon" in text:
-        return Finding("LT003", FAIL, "Docker stopped while kind was creating the cluster.", detail=shell.last_lines(output, 3),
+        return Finding(Code.DOCKER_NOT_RUNNING, FAIL, "Docker stopped while kind was creating the cluster.", detail=shell.last_lines(output, 3),
                        fix="Start Docker, then `labtools up --recreate`.")
     if "toomanyrequests" in text or "rate limit" in text or "failed to pull image" in text or "pulling image" in text:
         return image_pull_finding(output, f"the node image {settings.KIND_NODE_IMAGE}")
-    return Finding("LT012", FAIL, f"kind could not create the cluster {name!r}.", detail=shell.last_lines(output, 8),
+    return Finding(Code.CLUSTER_NOT_CREATED, FAIL, f"kind could not create the cluster {name!r}.", detail=shell.last_lines(output, 8),
                    fix="Run `labtools doctor`; if it finds nothing, `labtools up --recreate` starts over.")
 
 
@@ -145,4 +146,4 @@ def image_pull_finding(message: str, what: str) -> Finding:
                       "Check the image name and version; for the pinned versions, `labtools up` needs no changes: report it.")
     else:
         cause, fix = ("The image could not be pulled.", "Check the internet connection, then run `labtools up` again.")
-    return Finding("LT050", FAIL, f"Cannot pull {what}: {cause}", detail=shell.last_lines(message, 3), fix=fix)
+    return Finding(Code.IMAGE_PULL, FAIL, f"Cannot pull {what}: {cause}", detail=shell.last_lines(message, 3), fix=fix)

@@ -3,22 +3,40 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from enum import StrEnum
+from typing import TYPE_CHECKING, Protocol
 
 from labtools.errors import EnvironmentBroken
 
-OK, WARN, FAIL = "ok", "warn", "fail"
+if TYPE_CHECKING:
+    from labtools.provision.codes import Code
+
+
+class Severity(StrEnum):
+    OK = "ok"
+    WARN = "warn"
+    FAIL = "fail"
+
+
+OK, WARN, FAIL = Severity.OK, Severity.WARN, Severity.FAIL
 
 
 @dataclass(frozen=True)
 class Finding:
-    """One diagnosis. `code` is stable (LTnnn) so messages can be searched; every non-OK finding carries a fix."""
+    """One diagnosis. `code` is stable (labtools.provision.codes) so messages can be searched; every non-OK finding
+    carries a fix (the catalog's, where the finding names none of its own)."""
 
-    code: str
-    severity: str  # ok | warn | fail
+    code: Code
+    severity: Severity
     summary: str
     detail: str = ""
     fix: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.fix and self.severity != Severity.OK:
+            from labtools.provision.codes import CATALOG
+
+            object.__setattr__(self, "fix", CATALOG[self.code].fix)
 
     @property
     def failed(self) -> bool:
@@ -37,8 +55,8 @@ class Reporter(Protocol):
     def step_finished(self, name: str, title: str, changed: bool | None, detail: str) -> None:
         """`changed`: True when the step did something, False when it was already done, None for a pure check."""
 
-    def step_failed(self, name: str, title: str) -> None:
-        """Optional: the step raised; the error itself reaches the caller as an exception."""
+    # Optional, so not declared here: step_failed(name, title), called when the step raised (the error itself
+    # reaches the caller as an exception).
 
     def waiting(self, message: str) -> None: ...
 

@@ -15,10 +15,11 @@ from typing import Callable
 
 from labtools import settings
 from labtools.errors import EnvironmentBroken
-from labtools.files import write_atomically
-from labtools.kube import Cluster
+from labtools.files.atomic import write_atomically
+from labtools.kube import Cluster, connect
 from labtools.provision import components, gateway, istio, kind, preflight, readiness, release
-from labtools.provision.model import Reporter, SilentReporter
+from labtools.provision.model import WARN, Reporter, SilentReporter
+from labtools.provision.codes import Code
 
 JOURNAL_VERSION = 1
 
@@ -63,7 +64,7 @@ class Setup:
 
     def cluster(self) -> Cluster:
         if self._cluster is None:
-            self._cluster = Cluster.connect(self.options.context, self.options.kubeconfig)
+            self._cluster = connect(self.options.context, self.options.kubeconfig)
         return self._cluster
 
     def objects(self, component: str) -> list[dict]:
@@ -99,7 +100,7 @@ def _preflight(setup: Setup) -> tuple[bool | None, str]:
         if len(failures) > 1:
             error.message += "\nAlso:\n" + "\n".join(f"  [{f.code}] {f.summary}" for f in failures[1:])
         raise error
-    warnings = [f for f in findings if f.severity == "warn"]
+    warnings = [f for f in findings if f.severity == WARN]
     return None, f"Docker {info.get('ServerVersion')}" + (f", {len(warnings)} warning(s)" if warnings else "")
 
 
@@ -129,7 +130,7 @@ def _cluster(setup: Setup) -> tuple[bool, str]:
         missing = kind.missing_mappings(name)
         if missing:
             raise EnvironmentBroken(
-                f"[LT011] A kind cluster named {name!r} exists, but it does not map host port(s) "
+                f"[{Code.PORT_MAPPINGS}] A kind cluster named {name!r} exists, but it does not map host port(s) "
                 f"{', '.join(map(str, missing))} on 127.0.0.1: labtools did not create it, or created it with another config.",
                 hint=f"`labtools up --recreate` deletes {name!r} and creates it with {kind.config_path()}.",
             )

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from labtools import settings, shell
 from labtools.provision.model import FAIL, OK, WARN, Finding
+from labtools.provision.codes import Code
 
 GIB = 1024**3
 # Istio's platform notes ask Docker for 8 GB and 4 CPUs for the demo profile; below 4 GiB the mesh does not come up.
@@ -26,37 +27,37 @@ INOTIFY_FIX = (
 
 
 def docker_info() -> dict:
-    """`docker info` as a dict. Raises EnvironmentBroken (LT001-LT003) where Docker cannot be used."""
+    """`docker info` as a dict. Raises EnvironmentBroken (DOCKER_MISSING, DOCKER_DENIED, DOCKER_NOT_RUNNING) where Docker cannot be used."""
     try:
         result = shell.run(["docker", "info", "--format", "{{json .}}"], timeout=30, check=False)
     except shell.ToolNotFound:
         raise Finding(
-            "LT001", FAIL, "Docker is not installed: labtools runs the lab cluster in Docker (kind).",
+            Code.DOCKER_MISSING, FAIL, "Docker is not installed: labtools runs the lab cluster in Docker (kind).",
             fix=shell.INSTALL_HINTS["docker"] + " Without Docker, `labtools start` opens the labs in offline mode.",
         ).as_error() from None
     except shell.CommandFailed:
         raise Finding(
-            "LT003", FAIL, "Docker did not answer within 30 s.",
+            Code.DOCKER_NOT_RUNNING, FAIL, "Docker did not answer within 30 s.",
             fix="Restart Docker (Docker Desktop: Troubleshoot > Restart; Linux: sudo systemctl restart docker).",
         ).as_error() from None
     text = result.output
     lowered = text.lower()
     if "permission denied" in lowered:
         raise Finding(
-            "LT002", FAIL, "Docker is installed, but this user may not use it (permission denied on the Docker socket).",
+            Code.DOCKER_DENIED, FAIL, "Docker is installed, but this user may not use it (permission denied on the Docker socket).",
             detail=shell.last_lines(result.stderr, 3),
             fix="Add yourself to the docker group (sudo usermod -aG docker $USER), then log out and in again.",
         ).as_error()
     info = _json_object(result.stdout)
     if result.returncode == 0 and not info:  # it ran and said something, but not the JSON asked for
         raise Finding(
-            "LT003", FAIL, "`docker info` ran but its answer cannot be read (cut short, or not the JSON asked for).",
+            Code.DOCKER_NOT_RUNNING, FAIL, "`docker info` ran but its answer cannot be read (cut short, or not the JSON asked for).",
             detail=shell.last_lines(result.stdout or result.stderr, 3),
             fix="Run `docker info` yourself to see what it says; restart Docker if it does not answer fully.",
         ).as_error()
     if result.returncode != 0 or not info.get("ServerVersion"):
         raise Finding(
-            "LT003", FAIL, "Docker is installed but its engine is not running (cannot connect to the Docker daemon).",
+            Code.DOCKER_NOT_RUNNING, FAIL, "Docker is installed but its engine is not running (cannot connect to the Docker daemon).",
             detail=shell.last_lines(result.stderr, 3),
             fix="Start Docker (Docker Desktop, or on Linux: sudo systemctl start docker), then run the command again. "
             "Without Docker, `labtools start` opens the labs in offline mode.",
@@ -75,24 +76,24 @@ def resources(info: dict) -> list[Finding]:
     memory = int(info.get("MemTotal") or 0) / GIB
     if memory and memory < MEMORY_FAIL_GIB:
         findings.append(Finding(
-            "LT030", FAIL, f"Docker has {memory:.1f} GiB of memory; Istio with Bookinfo and the addons needs at least {MEMORY_FAIL_GIB} GiB.",
+            Code.MEMORY, FAIL, f"Docker has {memory:.1f} GiB of memory; Istio with Bookinfo and the addons needs at least {MEMORY_FAIL_GIB} GiB.",
             fix=f"Give Docker more memory ({MEMORY_WARN_GIB} GiB recommended): Docker Desktop > Settings > Resources, "
             "or close other programs on Linux.",
         ))
     elif memory and memory < MEMORY_WARN_GIB:
         findings.append(Finding(
-            "LT030", WARN, f"Docker has {memory:.1f} GiB of memory; {MEMORY_WARN_GIB} GiB is recommended.",
+            Code.MEMORY, WARN, f"Docker has {memory:.1f} GiB of memory; {MEMORY_WARN_GIB} GiB is recommended.",
             fix="Pods may stay Pending for lack of memory; give Docker more memory if they do.",
         ))
     else:
-        findings.append(Finding("LT030", OK, f"Docker memory: {memory:.1f} GiB" if memory else "Docker memory: not reported"))
+        findings.append(Finding(Code.MEMORY, OK, f"Docker memory: {memory:.1f} GiB" if memory else "Docker memory: not reported"))
     cpus = int(info.get("NCPU") or 0)
     if cpus and cpus < 2:
-        findings.append(Finding("LT032", WARN, f"Docker has {cpus} CPU; 4 are recommended.", fix="Give Docker more CPUs."))
+        findings.append(Finding(Code.CPUS, WARN, f"Docker has {cpus} CPU; 4 are recommended.", fix="Give Docker more CPUs."))
     findings.append(_disk(info))
     if str(info.get("CgroupVersion")) == "1" and minor_version(settings.node_image_kubernetes()) >= (1, 35):
         findings.append(Finding(
-            "LT042", FAIL, f"This host runs cgroup v1, which kind's Kubernetes {settings.node_image_kubernetes()} node images no longer support.",
+            Code.CGROUP_V1, FAIL, f"This host runs cgroup v1, which kind's Kubernetes {settings.node_image_kubernetes()} node images no longer support.",
             fix="Use a node image of Kubernetes 1.34 (LABTOOLS_NODE_IMAGE) or switch the host to cgroup v2.",
         ))
     return findings
@@ -106,13 +107,13 @@ def _disk(info: dict) -> Finding:
     try:
         free = shutil.disk_usage(where).free / GIB
     except OSError:
-        return Finding("LT031", OK, f"Free disk: not measurable at {where}")
+        return Finding(Code.DISK, OK, f"Free disk: not measurable at {where}")
     fix = f"Free disk space at {where} (`docker system prune` removes unused images and containers)."
     if free < DISK_FAIL_GIB:
-        return Finding("LT031", FAIL, f"Only {free:.1f} GiB free at {where}; the node and Istio images need about {DISK_FAIL_GIB} GiB.", fix=fix)
+        return Finding(Code.DISK, FAIL, f"Only {free:.1f} GiB free at {where}; the node and Istio images need about {DISK_FAIL_GIB} GiB.", fix=fix)
     if free < DISK_WARN_GIB:
-        return Finding("LT031", WARN, f"{free:.1f} GiB free at {where}; {DISK_WARN_GIB} GiB is recommended.", fix=fix)
-    return Finding("LT031", OK, f"Free disk: {free:.1f} GiB at {where}")
+        return Finding(Code.DISK, WARN, f"{free:.1f} GiB free at {where}; {DISK_WARN_GIB} GiB is recommended.", fix=fix)
+    return Finding(Code.DISK, OK, f"Free disk: {free:.1f} GiB at {where}")
 
 
 def host_ports() -> list[Finding]:
@@ -125,9 +126,9 @@ def host_ports() -> list[Finding]:
         detail = f"Docker container {holder!r} publishes it." if holder else "Another program listens on it."
         fix = (f"Stop that container (docker stop {holder}) or delete the kind cluster it belongs to (kind delete cluster --name ...)."
                if holder else f"Stop the program using port {port} (on Linux: sudo ss -ltnp 'sport = :{port}' shows it).")
-        findings.append(Finding("LT010", FAIL, f"Port {port} on 127.0.0.1 is taken; the lab cluster maps it.", detail, fix))
+        findings.append(Finding(Code.HOST_PORT_TAKEN, FAIL, f"Port {port} on 127.0.0.1 is taken; the lab cluster maps it.", detail, fix))
     if not findings:
-        findings.append(Finding("LT010", OK, "Host ports free: " + ", ".join(map(str, settings.HOST_PORTS))))
+        findings.append(Finding(Code.HOST_PORT_TAKEN, OK, "Host ports free: " + ", ".join(map(str, settings.HOST_PORTS))))
     return findings
 
 
@@ -151,38 +152,38 @@ def _container_publishing(port: int) -> str | None:
 
 def inotify(proc: Path = Path("/proc/sys/fs/inotify")) -> Finding:
     if not sys.platform.startswith("linux"):
-        return Finding("LT020", OK, "inotify limits: not a Linux host (Docker Desktop sets them in its VM)")
+        return Finding(Code.INOTIFY, OK, "inotify limits: not a Linux host (Docker Desktop sets them in its VM)")
     values = {}
     for name in INOTIFY_WANTED:
         try:
             values[name] = int((proc / name).read_text().strip())
         except (OSError, ValueError):
-            return Finding("LT020", OK, f"inotify limits: {proc / name} not readable")
+            return Finding(Code.INOTIFY, OK, f"inotify limits: {proc / name} not readable")
     low = [f"{name}={values[name]} (want {want})" for name, want in INOTIFY_WANTED.items() if values[name] < want]
     if low:
         return Finding(
-            "LT020", WARN, "inotify limits are low: pods may fail with \"too many open files\".",
+            Code.INOTIFY, WARN, "inotify limits are low: pods may fail with \"too many open files\".",
             detail="fs.inotify." + ", fs.inotify.".join(low), fix=INOTIFY_FIX,
         )
-    return Finding("LT020", OK, "inotify limits: " + ", ".join(f"{k}={v}" for k, v in values.items()))
+    return Finding(Code.INOTIFY, OK, "inotify limits: " + ", ".join(f"{k}={v}" for k, v in values.items()))
 
 
 def kind_tool() -> Finding:
     try:
         result = shell.run(["kind", "version"], timeout=20, check=False)
     except shell.ToolNotFound:
-        return Finding("LT004", FAIL, "kind is not installed; labtools creates the lab cluster with it.", fix=shell.INSTALL_HINTS["kind"])
+        return Finding(Code.KIND, FAIL, "kind is not installed; labtools creates the lab cluster with it.", fix=shell.INSTALL_HINTS["kind"])
     match = re.search(r"v(\d+)\.(\d+)\.(\d+)", result.output)
     if not match:
-        return Finding("LT004", WARN, f"`kind version` printed no version: {result.output.strip()[:80]!r}", fix=shell.INSTALL_HINTS["kind"])
+        return Finding(Code.KIND, WARN, f"`kind version` printed no version: {result.output.strip()[:80]!r}", fix=shell.INSTALL_HINTS["kind"])
     found = tuple(int(x) for x in match.groups())
     wanted = tuple(int(x) for x in settings.KIND_VERSION.lstrip("v").split("."))
     if found < wanted:
         return Finding(
-            "LT041", WARN, f"kind v{'.'.join(map(str, found))} is older than {settings.KIND_VERSION}, the release the pinned node image is built for.",
+            Code.KIND_VERSION, WARN, f"kind v{'.'.join(map(str, found))} is older than {settings.KIND_VERSION}, the release the pinned node image is built for.",
             fix=shell.INSTALL_HINTS["kind"],
         )
-    return Finding("LT004", OK, f"kind v{'.'.join(map(str, found))}")
+    return Finding(Code.KIND, OK, f"kind v{'.'.join(map(str, found))}")
 
 
 def node_image() -> list[Finding]:
@@ -191,17 +192,17 @@ def node_image() -> list[Finding]:
     low, high = settings.ISTIO_SUPPORTED_KUBERNETES
     findings = []
     if version is None:
-        findings.append(Finding("LT040", WARN, f"Cannot tell the Kubernetes version of node image {image}.",
+        findings.append(Finding(Code.KUBERNETES_VERSION, WARN, f"Cannot tell the Kubernetes version of node image {image}.",
                                 fix="Use a kindest/node:vX.Y.Z@sha256:... image from the kind release notes."))
     elif not (minor_version(low) <= minor_version(version) <= minor_version(high)):
         findings.append(Finding(
-            "LT040", FAIL, f"Node image {image} runs Kubernetes {version}; Istio {settings.ISTIO_VERSION} supports {low} to {high}.",
+            Code.KUBERNETES_VERSION, FAIL, f"Node image {image} runs Kubernetes {version}; Istio {settings.ISTIO_VERSION} supports {low} to {high}.",
             fix="Unset LABTOOLS_NODE_IMAGE to use the pinned image, or pick one in that range from the kind release notes.",
         ))
     else:
-        findings.append(Finding("LT040", OK, f"Node image: Kubernetes {version} (Istio supports {low}-{high})"))
+        findings.append(Finding(Code.KUBERNETES_VERSION, OK, f"Node image: Kubernetes {version} (Istio supports {low}-{high})"))
     if "@sha256:" not in image:
-        findings.append(Finding("LT043", WARN, f"Node image {image} is not pinned by digest.",
+        findings.append(Finding(Code.NODE_IMAGE_NOT_PINNED, WARN, f"Node image {image} is not pinned by digest.",
                                 fix="kind only guarantees images by digest: use the @sha256:... form from the kind release notes."))
     return findings
 

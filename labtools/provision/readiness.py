@@ -12,6 +12,7 @@ from labtools.meshconfig.model import has_sidecar
 from labtools.provision.kind import image_pull_finding
 from labtools.provision.model import FAIL, WARN, Finding
 from labtools.provision.preflight import INOTIFY_FIX
+from labtools.provision.codes import Code
 
 PULL_REASONS = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull"}
 INJECTION_LABEL = "istio-injection"
@@ -40,17 +41,17 @@ def why_not_ready(cluster: Cluster, namespace: str, name: str) -> list[Finding]:
     """Findings for one Deployment's pods; a not-yet-created Deployment says so."""
     deployment = cluster.get("apps/v1", "Deployment", name, namespace)
     if deployment is None:
-        return [Finding("LT053", FAIL, f"Deployment {namespace}/{name} does not exist.", fix="Run `labtools up`.")]
+        return [Finding(Code.DEPLOYMENT_MISSING, FAIL, f"Deployment {namespace}/{name} does not exist.", fix="Run `labtools up`.")]
     labels = ((deployment.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
     selector = ",".join(f"{k}={v}" for k, v in sorted(labels.items())) or None
     pods = cluster.pods(namespace, selector)
     if not pods:
-        return [Finding("LT053", WARN, f"Deployment {namespace}/{name} has no pods yet.",
+        return [Finding(Code.DEPLOYMENT_MISSING, WARN, f"Deployment {namespace}/{name} has no pods yet.",
                         fix="Wait a moment; if it stays so, `kubectl describe deployment` shows the ReplicaSet's error.")]
     findings = []
     for pod in pods:
         findings += pod_problems(cluster, pod)
-    return findings or [Finding("LT054", WARN, f"Deployment {namespace}/{name} is still starting.", fix="Wait a little longer.")]
+    return findings or [Finding(Code.DEPLOYMENT_STARTING, WARN, f"Deployment {namespace}/{name} is still starting.", fix="Wait a little longer.")]
 
 
 def pod_problems(cluster: Cluster | None, pod: dict) -> list[Finding]:
@@ -62,7 +63,7 @@ def pod_problems(cluster: Cluster | None, pod: dict) -> list[Finding]:
             message = condition.get("message") or condition.get("reason") or ""
             fix = ("Give Docker more memory (8 GiB recommended) or stop other workloads, then `labtools up` again."
                    if "memory" in message.lower() or "cpu" in message.lower() else "See the message; `labtools doctor` checks the node.")
-            findings.append(Finding("LT051", FAIL, f"Pod {where} cannot be scheduled.", detail=message, fix=fix))
+            findings.append(Finding(Code.UNSCHEDULABLE, FAIL, f"Pod {where} cannot be scheduled.", detail=message, fix=fix))
     statuses = (status.get("initContainerStatuses") or []) + (status.get("containerStatuses") or [])
     for container in statuses:
         waiting = (container.get("state") or {}).get("waiting") or {}
@@ -73,9 +74,9 @@ def pod_problems(cluster: Cluster | None, pod: dict) -> list[Finding]:
             last = (container.get("lastState") or {}).get("terminated") or {}
             detail = f"container {container.get('name')}: {last.get('reason', '')} exit code {last.get('exitCode', '?')} {last.get('message', '')}".strip()
             if "too many open files" in (last.get("message") or "").lower():
-                findings.append(Finding("LT020", FAIL, f"Pod {where} crashes: too many open files (inotify limits).", detail, INOTIFY_FIX))
+                findings.append(Finding(Code.INOTIFY, FAIL, f"Pod {where} crashes: too many open files (inotify limits).", detail, INOTIFY_FIX))
             else:
-                findings.append(Finding("LT052", FAIL, f"Pod {where} keeps crashing.", detail,
+                findings.append(Finding(Code.CRASHING, FAIL, f"Pod {where} keeps crashing.", detail,
                                         fix=f"Read its log: kubectl --kubeconfig <labtools kubeconfig> logs -n {meta.get('namespace')} "
                                         f"{meta.get('name')} -c {container.get('name')} --previous"))
     return findings
@@ -164,7 +165,7 @@ def restart(cluster: Cluster, namespace: str, deployment: str) -> None:
 def sidecar_finding(namespace: str, pods: list[dict]) -> Finding:
     names = ", ".join(p["metadata"]["name"] for p in pods[:6]) + (" ..." if len(pods) > 6 else "")
     return Finding(
-        "LT070", FAIL, f"{len(pods)} pod(s) in {namespace} run without an istio-proxy sidecar: {names}",
+        Code.SIDECARS, FAIL, f"{len(pods)} pod(s) in {namespace} run without an istio-proxy sidecar: {names}",
         detail="They started before the namespace got the istio-injection=enabled label; injection happens only when a pod is created.",
         fix=f"Restart them: `labtools up` does it, or kubectl rollout restart deployment -n {namespace}",
     )

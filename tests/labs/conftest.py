@@ -16,6 +16,13 @@ def solution_text(lab_id: str) -> str:
     return "\n---\n".join(p.read_text() for p in sorted(folder.glob("*.yaml")))
 
 
+def changed(text: str, old: str, new: str, count: int = -1) -> str:
+    """`text` with `old` replaced by `new`, asserting that `old` is there: a mutation of a reformatted solution must
+    fail loudly, not grade the unchanged text."""
+    assert old in text, f"the text to change is not there: {old!r}"
+    return text.replace(old, new, count)
+
+
 @pytest.fixture
 def grade(tmp_path: Path):
     def run(lab_id: str, *texts: str):

@@ -3,72 +3,72 @@ other forms pass."""
 
 import pytest
 
-from tests.labs.conftest import assert_fails, assert_passes, solution_text
+from tests.labs.conftest import assert_fails, assert_passes, changed, solution_text
 
 S01, S02, S03 = (solution_text(lab) for lab in ("01-observability", "02-gateway", "03-virtual-service"))
 
 
 # --- 01 observability ------------------------------------------------------------------------------------------
 def test_01_services_must_be_node_ports(grade):
-    assert_fails(grade("01", S01.replace("  type: NodePort\n", "", 1)), "kiali_on_node_ports", "type ClusterIP", "NodePort")
+    assert_fails(grade("01", changed(S01, "  type: NodePort\n", "", 1)), "kiali_on_node_ports", "type ClusterIP", "NodePort")
 
 
 def test_01_wrong_node_port(grade):
-    assert_fails(grade("01", S01.replace("nodePort: 30009", "nodePort: 31009")), "prometheus_on_node_port",
+    assert_fails(grade("01", changed(S01, "nodePort: 30009", "nodePort: 31009")), "prometheus_on_node_port",
                  "nodePort 31009, expected 30009")
 
 
 def test_01_missing_node_port(grade):
-    result = grade("01", S01.replace("    nodePort: 30008\n", ""))
+    result = grade("01", changed(S01, "    nodePort: 30008\n", ""))
     assert_fails(result, "kiali_on_node_ports", "port 9090 has nodePort unset")
 
 
 def test_01_selector_from_an_older_chart_selects_nothing(grade):
-    old = S01.replace("    app.kubernetes.io/component: server\n    app.kubernetes.io/name: prometheus\n"
+    old = changed(S01, "    app.kubernetes.io/component: server\n    app.kubernetes.io/name: prometheus\n"
                       "    app.kubernetes.io/instance: prometheus\n", "    app: prometheus\n    component: server\n")
     assert_fails(grade("01", old), "services_select_running_pods", "matches no pod", "older addon charts")
 
 
 def test_01_service_in_the_wrong_namespace(grade):
-    result = grade("01", S01.replace("  namespace: istio-system\n", "", 1))
+    result = grade("01", changed(S01, "  namespace: istio-system\n", "", 1))
     assert_fails(result, "kiali_on_node_ports",
                  "You wrote Service default/kiali in namespace default", "belongs in namespace istio-system")
 
 
 # --- 02 gateway ---------------------------------------------------------------------------------------------------
 def test_02_selector_matching_no_gateway_pod(grade):
-    result = grade("02", S02.replace("istio: ingressgateway", "app: ingressgateway"))
+    result = grade("02", changed(S02, "istio: ingressgateway", "app: ingressgateway"))
     assert_fails(result, "selector_picks_ingress_gateway", "matches no gateway pod", "istio: ingressgateway", "IST0101")
 
 
 def test_02_selector_picking_the_egress_gateway(grade):
-    result = grade("02", S02.replace("istio: ingressgateway", "istio: egressgateway"))
+    result = grade("02", changed(S02, "istio: ingressgateway", "istio: egressgateway"))
     assert_fails(result, "selector_picks_ingress_gateway", "not the ingress gateway")
 
 
 @pytest.mark.parametrize("hosts", ["'*'", "'*/*'", "'*.app'"])
 def test_02_wildcard_hosts_are_too_broad(grade, hosts):
-    result = grade("02", S02.replace("    - bookinfo.app", f"    - {hosts}"))
+    result = grade("02", changed(S02, "    - bookinfo.app", f"    - {hosts}"))
     assert_fails(result, "serves_bookinfo_app_only", "every host name would be let in")
 
 
 @pytest.mark.parametrize("protocol", ["HTTPS", "TCP", "GRPC"])
 def test_02_protocol_other_than_http(grade, protocol):
-    result = grade("02", S02.replace("protocol: HTTP", f"protocol: {protocol}"))
+    result = grade("02", changed(S02, "protocol: HTTP", f"protocol: {protocol}"))
     assert_fails(result, "server_is_plain_http", f"protocol {protocol}", "plain HTTP")
 
 
 def test_02_no_server_for_bookinfo_app(grade):
-    result = grade("02", S02.replace("    - bookinfo.app", "    - productpage.app"))
+    result = grade("02", changed(S02, "    - bookinfo.app", "    - productpage.app"))
     assert_fails(result, "serves_bookinfo_app_only", "No server of the Gateway accepts host bookinfo.app")
 
 
 def test_02_unexpected_port(grade):
-    assert_fails(grade("02", S02.replace("number: 8080", "number: 9080")), "server_is_plain_http", "port 9080")
+    assert_fails(grade("02", changed(S02, "number: 8080", "number: 9080")), "server_is_plain_http", "port 9080")
 
 
 def test_02_host_restricted_to_another_namespace(grade):
-    result = grade("02", S02.replace("    - bookinfo.app", "    - istio-system/bookinfo.app"))
+    result = grade("02", changed(S02, "    - bookinfo.app", "    - istio-system/bookinfo.app"))
     assert_fails(result, "serves_bookinfo_app_only", "only admits VirtualServices from namespace istio-system")
 
 
@@ -84,27 +84,27 @@ def test_02_host_restricted_to_another_namespace(grade):
     ],
 )
 def test_02_equivalent_answers_pass(grade, change):
-    assert_passes(grade("02", S02.replace(*change)))
+    assert_passes(grade("02", changed(S02, *change)))
 
 
 # --- 03 virtual service -----------------------------------------------------------------------------------------
 def test_03_not_bound_to_the_gateway(grade):
-    result = grade("03", S03.replace("  gateways:\n  - bookinfo-gateway\n", ""))
+    result = grade("03", changed(S03, "  gateways:\n  - bookinfo-gateway\n", ""))
     assert_fails(result, "bound_to_gateway", "no gateway (so only to mesh)")
 
 
 def test_03_wrong_host(grade):
-    assert_fails(grade("03", S03.replace("  - bookinfo.app", "  - productpage")), "host_is_bookinfo_app",
+    assert_fails(grade("03", changed(S03, "  - bookinfo.app", "  - productpage")), "host_is_bookinfo_app",
                  "hosts ['productpage']", "Host: bookinfo.app")
 
 
 def test_03_wrong_destination(grade):
-    result = grade("03", S03.replace("host: productpage", "host: details"))
+    result = grade("03", changed(S03, "host: productpage", "host: details"))
     assert_fails(result, "app_paths_reach_productpage", "/productpage goes to details.default.svc.cluster.local:9080")
 
 
 def test_03_wrong_port(grade):
-    result = grade("03", S03.replace("number: 9080", "number: 8080"))
+    result = grade("03", changed(S03, "number: 9080", "number: 8080"))
     assert_fails(result, "app_paths_reach_productpage", "productpage.default.svc.cluster.local:8080", "port 9080")
 
 
@@ -115,17 +115,17 @@ def test_03_wrong_port(grade):
      ("    - uri:\n        prefix: /api/v1/products\n", "/api/v1/products/0/reviews")],
 )
 def test_03_a_path_not_routed(grade, removed, path):
-    result = grade("03", S03.replace(removed, ""))
+    result = grade("03", changed(S03, removed, ""))
     assert_fails(result, "app_paths_reach_productpage", f"{path} matches no rule")
 
 
 def test_03_exact_where_prefix_is_needed(grade):
-    result = grade("03", S03.replace("prefix: /static", "exact: /static"))
+    result = grade("03", changed(S03, "prefix: /static", "exact: /static"))
     assert_fails(result, "app_paths_reach_productpage", "/static/css/style.css matches no rule")
 
 
 def test_03_catch_all_exposes_too_much(grade):
-    result = grade("03", S03.replace("exact: /productpage", "prefix: /"))
+    result = grade("03", changed(S03, "exact: /productpage", "prefix: /"))
     assert_fails(result, "other_paths_not_routed", "/admin is routed")
 
 

@@ -3,7 +3,7 @@
 import pytest
 
 from tests.conftest import HAVE_CRDS
-from tests.labs.conftest import assert_fails, assert_passes, solution_text
+from tests.labs.conftest import assert_fails, assert_passes, changed, solution_text
 
 S07, S08, S09 = (solution_text(lab) for lab in ("07-timeouts", "08-retries", "09-circuit-breaking"))
 S10_POLICIES = solution_text("10-security").split("# File-only exercise")[0]
@@ -13,12 +13,11 @@ S10 = S10_POLICIES + S10_EXTERNAL
 
 # --- 07 timeouts --------------------------------------------------------------------------------------------------
 def test_07_no_timeout(grade):
-    assert_fails(grade("07", S07.replace("    timeout: 3s\n", "")), "productpage_has_3s_timeout", "has no timeout")
+    assert_fails(grade("07", changed(S07, "    timeout: 3s\n", "")), "productpage_has_3s_timeout", "has no timeout")
 
 
 def test_07_timeout_on_another_route(grade):
-    text = S07.replace("    timeout: 3s\n", "").replace(
-        "    - uri:\n        prefix: /static\n", "").rstrip("\n") + "\n  - match:\n    - uri:\n        prefix: /static\n" \
+    text = changed(changed(S07, "    timeout: 3s\n", ""), "    - uri:\n        prefix: /static\n", "").rstrip("\n") + "\n  - match:\n    - uri:\n        prefix: /static\n" \
         "    route:\n    - destination:\n        host: productpage\n    timeout: 3s\n"
     assert_fails(grade("07", text), "productpage_has_3s_timeout", "Found instead: rule 2 of VirtualService bookinfo has timeout 3s")
 
@@ -34,58 +33,58 @@ spec:
   - route: [{destination: {host: reviews}}]
     timeout: 3s
 """
-    result = grade("07", S07.replace("    timeout: 3s\n", ""), reviews)
+    result = grade("07", changed(S07, "    timeout: 3s\n", ""), reviews)
     assert_fails(result, "productpage_has_3s_timeout", "VirtualService reviews has timeout 3s", "Move the timeout")
 
 
 @pytest.mark.parametrize("value, message", [("3", "strings with a unit"), ("'3 s'", "a space between"), ("3sec", "unknown unit 'sec'")])
 def test_07_invalid_duration(grade, value, message):
-    result = grade("07", S07.replace("timeout: 3s", f"timeout: {value}"))
+    result = grade("07", changed(S07, "timeout: 3s", f"timeout: {value}"))
     if HAVE_CRDS:
         assert_fails(result, "objects_are_valid", "spec.http[0].timeout")
     assert_fails(result, "productpage_has_3s_timeout", message)
 
 
 def test_07_wrong_timeout(grade):
-    assert_fails(grade("07", S07.replace("timeout: 3s", "timeout: 10s")), "productpage_has_3s_timeout", "timeout of 10s")
+    assert_fails(grade("07", changed(S07, "timeout: 3s", "timeout: 10s")), "productpage_has_3s_timeout", "timeout of 10s")
 
 
 @pytest.mark.parametrize("value", ["3000ms", "0.05m", "3.0s"])
 def test_07_equivalent_durations_pass(grade, value):
-    assert_passes(grade("07", S07.replace("timeout: 3s", f"timeout: {value}")))
+    assert_passes(grade("07", changed(S07, "timeout: 3s", f"timeout: {value}")))
 
 
 # --- 08 retries ---------------------------------------------------------------------------------------------------
 def test_08_no_retries(grade):
-    result = grade("08", S08.replace("    retries:\n      attempts: 3\n      perTryTimeout: 2s\n", ""))
+    result = grade("08", changed(S08, "    retries:\n      attempts: 3\n      perTryTimeout: 2s\n", ""))
     assert_fails(result, "three_attempts_two_seconds_each", "has no retries", "default")
 
 
 def test_08_attempts_other_than_3(grade):
-    assert_fails(grade("08", S08.replace("attempts: 3", "attempts: 5")), "three_attempts_two_seconds_each",
+    assert_fails(grade("08", changed(S08, "attempts: 3", "attempts: 5")), "three_attempts_two_seconds_each",
                  "retries.attempts is 5")
 
 
 def test_08_no_per_try_timeout(grade):
-    assert_fails(grade("08", S08.replace("      perTryTimeout: 2s\n", "")), "three_attempts_two_seconds_each",
+    assert_fails(grade("08", changed(S08, "      perTryTimeout: 2s\n", "")), "three_attempts_two_seconds_each",
                  "no perTryTimeout")
 
 
 @pytest.mark.parametrize("retry_on", ["connect-failure", "retriable-status-codes", "reset,refused-stream"])
 def test_08_retry_on_that_skips_503(grade, retry_on):
-    result = grade("08", S08.replace("retryOn: 5xx", f"retryOn: {retry_on}"))
+    result = grade("08", changed(S08, "retryOn: 5xx", f"retryOn: {retry_on}"))
     assert_fails(result, "a_503_is_retried", "does not cover an HTTP 503")
 
 
 def test_08_no_retry_on_means_no_retry_of_a_503(grade):
-    result = grade("08", S08.replace("      retryOn: 5xx\n", ""))
+    result = grade("08", changed(S08, "      retryOn: 5xx\n", ""))
     assert_fails(result, "a_503_is_retried", "no retryOn", "would not be retried")
 
 
 @pytest.mark.parametrize("retry_on", ["gateway-error,connect-failure", "'503'", "connect-failure,503"])
 def test_08_equivalent_answers_pass(grade, retry_on):
-    text = S08.replace("perTryTimeout: 2s\n", "perTryTimeout: 2000ms\n").replace("retryOn: 5xx", f"retryOn: {retry_on}")
-    assert_passes(grade("08", text.replace("  - httpbin\n", "  - httpbin.default.svc.cluster.local\n")))
+    text = changed(changed(S08, "perTryTimeout: 2s\n", "perTryTimeout: 2000ms\n"), "retryOn: 5xx", f"retryOn: {retry_on}")
+    assert_passes(grade("08", changed(text, "  - httpbin\n", "  - httpbin.default.svc.cluster.local\n")))
 
 
 # --- 09 circuit breaking ------------------------------------------------------------------------------------------
@@ -97,68 +96,67 @@ def test_09_limit_missing(grade, field):
 
 @pytest.mark.parametrize("field", ["maxConnections", "http1MaxPendingRequests", "maxRequestsPerConnection"])
 def test_09_limit_larger(grade, field):
-    assert_fails(grade("09", S09.replace(f"{field}: 1", f"{field}: 10")), "connection_pool_limits",
+    assert_fails(grade("09", changed(S09, f"{field}: 1", f"{field}: 10")), "connection_pool_limits",
                  f"{field} is 10")
 
 
 def test_09_pool_missing(grade):
-    text = S09.replace("    connectionPool:\n      tcp:\n        maxConnections: 1\n      http:\n"
+    text = changed(S09, "    connectionPool:\n      tcp:\n        maxConnections: 1\n      http:\n"
                        "        http1MaxPendingRequests: 1\n        maxRequestsPerConnection: 1\n", "")
     assert_fails(grade("09", text), "connection_pool_limits", "connectionPool is missing")
 
 
 def test_09_pool_on_the_wrong_host(grade):
-    assert_fails(grade("09", S09.replace("host: httpbin", "host: fortio")), "host_is_httpbin", "has host fortio:")
+    assert_fails(grade("09", changed(S09, "host: httpbin", "host: fortio")), "host_is_httpbin", "has host fortio:")
 
 
 def test_09_outlier_detection_missing_or_looser(grade):
-    assert_fails(grade("09", S09.replace("consecutive5xxErrors: 1", "consecutive5xxErrors: 5")), "ejects_after_one_5xx",
+    assert_fails(grade("09", changed(S09, "consecutive5xxErrors: 1", "consecutive5xxErrors: 5")), "ejects_after_one_5xx",
                  "consecutive5xxErrors is 5")
-    gateway_only = S09.replace("consecutive5xxErrors: 1", "consecutiveGatewayErrors: 1")
+    gateway_only = changed(S09, "consecutive5xxErrors: 1", "consecutiveGatewayErrors: 1")
     assert_fails(grade("09", gateway_only), "ejects_after_one_5xx", "only 502, 503 and 504")
 
 
 def test_09_port_level_settings_are_equivalent(grade):
-    text = S09.replace("  trafficPolicy:\n    connectionPool:", "  trafficPolicy:\n    portLevelSettings:\n    - port: {number: 8000}\n      connectionPool:")
-    text = text.replace("\n      tcp:\n        maxConnections: 1\n      http:\n        http1MaxPendingRequests: 1\n        maxRequestsPerConnection: 1\n",
-                        "\n        tcp: {maxConnections: 1}\n        http: {http1MaxPendingRequests: 1, maxRequestsPerConnection: 1}\n")
+    text = changed(S09, "  trafficPolicy:\n    connectionPool:", "  trafficPolicy:\n    portLevelSettings:\n    - port: {number: 8000}\n      connectionPool:")
+    text = changed(text, "\n      tcp:\n        maxConnections: 1\n      http:\n        http1MaxPendingRequests: 1\n        maxRequestsPerConnection: 1\n", "\n        tcp: {maxConnections: 1}\n        http: {http1MaxPendingRequests: 1, maxRequestsPerConnection: 1}\n")
     assert_passes(grade("09", text))
 
 
 # --- 10 security --------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("mode", ["PERMISSIVE", "DISABLE"])
 def test_10_mtls_not_strict(grade, mode):
-    assert_fails(grade("10", S10.replace("mode: STRICT", f"mode: {mode}")), "mtls_is_strict", f"mode {mode}", "STRICT")
+    assert_fails(grade("10", changed(S10, "mode: STRICT", f"mode: {mode}")), "mtls_is_strict", f"mode {mode}", "STRICT")
 
 
 def test_10_peer_authentication_with_selector(grade):
-    text = S10.replace("spec:\n  mtls:", "spec:\n  selector:\n    matchLabels: {app: productpage}\n  mtls:")
+    text = changed(S10, "spec:\n  mtls:", "spec:\n  selector:\n    matchLabels: {app: productpage}\n  mtls:")
     assert_fails(grade("10", text), "mtls_is_strict", "has a selector")
 
 
 def test_10_policy_allows_every_method(grade):
-    text = S10.replace("    to:\n    - operation:\n        methods:\n        - GET\n", "")
+    text = changed(S10, "    to:\n    - operation:\n        methods:\n        - GET\n", "")
     assert_fails(grade("10", text), "only_ingress_get_allowed", "POST from the ingress gateway is allowed", "every method")
 
 
 def test_10_policy_allows_every_principal(grade):
-    text = S10.replace("  - from:\n    - source:\n        principals:\n        - cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account\n    to:", "  - to:")
+    text = changed(S10, "  - from:\n    - source:\n        principals:\n        - cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account\n    to:", "  - to:")
     assert_fails(grade("10", text), "only_ingress_get_allowed", "allows every principal")
 
 
 def test_10_policy_without_selector(grade):
-    text = S10.replace("  selector:\n    matchLabels:\n      app: productpage\n  action", "  action")
+    text = changed(S10, "  selector:\n    matchLabels:\n      app: productpage\n  action", "  action")
     assert_fails(grade("10", text), "policy_selects_productpage", "applies to every workload")
 
 
 @pytest.mark.parametrize("removed", ["      clientCertificate: /etc/certs/client.pem\n", "      caCertificates: /etc/certs/ca.pem\n"])
 def test_10_mutual_without_the_files(grade, removed):
-    assert_fails(grade("10", S10.replace(removed, "")), "external_host_uses_mutual_tls", "MUTUAL needs")
+    assert_fails(grade("10", changed(S10, removed, "")), "external_host_uses_mutual_tls", "MUTUAL needs")
 
 
 @pytest.mark.parametrize("mode", ["SIMPLE", "ISTIO_MUTUAL"])
 def test_10_other_tls_modes(grade, mode):
-    assert_fails(grade("10", S10.replace("mode: MUTUAL", f"mode: {mode}")), "external_host_uses_mutual_tls", f"tls.mode is {mode}")
+    assert_fails(grade("10", changed(S10, "mode: MUTUAL", f"mode: {mode}")), "external_host_uses_mutual_tls", f"tls.mode is {mode}")
 
 
 def test_10_external_rule_missing(grade):
@@ -166,9 +164,7 @@ def test_10_external_rule_missing(grade):
 
 
 def test_10_equivalent_answers_pass(grade):
-    text = S10.replace("security.istio.io/v1\n", "security.istio.io/v1beta1\n").replace(
-        "- cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account",
-        "- '*/ns/istio-system/sa/istio-ingressgateway-service-account'")
+    text = changed(changed(S10, "security.istio.io/v1\n", "security.istio.io/v1beta1\n"), "- cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account", "- '*/ns/istio-system/sa/istio-ingressgateway-service-account'")
     assert_passes(grade("10", text))
 
 

@@ -5,7 +5,7 @@ import pytest
 from labtools.grading.catalog import all_labs, lab_ids, load_lab, solution_dir
 from labtools.grading.offline import grade_files
 from tests.conftest import HAVE_CRDS
-from tests.labs.conftest import assert_passes
+from tests.labs.conftest import assert_passes, changed
 
 OFFLINE_LABS = lab_ids()
 VALIDATED_LABS = [lab_id for lab_id in OFFLINE_LABS if lab_id != "00-setup"]  # lab 00 writes a core Namespace only
@@ -37,7 +37,7 @@ def test_solution_passes_offline(lab_id):
 def test_solution_passes_without_schemas(lab_id, monkeypatch, tmp_path):
     monkeypatch.setenv("LABTOOLS_ISTIO_CRDS", str(tmp_path / "absent.yaml"))
     monkeypatch.setenv("LABTOOLS_CACHE", str(tmp_path / "cache"))
-    from labtools.schemas import lookup_schemas
+    from labtools.files.schemas import lookup_schemas
 
     lookup_schemas.cache_clear()
     try:
@@ -66,7 +66,7 @@ def test_an_object_given_twice_is_noted(grade):
     from tests.labs.conftest import solution_text
 
     text = solution_text("08-retries")
-    result = grade("08", text, text.replace("attempts: 3", "attempts: 4"))
+    result = grade("08", text, changed(text, "attempts: 3", "attempts: 4"))
     assert any("appears twice" in note and "the later one is graded" in note for note in result.notes)
     assert next(c for c in result.checks if c.id == "three_attempts_two_seconds_each").status == "fail"
 

@@ -31,7 +31,7 @@ def set_up_like_labtools_up(monkeypatch) -> None:
     """The cluster as `labtools up` leaves it: Istio's and Bookinfo's stand-ins applied, and the Istio release (the
     provision tests' small one) in the cache, which `lab.apply_setup()` installs components from."""
     monkeypatch.syspath_prepend(str(ROOT / "tests" / "provision"))  # where the small release is built
-    from tests.instructor.instructor_helpers import add_learner, cache_release, install_mesh
+    from tests.classroom.instructor_helpers import add_learner, cache_release, install_mesh
     from labtools.kube import Cluster
 
     cache_release()

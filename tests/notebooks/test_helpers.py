@@ -254,17 +254,18 @@ def test_a_live_only_lab_offline_is_a_skip_not_a_pass(labs, monkeypatch):
 
 
 def test_live_check_uses_the_cluster_that_answered(labs, monkeypatch):
-    from labtools.grading import live as live_grading
+    from labtools.grading import Live
 
     cluster = FakeCluster()
     live(monkeypatch, cluster)
     calls = []
 
-    def grade_cluster(lab, namespace, context, cluster):
-        calls.append((lab.id, namespace, cluster))
+    def grade(lab, source, namespace):
+        assert isinstance(source, Live)
+        calls.append((lab.id, namespace, source.cluster))
         return LabResult(lab.id, lab.title, "live", [CheckResult("x", "X", "pass", 1)])
 
-    monkeypatch.setattr(live_grading, "grade_cluster", grade_cluster)
+    monkeypatch.setattr(sessions, "grade", grade)
     view = check("02")
     assert calls == [("02-gateway", "default", cluster)]
     assert view.passed and view.graded.startswith("Graded live: what your cluster holds in namespace default")
@@ -481,11 +482,12 @@ def test_setup_shows_the_pipeline_progress(labs, monkeypatch, fail_at):
     monkeypatch.setattr(pipeline, "up", _fake_up(fail_at))
     progress = open_lab("00").setup_cluster()
     statuses = [(s.name, s.status) for s in progress.steps]
+    done, failed = setup.StepStatus.DONE, setup.StepStatus.FAILED
     if fail_at is None:
-        assert statuses == [("preflight", "ok"), ("cluster", "ok"), ("istio", "ok")] and progress.ok
+        assert statuses == [("preflight", done), ("cluster", done), ("istio", done)] and progress.ok
         assert "Changed: cluster, istio" in progress.outcome.lines and progress.notes == ["Resuming: nothing to resume."]
     else:
-        assert statuses == [("preflight", "ok"), ("cluster", "ok"), ("istio", "error")] and not progress.ok
+        assert statuses == [("preflight", done), ("cluster", done), ("istio", failed)] and not progress.ok
         assert progress.outcome.title == "Setup stopped at step “Install Istio”." and progress.outcome.hint == "Run `labtools doctor`."
     classes, text = parse(progress._repr_html_())
     assert "lt-setup" in classes and "Kind cluster" in text and progress.waiting_for == ""
@@ -635,7 +637,7 @@ def test_labtools_errors_in_a_cell_show_message_and_hint_not_a_traceback(labs, s
 
 def test_answers_come_in_steps_and_showing_them_is_recorded(labs, monkeypatch):
     pytest.importorskip("ipywidgets", reason="the button needs ipywidgets (pip install -e '.[notebook]')")
-    from labtools import progress
+    from labtools.classroom import progress
 
     offline(monkeypatch)
     lab = open_lab("09")
@@ -654,7 +656,7 @@ def test_answers_come_in_steps_and_showing_them_is_recorded(labs, monkeypatch):
 
 def test_the_check_button_asks_for_a_name_once(labs, monkeypatch):
     pytest.importorskip("ipywidgets", reason="the button needs ipywidgets (pip install -e '.[notebook]')")
-    from labtools import progress
+    from labtools.classroom import progress
 
     offline(monkeypatch)
     monkeypatch.delenv(progress.LEARNER_ENV, raising=False)
@@ -668,7 +670,7 @@ def test_the_check_button_asks_for_a_name_once(labs, monkeypatch):
 
 def test_skipping_the_name_is_remembered_too(labs, monkeypatch):
     pytest.importorskip("ipywidgets", reason="the button needs ipywidgets (pip install -e '.[notebook]')")
-    from labtools import progress
+    from labtools.classroom import progress
 
     offline(monkeypatch)
     monkeypatch.delenv(progress.LEARNER_ENV, raising=False)

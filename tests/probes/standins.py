@@ -27,7 +27,7 @@ from typing import Any
 import yaml
 
 from labtools.errors import EnvironmentBroken
-from labtools.kube import ExecResult
+from labtools.kube import ClusterAPI, ExecResult
 from labtools.meshconfig import has_sidecar
 
 # --- backends ----------------------------------------------------------------------------------------------------
@@ -474,7 +474,7 @@ def _selected(obj: dict[str, Any], selector: str | None) -> bool:
     return True
 
 
-class FakeCluster:
+class FakeCluster(ClusterAPI):
     """labtools.kube.Cluster's methods over in-memory objects. exec and port_forward reach a real Envoy:
     `pilot-agent request GET <path>` reads its admin interface, curl runs here with --connect-to the Envoy listener
     (what a sidecar's traffic capture does), and a port-forward to 15000 yields the admin port."""
@@ -487,6 +487,10 @@ class FakeCluster:
         self.unreachable = unreachable
         self.execs: list[dict[str, Any]] = []
         self.forwards: list[tuple[str, str, int]] = []
+
+    def server_version(self) -> dict[str, Any]:
+        self._check("read the server version")
+        return {"gitVersion": "v1.34.0", "major": "1", "minor": "34"}
 
     def _check(self, what: str) -> None:
         if self.unreachable:

@@ -12,7 +12,8 @@ import pytest
 
 from labtools.errors import EnvironmentBroken
 from labtools.grading import Lab, fail
-from labtools.grading.live import connect, grade_cluster, read_config
+from labtools.grading.live import grade_cluster, read_config
+from labtools.kube import connect
 from tests.conftest import requires_crds
 from tests.probes.standins import FakeCluster, pod
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from labtools import schemas, settings
+from labtools.files import schemas, settings
 from labtools.errors import EnvironmentBroken
 from labtools.provision import crds, diagnose
 from provision_helpers import run_cli

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from labtools import images, settings
+from labtools.classroom import images, settings
 from labtools.provision import components, diagnose, pipeline, registries
 from labtools.provision.model import FAIL, OK
 from labtools.provision.release import Release

@@ -145,7 +145,7 @@ def test_a_reviews_body_nested_20000_deep_is_not_a_reviews_answer():
 
 
 def test_a_deep_line_in_the_progress_log_is_skipped_with_a_warning():
-    from labtools import progress
+    from labtools.classroom import progress
 
     path = progress.log_path()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -227,7 +227,7 @@ def test_a_closed_stdout_is_reported_not_a_silent_exit_1():
 
 
 def test_a_deep_learner_identity_file_is_named():
-    from labtools import progress
+    from labtools.classroom import progress
 
     path = progress.identity_path()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -247,7 +247,7 @@ def test_deep_json_from_envoy_admin_or_prometheus_is_a_probe_error():
 
 
 def test_a_huge_line_in_the_progress_log_is_skipped_without_reading_it_whole():
-    from labtools import progress
+    from labtools.classroom import progress
 
     path = progress.log_path()
     path.parent.mkdir(parents=True, exist_ok=True)

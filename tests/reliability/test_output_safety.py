@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from labtools import progress
+from labtools.classroom import progress
 from labtools.grading.results import FAIL, PASS, CheckResult, LabResult
 from run import ROOT, clean_failure, labtools
 

@@ -6,7 +6,7 @@ from html.parser import HTMLParser
 
 from rich.console import Console
 
-from labtools import report
+from labtools.grading import report
 from labtools.grading import CheckResult, LabResult
 
 

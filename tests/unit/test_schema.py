@@ -3,7 +3,7 @@
 import pytest
 
 from labtools.meshconfig import parse_resources
-from labtools.schemas import load_schema_set
+from labtools.files.schemas import load_schema_set
 from tests.conftest import requires_crds
 
 pytestmark = requires_crds()

@@ -216,7 +216,7 @@ def test_rule_passes_the_good_submission_and_refuses_the_bad(rule_id):
 @pytest.mark.parametrize("rule_id", sorted(CASES))
 def test_the_schema_lets_the_refused_submission_through(rule_id):
     """What these rules catch gets past Istio 1.31's CRD schemas: only the webhook refuses it."""
-    from labtools.schemas import load_schema_set
+    from labtools.files.schemas import load_schema_set
 
     schemas = load_schema_set()
     for text in CASES[rule_id][:2]:

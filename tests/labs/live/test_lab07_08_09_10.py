@@ -215,7 +215,7 @@ def test_10_no_outside_client_is_an_environment_error(mesh, quick):
 
 def test_10_the_legacy_client_is_part_of_the_labs_setup_in_the_learners_namespace():
     from labtools.grading.catalog import load_lab
-    from labtools.manifests import load_manifests
+    from labtools.files.manifests import load_manifests
 
     resources = {(r.kind, r.namespace, r.name): r
                  for r in load_manifests([load_lab("10-security").setup_dir], default_namespace="learner-07")}

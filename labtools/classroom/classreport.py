@@ -4,7 +4,7 @@
     report = build_report(outcome)           # one model ...
     to_csv(report), to_html(report), text_tables(report)   # ... rendered three ways
 
-Every learner is in one of four states per lab (see labtools.progress.lab_status): passed with their own work,
+Every learner is in one of four states per lab (see labtools.classroom.progress.lab_status): passed with their own work,
 solved by the reference solution, attempted without passing, not attempted.
 """
 
@@ -24,7 +24,7 @@ from typing import Any, Iterable
 from labtools.errors import InputError
 from labtools.safetext import inert_cell, printable
 from labtools.grading.results import FAIL
-from labtools.progress import (
+from labtools.classroom.progress import (
     ATTEMPTED, EXPORT_FORMAT, EXPORT_SCHEMA, EXPORT_SCHEMA_VERSION, LEARNER, NOT_ATTEMPTED, PASSED,
     SOLVED_BY_SOLUTION, STYLES, SYMBOLS, lab_status, now_iso,
 )
@@ -526,10 +526,11 @@ def to_html(report: ClassReport) -> str:
     if report.stuck:
         parts.append('<table id="stuck-labs"><thead><tr><th>Lab</th><th>Learners stuck</th>'
                      "<th>Checks failing in their latest run</th><th>Who</th></tr></thead><tbody>")
-        for s in report.stuck:
-            failing = "<br>".join(f"{e(title)} ({count})" for title, count in s.failing_now) or "-"
-            parts.append(f'<tr data-lab="{e(s.lab)}"><td>{e(s.lab)} {e(s.title)}</td><td class="num">{len(s.learners)}</td>'
-                         f"<td>{failing}</td><td>{e(', '.join(s.learners))}</td></tr>")
+        for stuck_lab in report.stuck:
+            failing = "<br>".join(f"{e(title)} ({count})" for title, count in stuck_lab.failing_now) or "-"
+            parts.append(f'<tr data-lab="{e(stuck_lab.lab)}"><td>{e(stuck_lab.lab)} {e(stuck_lab.title)}</td>'
+                         f'<td class="num">{len(stuck_lab.learners)}</td>'
+                         f"<td>{failing}</td><td>{e(', '.join(stuck_lab.learners))}</td></tr>")
         parts.append("</tbody></table>")
     else:
         parts.append('<p class="muted">Nobody has a lab attempted and not passed.</p>')
@@ -614,9 +615,9 @@ def text_tables(report: ClassReport, top: int = 10) -> list[Any]:
         stuck.add_column("Lab", no_wrap=True)
         stuck.add_column("Learners stuck", justify="right")
         stuck.add_column("Failing in their latest run")
-        for s in report.stuck[:top]:
-            failing = "; ".join(f"{title} ({count})" for title, count in s.failing_now[:3]) or "-"
-            stuck.add_row(s.lab, str(len(s.learners)), Text(failing))
+        for stuck_lab in report.stuck[:top]:
+            failing = "; ".join(f"{title} ({count})" for title, count in stuck_lab.failing_now[:3]) or "-"
+            stuck.add_row(stuck_lab.lab, str(len(stuck_lab.learners)), Text(failing))
         out.append(stuck)
 
     if report.failed_checks:

@@ -13,7 +13,7 @@ import pytest
 from bs4 import BeautifulSoup
 from typer.testing import CliRunner
 
-from labtools import classreport, progress
+from labtools.classroom import classreport, progress
 from labtools.cli import app
 from labtools.errors import InputError, UsageError
 

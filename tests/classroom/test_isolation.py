@@ -19,7 +19,7 @@ import re
 import pytest
 
 from instructor_helpers import add_learner, install_mesh, writes
-from labtools import labstate, workshop
+from labtools.classroom import labstate, workshop
 from labtools.grading.catalog import lab_ids, load_lab
 from labtools.grading.live import grade_cluster
 from tests.conftest import requires_crds

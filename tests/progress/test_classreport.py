@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
-from labtools import classreport, progress
+from labtools.classroom import classreport, progress
 from labtools.errors import InputError
 from labtools.grading.results import FAIL
-from tests.workshop.workshop_factory import CATALOG, generate_class, expectations, lab_result, write_exports
+from tests.progress.class_factory import CATALOG, generate_class, expectations, lab_result, write_exports
 
 LABS = [lab for lab, _, _ in CATALOG]
 

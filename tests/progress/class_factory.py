@@ -1,10 +1,11 @@
 """Generated classes for the class-report tests: learners' runs, their exports, and what a report must say.
 
 The expectations are worked out here from the generated runs by plain counting, independently of
-labtools.progress and labtools.classreport, so a report is compared with its inputs and not with itself.
+labtools.classroom.progress and labtools.classroom.classreport, so a report is compared with its inputs and not
+with itself.
 
 Run as a script to get a demo class on disk:
-    python tests/workshop/workshop_factory.py OUT_DIR [LEARNERS]
+    python tests/progress/class_factory.py OUT_DIR [LEARNERS]
     labtools report OUT_DIR/exports --csv class.csv --html class.html
 (OUT_DIR/expected.json holds every learner x lab status the report must show.)
 """
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from labtools import progress
+from labtools.classroom import progress
 from labtools.grading.results import ERROR, FAIL, PASS, SKIP, CheckResult, LabResult
 
 # (lab id, title, [(check id, title, points)])

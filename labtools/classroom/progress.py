@@ -30,9 +30,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from labtools import __version__, settings, solved
+from labtools import __version__, settings
+from labtools.classroom import solved
 from labtools.errors import EnvironmentBroken, InputError, UsageError
-from labtools.files import write_atomically
+from labtools.files.atomic import create_exclusively, write_atomically
 from labtools.grading.results import FAIL, STATUSES, LabResult
 
 RECORD_VERSION = 1
@@ -136,7 +137,7 @@ def _stored_identity() -> Learner:
     text = _read_identity_text(path)
     if text is None:
         fresh = Learner(secrets.token_hex(16))
-        _create_exclusively(path, json.dumps(fresh.to_dict(), indent=2) + "\n")
+        _write_atomically(path, json.dumps(fresh.to_dict(), indent=2) + "\n", only_if_absent=True)
         text = _read_identity_text(path)  # another process may have won the race: its id is the one
         if text is None:
             raise EnvironmentBroken(f"{path}: could not be created.")
@@ -165,38 +166,11 @@ def _read_identity_text(path: Path) -> str | None:
         raise EnvironmentBroken(f"{path}: cannot be read ({problem.strerror or problem}).") from None
 
 
-def _create_exclusively(path: Path, text: str) -> None:
-    """Write `path` whole, unless it exists: a hard link of a finished temp file appears atomically or not at all."""
-    temp = _temp_beside(path, text)
+def _write_atomically(path: Path, text: str, only_if_absent: bool = False) -> None:
     try:
-        os.link(temp, path)
-    except FileExistsError:
-        pass
-    except OSError:  # a file system without hard links: fall back to an exclusive create
-        try:
-            with open(path, "x", encoding="utf-8") as handle:
-                handle.write(text)
-        except FileExistsError:
-            pass
-    finally:
-        temp.unlink(missing_ok=True)
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    try:
-        write_atomically(path, text)
+        (create_exclusively if only_if_absent else write_atomically)(path, text)
     except OSError as problem:
         raise EnvironmentBroken(f"{path}: cannot be written ({problem.strerror or problem}).") from None
-
-
-def _temp_beside(path: Path, text: str) -> Path:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-        temp.write_text(text, encoding="utf-8")
-        return temp
-    except OSError as problem:
-        raise EnvironmentBroken(f"{path.parent}: cannot write there ({problem.strerror or problem}).") from None
 
 
 # --- the log ---------------------------------------------------------------------------------------------------

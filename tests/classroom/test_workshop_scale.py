@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from instructor_helpers import install_mesh, objects, run_cli, solution_objects, writes
-from labtools import workshop
+from labtools.classroom import workshop
 from labtools.kube import Cluster
 
 CONTEXT = "shared-cluster"

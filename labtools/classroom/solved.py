@@ -2,7 +2,7 @@
 `labtools reset` clears the mark.
 
 While a lab is marked, the cluster holds what the solution applied rather than what the learner wrote, so live
-runs of that lab are recorded as solution runs (labtools.progress.record_run reads the mark). Marks are small
+runs of that lab are recorded as solution runs (labtools.classroom.progress.record_run reads the mark). Marks are small
 files in the learner's home (settings.home_dir()/solved/<namespace>/<lab>), written atomically; nothing else
 depends on them.
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 
 from labtools import settings
 from labtools.errors import EnvironmentBroken
-from labtools.files import write_atomically
+from labtools.files.atomic import write_atomically
 
 _SAFE = re.compile(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?")  # namespace and lab ids are DNS labels / "NN-name"
 

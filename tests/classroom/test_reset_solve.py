@@ -7,10 +7,12 @@ import pytest
 
 from instructor_helpers import (add_learner, demo_course, install_mesh, objects, run_cli, solution_objects, stand_ins,
                                 writes)
-from labtools import labstate, progress, settings, solved
+from labtools import settings
+from labtools.classroom import labstate, progress, solved
 from labtools.errors import EnvironmentBroken, InputError, UsageError
 from labtools.grading.catalog import load_lab
-from labtools.labstate import CREATE, DELETE, INSTALL, KEEP, REPLACE
+from labtools.classroom.labstate import CREATE, DELETE, INSTALL, KEEP, REPLACE
+from labtools.files.manifests import manifests_in
 from tests.conftest import requires_crds
 
 A, B = "learner-a", "learner-b"
@@ -119,7 +121,7 @@ def test_reset_removes_this_and_later_labs_objects_and_keeps_earlier_and_unknown
 
 
 def stand_in_setup(lab_id: str, name: str) -> dict:
-    resources, _ = labstate.read_objects(labstate.manifest_paths(load_lab(lab_id).setup_dir), "default", skip_file_only=False)
+    resources, _ = labstate.read_objects(manifests_in(load_lab(lab_id).setup_dir), "default", skip_file_only=False)
     return next(r.data for r in resources if r.name == name)
 
 
@@ -232,7 +234,7 @@ def test_no_labs_setup_reaches_outside_the_learners_namespace():
     from labtools.grading.catalog import lab_folders
 
     for folder in lab_folders():
-        resources, _ = labstate.read_objects(labstate.manifest_paths(folder / "setup"), A, skip_file_only=False)
+        resources, _ = labstate.read_objects(manifests_in(folder / "setup"), A, skip_file_only=False)
         outside = [str(r) for r in resources if r.kind in labstate.CLUSTER_WIDE or r.namespace != A]
         assert not outside, f"{folder.name}'s setup: {outside}"
 
@@ -412,7 +414,7 @@ def test_stand_ins_match_the_release_components_by_name(release):
 
 def test_an_earlier_labs_scaffolding_is_removed_but_its_solutions_are_kept():
     """Lab 07's slowed reviews is scaffolding for lab 07 alone; lab 02's Gateway is work later labs build on."""
-    from labtools import labstate
+    from labtools.classroom import labstate
 
     owners = labstate.ownership("default")
     assert owners[("VirtualService", "reviews-delay")] == ("07-timeouts", labstate.SETUP)

@@ -10,7 +10,7 @@ import pytest
 
 import kubefake
 from instructor_helpers import add_learner, install_mesh, objects, run_cli, solution_objects
-from labtools import solved
+from labtools.classroom import solved
 
 A = "learner-a"
 

@@ -46,12 +46,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from labtools import settings, solved
+from labtools import settings
+from labtools.classroom import solved
 from labtools.errors import EnvironmentBroken, InputError, LabtoolsError, UsageError
+from labtools.grading.catalog import solution_dir
 from labtools.grading.checks import Lab, Target
 from labtools.grading.live import ISTIO_KINDS
 from labtools.kube import CLUSTER_WIDE, Cluster, describe
-from labtools.manifests import read_text
+from labtools.files.manifests import manifests_in, read_text
 from labtools.meshconfig import MeshConfig, Resource, fqdn, parse_resources
 from labtools.meshconfig.routing import MESH
 
@@ -66,7 +68,6 @@ FILE_ONLY_MARKER = "labtools: file-only"
 SETUP_LAB = "00-setup"
 # Namespaces no learner works in: reset and solve refuse them.
 SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease", settings.SYSTEM_NAMESPACE})
-MANIFEST_SUFFIXES = (".yaml", ".yml")
 
 CREATE, REPLACE, DELETE, KEEP, INSTALL = "create", "replace", "delete", "keep", "install"
 _ISTIO_KIND_NAMES = frozenset(kind for _, kind in ISTIO_KINDS)
@@ -119,18 +120,6 @@ class Plan:
         return ", ".join(words + [f"{counts[KEEP]} kept"]) + "."
 
 
-# --- connecting ----------------------------------------------------------------------------------------------
-
-
-def connect(context: str | None = None, kubeconfig: Path | None = None) -> Cluster:
-    """The lab cluster; or the context the user named (from `kubeconfig`, labtools' own, or the user's default)."""
-    if kubeconfig is not None:
-        return Cluster.connect(context, kubeconfig)
-    from labtools.grading.live import connect as connect_named
-
-    return connect_named(context)
-
-
 def require_learner_namespace(namespace: str) -> str:
     if namespace in SYSTEM_NAMESPACES:
         raise UsageError(f"Namespace {namespace} is the cluster's own, not a learner's: labtools does not reset or solve labs there.",
@@ -156,12 +145,6 @@ def is_file_only(text: str) -> bool:
     return False
 
 
-def manifest_paths(folder: Path | None) -> list[Path]:
-    if folder is None or not folder.is_dir():
-        return []
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in MANIFEST_SUFFIXES)
-
-
 def read_objects(paths: Iterable[Path], namespace: str, skip_file_only: bool) -> tuple[list[Resource], list[Path]]:
     """The objects in these files (namespace filled in), and the files left out as file-only."""
     resources: list[Resource] = []
@@ -173,10 +156,6 @@ def read_objects(paths: Iterable[Path], namespace: str, skip_file_only: bool) ->
             continue
         resources.extend(parse_resources(text, str(path), namespace))
     return resources, left_out
-
-
-def solution_dir(lab_id: str) -> Path:
-    return settings.solutions_dir() / lab_id
 
 
 def localize(obj: dict, namespace: str) -> dict:
@@ -226,12 +205,12 @@ def _lab_object(resource: Resource, lab_id: str, role: str, namespace: str) -> d
 
 def validate(objects: list[tuple[dict, Resource]]) -> list[str]:
     """Problems the API server would refuse, per object (with the file and line they came from); notes aside."""
-    from labtools.schemas import load_schema_set
+    from labtools.files.schemas import load_schema_set
 
     schemas = load_schema_set()
     if schemas is None:
         return []
-    problems = []
+    problems: list[str] = []
     for data, origin in objects:
         resource = Resource(data, origin.source, origin.default_namespace, origin.lines)
         problems.extend(str(p) for p in schemas.validate(resource))
@@ -245,7 +224,7 @@ def ownership(namespace: str) -> dict[tuple[str, str], tuple[str, str]]:
 
     owners: dict[tuple[str, str], tuple[str, str]] = {}
     for folder in lab_folders():
-        for role, paths in ((SETUP, manifest_paths(folder / "setup")), (SOLUTION, manifest_paths(solution_dir(folder.name)))):
+        for role, paths in ((SETUP, manifests_in(folder / "setup")), (SOLUTION, manifests_in(solution_dir(folder.name)))):
             resources, _ = read_objects(paths, namespace, skip_file_only=False)
             for resource in resources:
                 if resource.namespace == namespace and resource.kind not in CLUSTER_WIDE:
@@ -330,11 +309,11 @@ def _plan(purpose: str, cluster: Cluster, lab: Lab, namespace: str, progress: Pr
                          hint="`labtools up` sets the cluster up; `labtools up --recreate` starts it over.")
     plan = Plan(purpose, lab, namespace, cluster.context)
     progress("reading the lab's files")
-    setup_resources, _ = read_objects(manifest_paths(lab.setup_dir), namespace, skip_file_only=False)
+    setup_resources, _ = read_objects(manifests_in(lab.setup_dir), namespace, skip_file_only=False)
     desired = [(_lab_object(r, lab.id, SETUP, namespace), r) for r in setup_resources]
     if purpose == "solve":
         folder = solution_dir(lab.id)
-        solution_resources, left_out = read_objects(manifest_paths(folder), namespace, skip_file_only=True)
+        solution_resources, left_out = read_objects(manifests_in(folder), namespace, skip_file_only=True)
         if not solution_resources:
             raise UsageError(f"Lab {lab.id} has no reference solution to apply (nothing in {folder}).")
         plan.notes += [f"{path.name} is a file-only exercise (`# {FILE_ONLY_MARKER}`): graded offline, never applied."
@@ -413,7 +392,7 @@ def _component_changes(cluster: Cluster, namespace: str, progress: Progress, use
 
 def _restorations(cluster: Cluster, lab: Lab, namespace: str, used: dict[str, list[dict]]) -> list[Change]:
     """Component objects outside the namespace that the lab's task changes (lab 01: the addons' Services)."""
-    solution, _ = read_objects(manifest_paths(solution_dir(lab.id)), namespace, skip_file_only=True)
+    solution, _ = read_objects(manifests_in(solution_dir(lab.id)), namespace, skip_file_only=True)
     outside = {(r.kind, r.namespace, r.name) for r in solution if r.namespace != namespace}
     if not outside:
         return []

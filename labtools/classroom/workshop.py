@@ -52,11 +52,11 @@ from typing import Any, Callable
 
 from labtools import settings
 from labtools.errors import EnvironmentBroken, InputError, UsageError
-from labtools.files import write_atomically
+from labtools.files.atomic import write_atomically
 from labtools.grading.checks import Target
 from labtools.kinds import SYSTEM_NAMESPACE, rbac_rules
 from labtools.kube import CLUSTER_WIDE, WORKSHOP_EXTENSION, Cluster, describe
-from labtools.labstate import LAB_LABEL, MANAGED_BY, ROLE_LABEL, SOLUTION, component_objects, labelled
+from labtools.classroom.labstate import LAB_LABEL, MANAGED_BY, ROLE_LABEL, SOLUTION, component_objects, labelled
 from labtools.provision.readiness import INJECTION_LABEL
 
 Progress = Callable[[str], None]
@@ -272,7 +272,7 @@ def learner_objects(prefix: str, namespace: str, component_objs: list[dict], enf
     labels = _labels(prefix, namespace)
     subject = [{"kind": "ServiceAccount", "name": ACCOUNT, "namespace": namespace}]
     rbac = "rbac.authorization.k8s.io/v1"
-    objects = [
+    objects: list[dict] = [
         {"apiVersion": "v1", "kind": "Namespace",
          "metadata": {"name": namespace, "labels": {**labels, INJECTION_LABEL: "enabled", **pod_security_labels(enforce_baseline)}}},
         *tenant_objects(namespace, labels),
@@ -694,13 +694,14 @@ def _delete(cluster: Cluster, prefix: str, progress: Progress, workers: int) -> 
 
 def task_objects() -> dict[str, set[tuple[str, str]]]:
     """lab id -> (kind, name) of the objects its task asks for in a learner's namespace (from its solution)."""
-    from labtools.grading.catalog import lab_ids
-    from labtools.labstate import manifest_paths, read_objects, solution_dir
+    from labtools.grading.catalog import lab_ids, solution_dir
+    from labtools.classroom.labstate import read_objects
+    from labtools.files.manifests import manifests_in
 
     placeholder = "learner"
     tasks = {}
     for lab_id in lab_ids():
-        resources, _ = read_objects(manifest_paths(solution_dir(lab_id)), placeholder, skip_file_only=False)
+        resources, _ = read_objects(manifests_in(solution_dir(lab_id)), placeholder, skip_file_only=False)
         keys = {(r.kind, r.name) for r in resources if r.namespace == placeholder and r.kind not in CLUSTER_WIDE}
         if keys:
             tasks[lab_id] = keys
@@ -728,7 +729,7 @@ def learner_status(cluster: Cluster, namespace: str, tasks: dict[str, set[tuple[
     """One learner, read from their namespace (and istio-system) only; from `listed` where given (status)."""
     from labtools.grading.catalog import load_lab
     from labtools.grading.live import read_config
-    from labtools.grading.runner import Evidence, run_lab
+    from labtools.grading import Live, grade
     from labtools.provision.readiness import deployment_ready
 
     tasks = task_objects() if tasks is None else tasks
@@ -742,14 +743,13 @@ def learner_status(cluster: Cluster, namespace: str, tasks: dict[str, set[tuple[
     config, notes = read_config(cluster, namespace, listed)
     state.notes = notes
     submitted = {(r.kind, r.name): r for r in config.submitted}
-    evidence = Evidence({"config": lambda: config, "target": lambda: target}, live=False)
     for lab_id, keys in sorted(tasks.items()):
         present = [submitted[key] for key in keys if key in submitted]
         lab_state = LabState(lab_id, len(present), len(keys),
                              by_solution=any(r.labels.get(LAB_LABEL) == lab_id and r.labels.get(ROLE_LABEL) == SOLUTION
                                              for r in present))
         if present:
-            result = run_lab(load_lab(lab_id), evidence, namespace=namespace)
+            result = grade(load_lab(lab_id), Live(cluster, probes=False, snapshot=(config, notes)), namespace)
             lab_state.score, lab_state.max_score, lab_state.passed = result.score, result.max_score, result.passed
         state.labs[lab_id] = lab_state
     return state

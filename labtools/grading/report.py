@@ -52,6 +52,17 @@ def render_text(result: LabResult, console: "Console") -> None:
     console.print(Text(summary_line(result), style="bold green" if result.passed else "bold red"))
 
 
+def to_text(result: LabResult, width: int = 100) -> str:
+    """render_text's output as plain text (no colours), for a file or a notebook's text view."""
+    import io
+
+    from rich.console import Console
+
+    console = Console(record=True, width=width, file=io.StringIO(), color_system=None, force_jupyter=False)
+    render_text(result, console)
+    return printable(console.export_text().rstrip())  # names from the learner's YAML: no control characters
+
+
 def to_json(result: LabResult) -> str:
     return json.dumps(result.to_dict(), indent=2, ensure_ascii=False)
 

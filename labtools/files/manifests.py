@@ -13,8 +13,16 @@ SUFFIXES = (".yaml", ".yml", ".json")
 MAX_FILES = 500  # a lab's exercise has a handful; a folder with more is not the one meant
 
 
+def manifests_in(folder: Path | None) -> list[Path]:
+    """The one rule for which files of a folder are manifests: .yaml, .yml and .json files, in the folder and below
+    it, in name order. None or a missing folder has none."""
+    if folder is None or not folder.is_dir():
+        return []
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in SUFFIXES and p.is_file())
+
+
 def manifest_files(paths: Iterable[str | Path]) -> list[Path]:
-    """The files named, and the manifests inside folders named (recursively, in name order)."""
+    """The files named, and the manifests inside folders named (see manifests_in)."""
     files: list[Path] = []
     for given in paths:
         path = Path(given)

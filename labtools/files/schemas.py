@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from labtools import settings
-from labtools.files import write_atomically
+from labtools.files.atomic import write_atomically
 from labtools.meshconfig.schema import Schema, SchemaSet
 
 CACHE_FORMAT = 1

@@ -8,11 +8,11 @@ import os
 
 import pytest
 
-from labtools import progress
-from labtools.classreport import read_export
+from labtools.classroom import progress
+from labtools.classroom.classreport import read_export
 from labtools.errors import EnvironmentBroken, InputError, UsageError
 from labtools.grading.results import ERROR, FAIL, PASS, SKIP
-from tests.workshop.workshop_factory import lab_result
+from tests.progress.class_factory import lab_result
 
 
 def run(lab: str = "04-traffic-split", provenance: str = progress.LEARNER, **statuses: str) -> progress.Run:

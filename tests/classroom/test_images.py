@@ -10,7 +10,8 @@ import yaml
 
 from instructor_helpers import cache_release, run_cli
 from provision_helpers import FakeTools, fake_tools_on_path, release_files
-from labtools import images, settings
+from labtools import settings
+from labtools.classroom import images
 
 HERE = Path(__file__).resolve().parent
 NODE_TAG = settings.KIND_NODE_IMAGE.split("@")[0]

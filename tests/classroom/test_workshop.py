@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from instructor_helpers import install_mesh, objects, run_cli, solution_objects, writes
-from labtools import labstate, workshop
+from labtools.classroom import labstate, workshop
 from labtools.errors import EnvironmentBroken, UsageError
 from tests.conftest import HAVE_CRDS
 from labtools.kube import Cluster

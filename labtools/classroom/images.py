@@ -128,11 +128,12 @@ def lab_setup_objects() -> list[tuple[str, list[dict]]]:
     """("lab <id> setup", objects) for labs whose setup runs workloads of its own (lab 10's client outside the mesh):
     the files `labtools reset` applies."""
     from labtools.grading.catalog import lab_folders
-    from labtools.labstate import manifest_paths, read_objects
+    from labtools.classroom.labstate import read_objects
+    from labtools.files.manifests import manifests_in
 
     found = []
     for folder in lab_folders():
-        resources, _ = read_objects(manifest_paths(folder / "setup"), settings.DEFAULT_NAMESPACE, skip_file_only=False)
+        resources, _ = read_objects(manifests_in(folder / "setup"), settings.DEFAULT_NAMESPACE, skip_file_only=False)
         if resources:
             found.append((f"lab {folder.name.split('-', 1)[0]} setup", [r.data for r in resources]))
     return found
@@ -292,7 +293,7 @@ def _require_node_image() -> None:
                             "so kind would try to download it.", hint=hint)
 
 
-def describe_size(size: int) -> str:
+def describe_size(size: float) -> str:
     for unit in ("B", "KiB", "MiB", "GiB"):
         if size < 1024 or unit == "GiB":
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"

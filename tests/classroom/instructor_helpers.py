@@ -43,8 +43,8 @@ def cache_release(files: dict[str, str] | None = None):
 
 def stand_ins(name: str, namespace: str) -> list[dict]:
     """labs/common/<name>.yaml (what offline grading assumes the cluster runs), placed in `namespace`."""
-    from labtools.labstate import localize
-    from labtools.manifests import load_manifests
+    from labtools.classroom.labstate import localize
+    from labtools.files.manifests import load_manifests
 
     return [localize(r.data, namespace) for r in load_manifests([COMMON / f"{name}.yaml"], default_namespace=namespace)]
 
@@ -64,9 +64,11 @@ def add_learner(cluster, namespace: str, components=LEARNER_COMPONENTS) -> None:
 
 def solution_objects(lab_id: str, namespace: str) -> list[dict]:
     """A lab's reference solution as `labtools solve` would apply it in `namespace` (file-only files left out)."""
-    from labtools.labstate import manifest_paths, read_objects, solution_dir, localize
+    from labtools.grading.catalog import solution_dir
+    from labtools.classroom.labstate import read_objects, localize
+    from labtools.files.manifests import manifests_in
 
-    resources, _ = read_objects(manifest_paths(solution_dir(lab_id)), namespace, skip_file_only=True)
+    resources, _ = read_objects(manifests_in(solution_dir(lab_id)), namespace, skip_file_only=True)
     return [localize(r.data, namespace) for r in resources]
 
 
