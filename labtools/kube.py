@@ -545,7 +545,7 @@ class Cluster:
             )
             return self._finish_exec(session, pod, namespace, command, timeout)
 
-    def _finish_exec(self, session: Any, pod: str, namespace: str, command: list[str], timeout: float) -> ExecResult:
+    def _finish_exec(self, session: Any, pod: str, namespace: str, command: List[str], timeout: float) -> ExecResult:
         try:
             session.run_forever(timeout=timeout)
             if session.is_open():

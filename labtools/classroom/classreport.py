@@ -170,7 +170,7 @@ def _load_json(path: Path) -> Any:
         raise InputError(f"{path}: not a progress export ({_shorten(str(problem), 120)}).") from None
 
 
-def _check_meaning(path: Path, data: dict[str, Any]) -> None:
+def _check_meaning(path: Path | str, data: dict[str, Any]) -> None:
     """What the schema cannot say. Each problem names the field."""
 
     def bad(where: str, what: str) -> InputError:

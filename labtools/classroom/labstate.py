@@ -551,8 +551,8 @@ def _change_cluster(cluster: Cluster, plan: Plan, progress: Progress, ready_time
         finished.update(id(change) for change in applying if change.action != REPLACE)
     for change in plan.of(DELETE):
         progress(f"deleting {change.what}")
-        live = change.objects[0]
-        if cluster.delete(live["apiVersion"], change.kind, change.name, change.namespace):
+        held = change.objects[0]
+        if cluster.delete(held["apiVersion"], change.kind, change.name, change.namespace):
             done.append(f"deleted {change.what}")
         finished.add(id(change))
     for change in plan.of(REPLACE):

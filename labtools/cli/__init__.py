@@ -11,6 +11,8 @@ import signal
 import sys
 import threading
 
+from typing import Any
+
 import typer
 import typer.core
 
@@ -22,7 +24,7 @@ class StdoutClosed(BaseException):
 
 
 class _Commands(typer.core.TyperGroup):
-    def invoke(self, ctx: typer.Context) -> object:
+    def invoke(self, ctx: Any) -> object:  # click's Context (typer vendors click)
         try:
             return super().invoke(ctx)
         except BrokenPipeError:
@@ -46,7 +48,7 @@ app = typer.Typer(
 # The longest a command that talks to a cluster may run in all, whatever the cluster does (each API call has its
 # own deadline too, see labtools.kube). Live checks send traffic for a few minutes at most. LABTOOLS_COMMAND_DEADLINE
 # (seconds) overrides these.
-COMMAND_DEADLINES_S = {"check": 900, "reset": 600, "solve": 600, "status": 120, "dashboard": 120, "report": 300}
+COMMAND_DEADLINES_S: dict[str, float] = {"check": 900, "reset": 600, "solve": 600, "status": 120, "dashboard": 120, "report": 300}
 
 
 class _Options:
@@ -54,7 +56,7 @@ class _Options:
     command = ""
     deadline_s = 0.0  # armed now
     armed_s = 0.0  # the deadline the command ran under, for the message
-    previous_handler: object = None
+    previous_handler: Any = None
 
 
 class CommandDeadline(BaseException):
@@ -74,7 +76,7 @@ def _global_options(
 
 def _start_deadline(command: str) -> None:
     """Arm a timer that interrupts the command when its deadline passes (also a blocked socket read)."""
-    seconds = COMMAND_DEADLINES_S.get(command)
+    seconds: float | None = COMMAND_DEADLINES_S.get(command)
     given = os.environ.get("LABTOOLS_COMMAND_DEADLINE")
     if given:
         try:

@@ -137,7 +137,7 @@ def renew(
     """Issue fresh tokens (valid for --duration) into every learner's kubeconfig, e.g. for a second workshop day."""
     from labtools.classroom import workshop
     from labtools.cli.output import console
-    from labtools.cli.reset import spinner
+    from labtools.cli.output import spinner
 
     folder = output or Path(f"workshop-{workshop.check_prefix(prefix)}")
     seconds = workshop.parse_duration(duration)

@@ -12,10 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from labtools import settings
 from labtools.meshconfig.resources import Resource
 
-ROOT_NAMESPACE = settings.SYSTEM_NAMESPACE
+# Istio's root namespace (meshConfig.rootNamespace, default istio-system): policies there apply mesh-wide.
+# Written out here because meshconfig stays pure (no settings); settings.SYSTEM_NAMESPACE is the same name.
+ROOT_NAMESPACE = "istio-system"
 
 
 @dataclass(frozen=True)

@@ -70,10 +70,12 @@ def expected_split(lab: Lab, namespace: str, host: str = "reviews", headers: Map
     shares = config.shares_by_label(decision, label)
     return {(k if k is not None else "no pod (503)"): v for k, v in shares.items() if v > 1e-9}
 
+
 def _request(namespace: str, host: str, path: str, headers: Mapping[str, str] | None, gateway: str | None) -> Request:
     """A request from the learner's namespace; `gateway` is named as a VirtualService names it."""
     return Request(host=host, path=path, headers=dict(headers or {}), source_namespace=namespace,
                    gateway=gateway_key(gateway, namespace) if gateway else None)
+
 
 def _answers_label(lab: Lab) -> str:
     files = answer_files(lab)

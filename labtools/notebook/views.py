@@ -50,7 +50,7 @@ class View:
     def text(self) -> str:
         raise NotImplementedError
 
-    def bundle(self) -> dict[str, str]:
+    def bundle(self) -> dict[str, Any]:
         """What IPython's display(..., raw=True) shows: HTML where it can, text elsewhere."""
         return {"text/plain": self.text(), "text/html": self.html()}
 

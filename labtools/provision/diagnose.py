@@ -178,9 +178,9 @@ def doctor(context: str | None = None, kubeconfig: Path | None = None) -> list[F
 def _error_finding(problem: EnvironmentBroken) -> Finding:
     """A Finding from an error raised as `Finding.as_error()` ("[LTnnn] summary")."""
     message = problem.message
-    code, summary = (Code.DOCKER_NOT_RUNNING, message)
-    if message.startswith("[LT") and "]" in message:
-        code, summary = message[1:message.index("]")], message[message.index("]") + 1:].strip()
+    code, summary = Code.DOCKER_NOT_RUNNING, message
+    if message.startswith("[LT") and "]" in message and message[1:message.index("]")] in set(Code):
+        code, summary = Code(message[1:message.index("]")]), message[message.index("]") + 1:].strip()
     first, _, rest = summary.partition("\n")
     return Finding(code, FAIL, first, detail=rest, fix=problem.hint or "")
 

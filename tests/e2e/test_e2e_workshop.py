@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import pytest
 
-from labtools import settings, workshop
+from labtools import settings
+from labtools.classroom import workshop
 from labtools.errors import EnvironmentBroken, InputError
 from labtools.kube import Cluster
 

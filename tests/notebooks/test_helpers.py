@@ -42,7 +42,7 @@ class FakeCluster:
     def __init__(self):
         self.applied: list[dict] = []
 
-    def apply(self, objects, field_manager="labtools"):
+    def apply(self, objects, field_manager="labtools", *, dry_run=True):
         objects = list(objects)
         self.applied.extend(objects)
         return [f"{o['kind']} {o['metadata'].get('namespace', '')}/{o['metadata']['name']}" for o in objects]
@@ -265,7 +265,7 @@ def test_live_check_uses_the_cluster_that_answered(labs, monkeypatch):
         calls.append((lab.id, namespace, source.cluster))
         return LabResult(lab.id, lab.title, "live", [CheckResult("x", "X", "pass", 1)])
 
-    monkeypatch.setattr(sessions, "grade", grade)
+    monkeypatch.setattr("labtools.notebook.checking.grade_with", grade)
     view = check("02")
     assert calls == [("02-gateway", "default", cluster)]
     assert view.passed and view.graded.startswith("Graded live: what your cluster holds in namespace default")

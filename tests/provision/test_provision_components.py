@@ -65,7 +65,7 @@ class StubCluster:
         self.calls: list[tuple] = []
         self.attempts = 0
 
-    def apply(self, objects, field_manager="labtools"):
+    def apply(self, objects, field_manager="labtools", *, dry_run=True):
         kinds = [o["kind"] for o in objects]
         self.calls.append(("apply", kinds))
         if "MonitoringDashboard" in kinds:

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from labtools.files import schemas, settings
+from labtools import settings
+from labtools.files import schemas
 from labtools.errors import EnvironmentBroken
 from labtools.provision import crds, diagnose
 from provision_helpers import run_cli

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from labtools.classroom import images, settings
+from labtools import settings
+from labtools.classroom import images
 from labtools.provision import components, diagnose, pipeline, registries
 from labtools.provision.model import FAIL, OK
 from labtools.provision.release import Release
