@@ -173,3 +173,39 @@ def istio_crd_candidates(version: str = ISTIO_VERSION) -> list[Path]:
     # The release archive carries every CRD with its OpenAPI schema and CEL rules in the base chart.
     candidates.append(istio_release_dir(version) / "manifests" / "charts" / "base" / "files" / "crd-all.gen.yaml")
     return candidates
+
+
+# The Kubernetes Gateway API: the standard channel's CRDs of the release Istio 1.31 is built against (its go.mod names
+# sigs.k8s.io/gateway-api v1.6.0; v1.6.1 is that line's patch release). `labtools up` installs them before Istio, from
+# the release's standard-install.yaml, and validates Gateway API objects against the same file.
+GATEWAY_API_VERSION = os.environ.get("LABTOOLS_GATEWAY_API_VERSION", "v1.6.1")
+GATEWAY_API_INSTALL_URL = os.environ.get(
+    "LABTOOLS_GATEWAY_API_URL",
+    "https://github.com/kubernetes-sigs/gateway-api/releases/download/{version}/standard-install.yaml",
+)
+# SHA-256 of standard-install.yaml by version, from a named source. The Gateway API project publishes no checksum
+# file beside its release assets, and none could be read from a named source when this was written, so none is
+# pinned: provision/gateway_api.py then checks the file's content (only CRDs of this version's standard channel)
+# and records its digest on first download, so a later download that differs is refused.
+GATEWAY_API_SHA256: dict[str, str] = {}
+# The host port of the Gateway API ingress: Istio deploys a proxy per Gateway of class istio, with a Service
+# <gateway>-istio; a GatewayClass-wide overlay (provision/gateway_api.py) makes its port 80 this NodePort, and kind
+# maps it to 127.0.0.1 like the Istio ingress gateway's.
+GATEWAY_API_HTTP_PORT, GATEWAY_API_HTTP_NODEPORT = 8081, 30081
+GATEWAY_API_INGRESS_URL = os.environ.get("LABTOOLS_GATEWAY_API_INGRESS_URL", f"http://127.0.0.1:{GATEWAY_API_HTTP_PORT}")
+# The Gateway class Istio's controller serves (istio.io: "Kubernetes Gateway API", GatewayClass istio).
+GATEWAY_API_CLASS = "istio"
+
+
+def gateway_api_install_path(version: str = GATEWAY_API_VERSION) -> Path:
+    """Where the downloaded, checked standard-install.yaml is cached."""
+    return cache_dir() / f"gateway-api-{version}" / "standard-install.yaml"
+
+
+def gateway_api_crd_candidates(version: str = GATEWAY_API_VERSION) -> list[Path]:
+    """Places to look for the Gateway API CRDs used to validate offline, most specific first."""
+    candidates = []
+    if os.environ.get("LABTOOLS_GATEWAY_API_CRDS"):
+        candidates.append(Path(os.environ["LABTOOLS_GATEWAY_API_CRDS"]).expanduser())
+    candidates.append(gateway_api_install_path(version))
+    return candidates

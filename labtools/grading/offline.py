@@ -27,12 +27,12 @@ def build_config(lab: Lab, submitted: list[Resource], namespace: str = "default"
 
 def validated_config(resources: list[Resource], submitted: list[Resource], namespace: str, live: bool = False) -> MeshConfig:
     """The objects in force as a MeshConfig, with what the API server would refuse in the learner's own objects."""
-    from labtools.schemas import load_schema_set, schema_note
+    from labtools.schemas import gateway_api_note, load_schema_set, schema_note
 
     schemas = load_schema_set()
     problems = [p for resource in submitted for p in schemas.validate(resource)] if schemas else []
     return MeshConfig(resources, submitted=submitted, problems=problems, namespace=namespace,
-                      schema_note=schema_note(), live=live)
+                      schema_note=schema_note() or gateway_api_note(schemas, submitted), live=live)
 
 
 def grade_files(lab: Lab, paths: Iterable[str | Path], namespace: str = "default", host: str | None = None) -> LabResult:
