@@ -72,7 +72,10 @@ INGRESS_HTTP_PORT, INGRESS_HTTP_NODEPORT = 8080, 30080
 INGRESS_HTTPS_PORT, INGRESS_HTTPS_NODEPORT = 8443, 30443
 # Lab 01 exposes Kiali (30007, 30008) and Prometheus (30009) as NodePorts; kind maps them 1:1 to the host.
 LAB_NODEPORTS = (30007, 30008, 30009)
-HOST_PORTS = (INGRESS_HTTP_PORT, INGRESS_HTTPS_PORT, *LAB_NODEPORTS)
+# The Gateway API ingress: Istio's Service for a Gateway of class istio gets this node port for listener port 80
+# (provision/gateway_api.py), mapped to the host like the Istio ingress gateway's.
+GATEWAY_API_HTTP_PORT, GATEWAY_API_HTTP_NODEPORT = 8081, 30081
+HOST_PORTS = (INGRESS_HTTP_PORT, INGRESS_HTTPS_PORT, GATEWAY_API_HTTP_PORT, *LAB_NODEPORTS)
 
 # `labtools up` checks the ingress with a route of its own, for a host no lab uses, so that it never answers for
 # bookinfo.app (the labs ask learners to write that Gateway and VirtualService themselves).
@@ -106,6 +109,9 @@ COMPONENTS: dict[str, Component] = {
             "istio-system",
             "Prometheus, Kiali and Grafana",
         ),
+        # One Service per Bookinfo version (reviews-v1 ...): Gateway API routes split between Services, not subsets.
+        Component("bookinfo-versions", ("samples/bookinfo/platform/kube/bookinfo-versions.yaml",), DEFAULT_NAMESPACE,
+                  "Bookinfo's per-version Services"),
         Component("httpbin", ("samples/httpbin/httpbin.yaml",), DEFAULT_NAMESPACE, "httpbin test server"),
         # Istio renamed the in-mesh client sample from sleep to curl (samples/curl/curl.yaml).
         Component("curl", ("samples/curl/curl.yaml",), DEFAULT_NAMESPACE, "curl client pod"),
@@ -188,10 +194,6 @@ GATEWAY_API_INSTALL_URL = os.environ.get(
 # pinned: provision/gateway_api.py then checks the file's content (only CRDs of this version's standard channel)
 # and records its digest on first download, so a later download that differs is refused.
 GATEWAY_API_SHA256: dict[str, str] = {}
-# The host port of the Gateway API ingress: Istio deploys a proxy per Gateway of class istio, with a Service
-# <gateway>-istio; a GatewayClass-wide overlay (provision/gateway_api.py) makes its port 80 this NodePort, and kind
-# maps it to 127.0.0.1 like the Istio ingress gateway's.
-GATEWAY_API_HTTP_PORT, GATEWAY_API_HTTP_NODEPORT = 8081, 30081
 GATEWAY_API_INGRESS_URL = os.environ.get("LABTOOLS_GATEWAY_API_INGRESS_URL", f"http://127.0.0.1:{GATEWAY_API_HTTP_PORT}")
 # The Gateway class Istio's controller serves (istio.io: "Kubernetes Gateway API", GatewayClass istio).
 GATEWAY_API_CLASS = "istio"

@@ -8,7 +8,7 @@ from pathlib import Path
 from labtools import settings, shell
 from labtools.errors import EnvironmentBroken, LabtoolsError
 from labtools.kube import Cluster
-from labtools.provision import dashboards, gateway, istio, kind, preflight, readiness, release
+from labtools.provision import dashboards, gateway, gateway_api, istio, kind, preflight, readiness, release
 from labtools.provision.model import FAIL, OK, WARN, Finding
 
 # The six Bookinfo Deployments (CURRICULUM.md), used when the release with bookinfo.yaml is not cached.
@@ -75,6 +75,7 @@ def status(context: str | None = None, kubeconfig: Path | None = None) -> Status
             result.rows.append(Row("Istio", "absent", "not installed: run `labtools up`"))
         else:
             result.rows.append(_deployments_row(cluster, f"Istio {installed}", istio.NAMESPACE, istio.DEPLOYMENTS))
+        result.rows.append(Row(*gateway_api.status_row(cluster)))
         result.rows.append(_deployments_row(cluster, "Bookinfo", settings.DEFAULT_NAMESPACE, _bookinfo_deployments()))
         result.rows.append(_deployments_row(cluster, "Addons", istio.NAMESPACE, ADDON_DEPLOYMENTS))
         if not foreign:
@@ -186,6 +187,7 @@ def _cluster_findings(cluster: Cluster, foreign: bool) -> list[Finding]:
     if installed != settings.ISTIO_VERSION:
         findings.append(Finding("LT063", WARN, f"Istio {installed} runs; the labs are written for {settings.ISTIO_VERSION}.",
                                 fix="`labtools up` installs the pinned version over it."))
+    findings.append(gateway_api.finding(cluster))
     checks = [(istio.NAMESPACE, d) for d in istio.DEPLOYMENTS] + [(settings.DEFAULT_NAMESPACE, d) for d in _bookinfo_deployments()]
     checks += [(istio.NAMESPACE, d) for d in ADDON_DEPLOYMENTS]
     for namespace, name in readiness.not_ready(cluster, checks):
