@@ -189,10 +189,10 @@ GATEWAY_API_INSTALL_URL = os.environ.get(
     "LABTOOLS_GATEWAY_API_URL",
     "https://github.com/kubernetes-sigs/gateway-api/releases/download/{version}/standard-install.yaml",
 )
-# SHA-256 of standard-install.yaml by version, from a named source. The Gateway API project publishes no checksum
-# file beside its release assets, and none could be read from a named source when this was written, so none is
-# pinned: provision/gateway_api.py then checks the file's content (only CRDs of this version's standard channel)
-# and records its digest on first download, so a later download that differs is refused.
+# SHA-256 of standard-install.yaml by version, from a named source. No checksum for v1.6.1 could be read from a named
+# source when this was written (the release page was not reachable from where labtools was built), so none is
+# pinned: provision/gateway_api.py then checks the file's content instead (only CRDs of this version's standard
+# channel, the core kinds present) and `labtools doctor` says that no checksum was checked. Add the digest here.
 GATEWAY_API_SHA256: dict[str, str] = {}
 GATEWAY_API_INGRESS_URL = os.environ.get("LABTOOLS_GATEWAY_API_INGRESS_URL", f"http://127.0.0.1:{GATEWAY_API_HTTP_PORT}")
 # The Gateway class Istio's controller serves (istio.io: "Kubernetes Gateway API", GatewayClass istio).

@@ -74,3 +74,22 @@ def solution_dir(lab: Lab) -> Path:
 def component_file(name: str) -> Path:
     """The offline stand-in for a component the cluster runs (Istio, Bookinfo, httpbin...)."""
     return settings.labs_dir() / "common" / f"{name}.yaml"
+
+
+def companion(checks_file: str, filename: str):
+    """A module beside a lab's checks.py (its Gateway API checks, say), loaded by path like the lab itself."""
+    path = Path(checks_file).resolve().parent / filename
+    digest = hashlib.sha1(str(path).encode()).hexdigest()[:8]
+    module_name = f"labtools_lab_part_{path.parent.name.replace('-', '_')}_{path.stem}_{digest}"
+    module = sys.modules.get(module_name)
+    if module is None:
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[module_name]
+            raise
+    return module

@@ -1,0 +1,129 @@
+"""Grading answers written with the Kubernetes Gateway API beside answers written with Istio's API.
+
+A lab check judges meaning, so one check accepts either spelling: `either_api(alternative)` runs the lab's Gateway
+API version of a check when the learner answered with the Gateway API (they submitted a Gateway or an HTTPRoute of
+gateway.networking.k8s.io), and the Istio version otherwise. The helpers here name the field to fix, as the model
+reports it (meshconfig.gateway_api).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable
+
+from labtools.grading.checks import CheckFailed, fail
+from labtools.meshconfig import MeshConfig, Request, RouteDecision
+from labtools.meshconfig.gateway_api import (
+    GATEWAY, HTTPROUTE, Finding, ParentAttachment, attachments, backend_findings, uses_gateway_api,
+)
+
+INGRESS_GATEWAY = "bookinfo-gateway"  # the Gateway of lab 02, in either API
+
+
+def chosen(config: MeshConfig) -> bool:
+    return uses_gateway_api(config)
+
+
+def either_api(gateway_api_check: Callable[..., Any]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorate an offline check: grade with `gateway_api_check` (same parameters) for a Gateway API answer."""
+
+    def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(function)  # keeps the parameters the runner reads (inspect follows __wrapped__)
+        def check(**arguments: Any) -> Any:
+            if not chosen(arguments["config"]):
+                return function(**arguments)
+            try:
+                return gateway_api_check(**arguments)
+            except CheckFailed as failure:
+                failure.own_hints_only = True  # the check's hints are written for Istio's API
+                raise
+
+        return check
+
+    return decorate
+
+
+def ingress_request(config: MeshConfig, target: Any, path: str) -> Request:
+    """A request for the lab's host through bookinfo-gateway, of whichever API the learner answers in."""
+    return Request(host=target.host, path=path, gateway=f"{target.namespace}/{INGRESS_GATEWAY}",
+                   gateway_api=chosen(config), source_namespace=target.namespace)
+
+
+def require_route(config: MeshConfig, name: str):
+    """The learner's HTTPRoute `name`, or a failure that names what was written instead."""
+    from labtools.grading.expect import require
+
+    try:
+        return require(config, HTTPROUTE, name)
+    except Exception:
+        routes = [r for r in config.submitted if r.qualified_kind == HTTPROUTE]
+        written = f" You wrote: {', '.join(str(r) for r in routes)}." if routes else ""
+        fail(f"There is no HTTPRoute named {name!r} in namespace {config.namespace}.{written}",
+             hint=f"apiVersion: gateway.networking.k8s.io/v1, kind: HTTPRoute, metadata.name: {name}.")
+        raise
+
+
+def require_gateway(config: MeshConfig, name: str = INGRESS_GATEWAY):
+    found = config.get(GATEWAY, name)
+    if found is None:
+        istio = config.get("Gateway", name)
+        also = (f" (Gateway {name} of networking.istio.io exists, but an HTTPRoute attaches only to a Gateway of "
+                "gateway.networking.k8s.io)") if istio is not None else ""
+        fail(f"There is no Gateway API Gateway named {name!r} in namespace {config.namespace}{also}.",
+             hint="Include your Gateway from lab 02 (apiVersion gateway.networking.k8s.io/v1, gatewayClassName: istio).")
+    return found
+
+
+def parent_problem(config: MeshConfig, route, wanted: Callable[[ParentAttachment], bool]) -> ParentAttachment:
+    """The route's parentRef that `wanted` picks, accepted; else a failure naming the field that keeps it out."""
+    parents = attachments(config, route)
+    picked = [p for p in parents if wanted(p)]
+    accepted = [p for p in picked if p.accepted]
+    if accepted:
+        return accepted[0]
+    if picked:
+        fail(f"{describe(picked[0].finding)} So HTTPRoute {route.name} is not attached there (Istio sets its "
+             "Accepted condition to False) and none of its rules apply.")
+    written = ", ".join(f"{p.kind} {p.namespace}/{p.name}" for p in parents) or "none"
+    fail(f"HTTPRoute {route.name} has no parentRef to the parent this task needs (spec.parentRefs: {written}).")
+    raise AssertionError  # unreachable
+
+
+def backend_problems(config: MeshConfig, route) -> None:
+    findings = backend_findings(config, route)
+    if findings:
+        fail("; ".join(describe(f) for f in findings) + " (Istio sets the route's ResolvedRefs condition to False, "
+             "and requests meant for that backend fail.)")
+
+
+def describe(finding: Finding | None) -> str:
+    if finding is None:
+        return ""
+    return f"{finding.resource}: {finding.path}: {finding.message}"
+
+
+def weights_note(decision: RouteDecision) -> str:
+    """' (spec.rules[1].backendRefs weights: reviews-v1 50, reviews-v3 50)' for an HTTPRoute decision, else ''."""
+    source = decision.virtual_service
+    if source is None or source.kind != "HTTPRoute":
+        return ""
+    rule = decision.rule.get("gatewayApi") or {}
+    refs = [b for b in rule.get("backendRefs") or [] if isinstance(b, dict)]
+    weights = ", ".join(f"{b.get('name')} {b.get('weight', 1)}" for b in refs)
+    return f" (spec.rules[{decision.rule_index}].backendRefs[*].weight: {weights})"
+
+
+def gateway_api_first(pre_check: Callable[..., Any]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorate an offline check that judges both APIs alike (through config.route): for a Gateway API answer,
+    `pre_check` (same parameters) runs first and fails on what only that API can get wrong."""
+
+    def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(function)
+        def check(**arguments: Any) -> Any:
+            if chosen(arguments["config"]):
+                pre_check(**arguments)
+            return function(**arguments)
+
+        return check
+
+    return decorate
