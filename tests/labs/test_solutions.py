@@ -22,7 +22,7 @@ def test_every_lab_has_a_solution():
 @pytest.mark.parametrize("lab_id", OFFLINE_LABS)
 def test_solution_passes_offline(lab_id):
     lab = load_lab(lab_id)
-    result = grade_files(lab, [solution_dir(lab)])
+    result = grade_files(lab, sorted(solution_dir(lab).glob("*.yaml")))  # the Istio API answer; gateway-api/ holds the other
     assert_passes(result)
     assert result.score == result.max_score > 0
     if lab_id in VALIDATED_LABS:
@@ -39,7 +39,7 @@ def test_solution_passes_without_schemas(lab_id, monkeypatch, tmp_path):
     lookup_schemas.cache_clear()
     try:
         lab = load_lab(lab_id)
-        result = grade_files(lab, [solution_dir(lab)])
+        result = grade_files(lab, sorted(solution_dir(lab).glob("*.yaml")))  # the Istio API answer; gateway-api/ holds the other
     finally:
         lookup_schemas.cache_clear()
     assert_passes(result)
