@@ -320,7 +320,9 @@ _programs: dict[str, Any] = {}
 
 def _evaluate_cel(expression: str, value: Any) -> bool | None:
     """True or False from the rule; None when this CEL implementation cannot evaluate it (left to the API server)."""
-    import cel  # imported here: ~0.1 s, needed only when a rule applies
+    from labtools.meshconfig.celengine import engine
+
+    cel = engine()  # loaded on first use, without the package's interactive shell (see celengine)
 
     program = _programs.get(expression)
     if program is None:
