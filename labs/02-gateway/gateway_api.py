@@ -4,9 +4,16 @@ port 80 `labtools up` makes reachable at 127.0.0.1:8081 (labtools/provision/gate
 
 from labtools import settings
 from labtools.grading import fail
-from labtools.grading.gateway_api import require_gateway
+from labtools.grading.gateway_api import INGRESS_GATEWAY, require_gateway
+from labtools.meshconfig.gateway_api import GATEWAY
 
 HTTP_PORT = 80  # the listener port whose Service port labtools maps to the host
+
+
+def chosen(config):
+    """Answered with the Gateway API: a Gateway API Gateway bookinfo-gateway, and no Istio one, was submitted."""
+    names = {(r.qualified_kind, r.name) for r in config.submitted}
+    return (GATEWAY, INGRESS_GATEWAY) in names and ("Gateway", INGRESS_GATEWAY) not in names
 
 
 def listeners(gateway):

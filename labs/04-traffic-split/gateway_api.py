@@ -11,6 +11,16 @@ from labtools.meshconfig.gateway_api.attachment import service_ports
 VERSIONS = ("v1", "v2", "v3")
 
 
+def chosen(config):
+    """Answered with the Gateway API: a submitted HTTPRoute names reviews (as parent or backend)."""
+    def names_reviews(route):
+        refs = list(route.spec.get("parentRefs") or []) + [
+            b for rule in route.spec.get("rules") or [] if isinstance(rule, dict) for b in rule.get("backendRefs") or []]
+        return any(isinstance(ref, dict) and str(ref.get("name", "")).startswith("reviews") for ref in refs)
+
+    return any(r.qualified_kind == HTTPROUTE and names_reviews(r) for r in config.submitted)
+
+
 def destination_rule_defines_subsets(config):
     problems = []
     for version in VERSIONS:

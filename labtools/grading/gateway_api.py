@@ -1,14 +1,17 @@
 """Grading answers written with the Kubernetes Gateway API beside answers written with Istio's API.
 
 A lab check judges meaning, so one check accepts either spelling: `either_api(alternative)` runs the lab's Gateway
-API version of a check when the learner answered with the Gateway API (they submitted a Gateway or an HTTPRoute of
-gateway.networking.k8s.io), and the Istio version otherwise. The helpers here name the field to fix, as the model
+API version of a check when the learner answered that lab with the Gateway API, and the Istio version otherwise.
+Which answer a lab got is the lab's own question: its Gateway API module's `chosen(config)` (e.g. "an HTTPRoute
+bookinfo was submitted"); without one, any Gateway or HTTPRoute of gateway.networking.k8s.io counts. Live, the
+learner's namespace may hold both (a lab's setup restores Istio objects), so labs ask for their own object. The helpers here name the field to fix, as the model
 reports it (meshconfig.gateway_api).
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
 from typing import Any, Callable
 
 from labtools.grading.checks import CheckFailed, fail
@@ -24,13 +27,20 @@ def chosen(config: MeshConfig) -> bool:
     return uses_gateway_api(config)
 
 
+def _chooser(alternative: Callable[..., Any]) -> Callable[[MeshConfig], bool]:
+    module = inspect.getmodule(alternative)
+    return getattr(module, "chosen", chosen)
+
+
 def either_api(gateway_api_check: Callable[..., Any]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorate an offline check: grade with `gateway_api_check` (same parameters) for a Gateway API answer."""
 
     def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
+        answered_in_gateway_api = _chooser(gateway_api_check)
+
         @functools.wraps(function)  # keeps the parameters the runner reads (inspect follows __wrapped__)
         def check(**arguments: Any) -> Any:
-            if not chosen(arguments["config"]):
+            if not answered_in_gateway_api(arguments["config"]):
                 return function(**arguments)
             try:
                 return gateway_api_check(**arguments)
@@ -43,10 +53,10 @@ def either_api(gateway_api_check: Callable[..., Any]) -> Callable[[Callable[...,
     return decorate
 
 
-def ingress_request(config: MeshConfig, target: Any, path: str) -> Request:
-    """A request for the lab's host through bookinfo-gateway, of whichever API the learner answers in."""
+def ingress_request(target: Any, path: str, gateway_api: bool) -> Request:
+    """A request for the lab's host through bookinfo-gateway: the Gateway API's or Istio's, as the answer chose."""
     return Request(host=target.host, path=path, gateway=f"{target.namespace}/{INGRESS_GATEWAY}",
-                   gateway_api=chosen(config), source_namespace=target.namespace)
+                   gateway_api=gateway_api, source_namespace=target.namespace)
 
 
 def require_route(config: MeshConfig, name: str):
@@ -118,9 +128,11 @@ def gateway_api_first(pre_check: Callable[..., Any]) -> Callable[[Callable[..., 
     `pre_check` (same parameters) runs first and fails on what only that API can get wrong."""
 
     def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
+        answered_in_gateway_api = _chooser(pre_check)
+
         @functools.wraps(function)
         def check(**arguments: Any) -> Any:
-            if chosen(arguments["config"]):
+            if answered_in_gateway_api(arguments["config"]):
                 pre_check(**arguments)
             return function(**arguments)
 

@@ -31,6 +31,13 @@ ISTIO_KINDS = (
     ("security.istio.io/v1", "PeerAuthentication"),
     ("security.istio.io/v1", "AuthorizationPolicy"),
 )
+# The Kubernetes Gateway API's kinds a learner writes; their status (Accepted, Programmed, ResolvedRefs, written by
+# Istio) is kept: it is evidence the checks explain (grading/gateway_api.py).
+GATEWAY_API_KINDS = (
+    ("gateway.networking.k8s.io/v1", "Gateway"),
+    ("gateway.networking.k8s.io/v1", "HTTPRoute"),
+    ("gateway.networking.k8s.io/v1", "ReferenceGrant"),
+)
 CORE_KINDS = (("v1", "Service"), ("apps/v1", "Deployment"), ("v1", "Pod"), ("v1", "ServiceAccount"))
 # Fields the API server writes; they are not part of what anyone applied.
 SERVER_METADATA = ("managedFields", "resourceVersion", "uid", "creationTimestamp", "generation", "selfLink")
@@ -89,13 +96,15 @@ def read_config(cluster: Any, namespace: str) -> tuple[MeshConfig, list[str]]:
     resources: list[Resource] = []
     submitted: list[Resource] = []
     notes: list[str] = []
-    for api_version, kind in CORE_KINDS + ISTIO_KINDS:
+    for api_version, kind in CORE_KINDS + ISTIO_KINDS + GATEWAY_API_KINDS:
         is_istio = (api_version, kind) in ISTIO_KINDS
+        is_gateway_api = (api_version, kind) in GATEWAY_API_KINDS
         for where in namespaces:
             try:
                 objects = cluster.list(api_version, kind, namespace=where)
-            except InputError:  # the kind is not served: Istio's CRDs are not installed
-                note = f"The cluster does not serve {kind} ({api_version}): is Istio installed? (`labtools up`)"
+            except InputError:  # the kind is not served: Istio's (or the Gateway API's) CRDs are not installed
+                what = "are the Gateway API's CRDs installed" if is_gateway_api else "is Istio installed"
+                note = f"The cluster does not serve {kind} ({api_version}): {what}? (`labtools up`)"
                 if note not in notes:
                     notes.append(note)
                 break
@@ -103,7 +112,7 @@ def read_config(cluster: Any, namespace: str) -> tuple[MeshConfig, list[str]]:
                 data = _as_applied(obj, keep_status=not is_istio)
                 resource = Resource(data, Source("cluster", len(resources) + 1), default_namespace=where)
                 resources.append(resource)
-                if is_istio and resource.namespace == namespace:
+                if (is_istio or is_gateway_api) and resource.namespace == namespace:
                     submitted.append(resource)
     return validated_config(resources, submitted, namespace, live=True), notes
 

@@ -170,3 +170,22 @@ def test_07_no_timeout(grade_answer):
 def test_07_backend_request_longer_than_request_is_refused_by_the_crd(grade_answer):
     result = grade_answer("07-timeouts", ("bookinfo.yaml", "request: 3s", "request: 3s\n      backendRequest: 10s"))
     assert_fails(result, "objects_are_valid", "spec.rules[0].timeouts", "backendRequest timeout cannot be longer")
+
+
+# --- which API a lab was answered in ------------------------------------------------------------------------------
+
+def test_04_istio_answer_beside_a_gateway_api_gateway_is_graded_as_istio(tmp_path):
+    files = {"istio.yaml": (settings.solutions_dir() / "04-traffic-split" / "reviews.yaml").read_text(),
+             "gateway.yaml": answer("02-gateway")["gateway.yaml"]}
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    result = grade_files(load_lab("04-traffic-split"), sorted(tmp_path.iterdir()))
+    assert_passes(result)
+    assert "subsets v1, v2 and v3" in status_of(result, "destination_rule_defines_subsets").message
+
+
+def test_07_httproute_beside_the_setups_virtual_service_is_graded_as_gateway_api(grade_answer):
+    vs = (settings.labs_dir() / "07-timeouts" / "setup" / "bookinfo.yaml").read_text()  # no timeout
+    result = grade_answer("07-timeouts", extra=vs)  # as live, where the setup's VirtualService stays
+    assert_passes(result)
+    assert "timeouts.request" in status_of(result, "productpage_has_3s_timeout").message
