@@ -181,7 +181,7 @@ def test_04_istio_answer_beside_a_gateway_api_gateway_is_graded_as_istio(tmp_pat
         (tmp_path / name).write_text(text)
     result = grade_files(load_lab("04-traffic-split"), sorted(tmp_path.iterdir()))
     assert_passes(result)
-    assert "subsets v1, v2 and v3" in status_of(result, "destination_rule_defines_subsets").message
+    assert "Subsets v1, v2 and v3" in status_of(result, "destination_rule_defines_subsets").message
 
 
 def test_07_httproute_beside_the_setups_virtual_service_is_graded_as_gateway_api(grade_answer):
