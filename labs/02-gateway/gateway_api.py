@@ -4,7 +4,7 @@ port 80 `labtools up` makes reachable at 127.0.0.1:8081 (labtools/provision/gate
 
 from labtools import settings
 from labtools.grading import fail
-from labtools.grading.gateway_api import INGRESS_GATEWAY, require_gateway
+from labtools.grading.gateway_api import INGRESS_GATEWAY, require_gateway, require_true_conditions
 from labtools.meshconfig.gateway_api import GATEWAY
 
 HTTP_PORT = 80  # the listener port whose Service port labtools maps to the host
@@ -33,6 +33,7 @@ def selector_picks_ingress_gateway(config):
         fail(f"spec.gatewayClassName is {found!r}: no controller in this cluster serves that class, so no proxy is "
              f"deployed for the Gateway (Istio would report it Accepted: False). Istio's controller serves class {wanted}.",
              hint=f"gatewayClassName: {wanted}")
+    require_true_conditions(config, gateway)  # live: Accepted and Programmed, as Istio reports them
     return (f"Class {wanted}: Istio deploys a proxy for this Gateway itself (Deployment and Service "
             f"{gateway.name}-{wanted}); with the Gateway API there is no selector to write.")
 

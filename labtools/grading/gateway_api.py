@@ -88,6 +88,8 @@ def parent_problem(config: MeshConfig, route, wanted: Callable[[ParentAttachment
     """The route's parentRef that `wanted` picks, accepted; else a failure naming the field that keeps it out."""
     parents = attachments(config, route)
     picked = [p for p in parents if wanted(p)]
+    for parent in picked:  # live: what Istio itself says about the attachment comes first
+        require_true_conditions(config, route, parent.name)
     accepted = [p for p in picked if p.accepted]
     if accepted:
         return accepted[0]
@@ -100,6 +102,7 @@ def parent_problem(config: MeshConfig, route, wanted: Callable[[ParentAttachment
 
 
 def backend_problems(config: MeshConfig, route) -> None:
+    require_true_conditions(config, route)
     findings = backend_findings(config, route)
     if findings:
         fail("; ".join(describe(f) for f in findings) + " (Istio sets the route's ResolvedRefs condition to False, "
@@ -139,3 +142,58 @@ def gateway_api_first(pre_check: Callable[..., Any]) -> Callable[[Callable[..., 
         return check
 
     return decorate
+
+
+# --- live: the status Istio writes --------------------------------------------------------------------------------
+# What a false condition means, by the reasons Istio reports (istio/istio release-1.31,
+# pilot/pkg/config/kube/gateway/conditions.go, which uses the Gateway API's own reason names).
+REASONS = {
+    "NoMatchingParent": "the parentRef names no listener (sectionName) or port of that Gateway",
+    "NotAllowedByListeners": "no listener admits the route: its allowedRoutes (namespaces, kinds) or protocol keep it out",
+    "NoMatchingListenerHostname": "none of the route's hostnames is one the listener accepts",
+    "RefNotPermitted": "a backend in another namespace needs a ReferenceGrant there",
+    "BackendNotFound": "a backendRef names a Service, or a port of it, that does not exist",
+    "InvalidKind": "a backendRef names a kind Istio cannot send traffic to",
+    "InvalidParameters": "the Gateway's infrastructure.parametersRef names nothing usable",
+    "Invalid": "Istio found the Gateway unusable",
+    "Pending": "Istio has not finished deploying the Gateway's proxy yet",
+}
+CONDITIONS = ("Accepted", "ResolvedRefs", "Programmed")
+
+
+def false_conditions(resource, parent_name: str | None = None) -> list[str]:
+    """Every false Accepted/ResolvedRefs/Programmed condition Istio wrote on a Gateway or HTTPRoute, explained;
+    for a route, only those of the parent named `parent_name` when given."""
+    status = resource.data.get("status") if isinstance(resource.data.get("status"), dict) else {}
+    found: list[tuple[str, dict]] = []
+    if resource.kind == "HTTPRoute":
+        for parent in status.get("parents") or []:
+            name = ((parent or {}).get("parentRef") or {}).get("name")
+            if parent_name is None or name == parent_name:
+                found += [(f"for parent {name}", c) for c in (parent or {}).get("conditions") or []]
+    else:
+        found += [("", c) for c in status.get("conditions") or []]
+        for listener in status.get("listeners") or []:
+            found += [(f"on listener {(listener or {}).get('name')}", c) for c in (listener or {}).get("conditions") or []]
+    explained = []
+    for where, condition in found:
+        if isinstance(condition, dict) and condition.get("type") in CONDITIONS and condition.get("status") == "False":
+            reason = str(condition.get("reason", ""))
+            meaning = REASONS.get(reason, "")
+            text = f"Istio reports {condition['type']}: False {where} (reason {reason}"
+            text += f": {meaning})" if meaning else ")"
+            if condition.get("message"):
+                text += f": {condition['message']}"
+            explained.append(text.replace("  ", " "))
+    return explained
+
+
+def require_true_conditions(config: MeshConfig, resource, parent_name: str | None = None) -> None:
+    """Live: fail with Istio's own words when it reports a condition of `resource` false (often the whole answer)."""
+    if not config.live:
+        return
+    problems = false_conditions(resource, parent_name)
+    if problems:
+        fail(f"{resource}: " + "; ".join(problems) + ".",
+             hint=f"kubectl get {resource.kind.lower()} {resource.name} -n {resource.namespace} -o yaml shows the "
+                  "status Istio writes.")

@@ -189,3 +189,56 @@ def test_07_httproute_beside_the_setups_virtual_service_is_graded_as_gateway_api
     result = grade_answer("07-timeouts", extra=vs)  # as live, where the setup's VirtualService stays
     assert_passes(result)
     assert "timeouts.request" in status_of(result, "productpage_has_3s_timeout").message
+
+
+# --- live: the status conditions Istio writes ----------------------------------------------------------------------
+
+def live_config(*texts: str):
+    from labtools.grading.offline import validated_config
+    from labtools.manifests import load_manifests
+    from labtools.meshconfig import merge, parse_resources
+
+    base = load_manifests([settings.labs_dir() / "common" / f"{name}.yaml" for name in ("istio", "bookinfo")])
+    submitted = [r for i, t in enumerate(texts) for r in parse_resources(t, "cluster", "default")]
+    return validated_config(merge(base, submitted), submitted, "default", live=True)
+
+
+def test_live_route_not_accepted_is_explained_in_istios_words():
+    from labtools.grading.checks import Target
+
+    files = answer("03-virtual-service")
+    status = """
+status:
+  parents:
+  - parentRef: {group: gateway.networking.k8s.io, kind: Gateway, name: bookinfo-gateway, sectionName: http}
+    controllerName: istio.io/gateway-controller
+    conditions:
+    - {type: Accepted, status: "False", reason: NoMatchingParent, message: "no listener named http2"}
+    - {type: ResolvedRefs, status: "True", reason: ResolvedRefs, message: ""}
+"""
+    config = live_config(files["gateway.yaml"], files["bookinfo.yaml"] + status)
+    lab = load_lab("03-virtual-service")
+    check = next(c for c in lab.checks if c.id == "bound_to_gateway")
+    from labtools.grading.checks import CheckFailed
+
+    with pytest.raises(CheckFailed) as failed:
+        check.function(config=config, target=Target())
+    message = failed.value.message
+    assert "Istio reports Accepted: False for parent bookinfo-gateway (reason NoMatchingParent" in message
+    assert "names no listener" in message and "no listener named http2" in message
+
+
+def test_live_gateway_not_programmed_is_explained():
+    from labtools.grading.checks import CheckFailed
+
+    status = """
+status:
+  conditions:
+  - {type: Accepted, status: "True", reason: Accepted}
+  - {type: Programmed, status: "False", reason: Pending, message: "deployment not ready"}
+"""
+    config = live_config(answer("02-gateway")["gateway.yaml"] + status)
+    check = next(c for c in load_lab("02-gateway").checks if c.id == "selector_picks_ingress_gateway")
+    with pytest.raises(CheckFailed) as failed:
+        check.function(config=config)
+    assert "Programmed: False" in failed.value.message and "not finished deploying" in failed.value.message
