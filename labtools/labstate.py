@@ -49,10 +49,11 @@ from typing import Any, Callable, Iterable
 from labtools import settings, solved
 from labtools.errors import EnvironmentBroken, InputError, UsageError
 from labtools.grading.checks import Lab, Target
-from labtools.grading.live import ISTIO_KINDS
+from labtools.grading.live import GATEWAY_API_KINDS, ISTIO_KINDS
 from labtools.kube import CLUSTER_WIDE, Cluster, describe
 from labtools.manifests import read_text
 from labtools.meshconfig import MeshConfig, Resource, fqdn, parse_resources
+from labtools.meshconfig.resources import GATEWAY_API_GROUP
 from labtools.meshconfig.routing import MESH
 
 Progress = Callable[[str], None]
@@ -454,7 +455,7 @@ def _object_changes(cluster: Cluster, lab: Lab, namespace: str, desired: list[di
             changes.append(Change(REPLACE, kind, where, name, f"differs from {source}", (obj,)))
     owners = ownership(namespace)
     starting = MeshConfig([Resource(obj) for obj in desired if obj.get("kind") in _ISTIO_KIND_NAMES], namespace=namespace)
-    for api_version, kind in ISTIO_KINDS:
+    for api_version, kind in ISTIO_KINDS + GATEWAY_API_KINDS:
         try:
             found = cluster.list(api_version, kind, namespace=namespace)
         except InputError:  # the kind is not served here, so no such objects exist
@@ -509,6 +510,18 @@ def competes(kept: Resource, starting: MeshConfig) -> str | None:
             if shared_hosts and shared_contexts:
                 where = "the mesh" if shared_contexts[0] == MESH else f"gateway {shared_contexts[0]}"
                 return f"claims host {shared_hosts[0]} for {where}, which {_declared_by(rule)} routes"
+    elif kept.kind == "HTTPRoute" and kept.group == GATEWAY_API_GROUP:
+        # In the mesh Istio prefers an HTTPRoute in the client's namespace to any VirtualService for the same host
+        # (meshconfig/gateway_api/routing.py): a learner's route would silently replace the lab's VirtualService.
+        for parent in kept.spec.get("parentRefs") or []:
+            if not isinstance(parent, dict) or parent.get("kind") != "Service":
+                continue
+            host = fqdn(str(parent.get("name", "")), str(parent.get("namespace") or kept.namespace))
+            for rule in starting.of_kind("VirtualService"):
+                hosts = {fqdn(str(h), rule.namespace) for h in rule.spec.get("hosts") or []}
+                if MESH in starting.gateways_of(rule) and host in hosts:
+                    return (f"routes {parent.get('name')} in the mesh, where Istio prefers it to "
+                            f"{_declared_by(rule)}")
     elif kept.kind == "DestinationRule":
         host = fqdn(str(kept.spec.get("host", "")), kept.namespace)
         for rule in starting.of_kind("DestinationRule"):

@@ -63,8 +63,11 @@ READ = ["get", "list", "watch"]
 WRITE = ["get", "list", "watch", "create", "update", "patch", "delete"]
 NETWORKING = ["gateways", "virtualservices", "destinationrules", "serviceentries"]
 SECURITY = ["peerauthentications", "authorizationpolicies"]
+# The Kubernetes Gateway API kinds a learner may answer with (labs 02, 03, 04, 07).
+GATEWAY_API = ["gateways", "httproutes", "referencegrants"]
 LEARNER_RULES = [
     {"apiGroups": ["networking.istio.io"], "resources": NETWORKING, "verbs": WRITE},
+    {"apiGroups": ["gateway.networking.k8s.io"], "resources": GATEWAY_API, "verbs": WRITE},
     {"apiGroups": ["security.istio.io"], "resources": SECURITY, "verbs": WRITE},
     {"apiGroups": [""], "resources": ["pods", "pods/log", "services", "endpoints", "serviceaccounts", "events", "configmaps"],
      "verbs": READ},
@@ -82,6 +85,7 @@ READER_RULES = [
     {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": READ},
     {"apiGroups": ["networking.istio.io"], "resources": NETWORKING, "verbs": READ},
     {"apiGroups": ["security.istio.io"], "resources": SECURITY, "verbs": READ},
+    {"apiGroups": ["gateway.networking.k8s.io"], "resources": GATEWAY_API, "verbs": READ},
 ]
 
 

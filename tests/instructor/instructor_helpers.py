@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 COMMON = ROOT / "labs" / "common"
 # kinds the kube tests' API server does not declare by default, but labtools reads
 EXTRA_KINDS = {"ServiceEntry": ("networking.istio.io/v1", "serviceentries", True)}
-LEARNER_COMPONENTS = ("bookinfo", "httpbin", "curl", "fortio")
+LEARNER_COMPONENTS = ("bookinfo", "bookinfo-versions", "httpbin", "curl", "fortio")
 
 
 def cache_release(files: dict[str, str] | None = None):
