@@ -27,9 +27,28 @@ def chosen(config: MeshConfig) -> bool:
     return uses_gateway_api(config)
 
 
+# lab id -> how that lab tells a Gateway API answer (registered by either_api from the lab's Gateway API module)
+_CHOOSERS: dict[str, Callable[[MeshConfig], bool]] = {}
+
+
 def _chooser(alternative: Callable[..., Any]) -> Callable[[MeshConfig], bool]:
     module = inspect.getmodule(alternative)
-    return getattr(module, "chosen", chosen)
+    found = getattr(module, "chosen", chosen)
+    source = getattr(module, "__file__", None)
+    if source:
+        from pathlib import Path
+
+        _CHOOSERS[Path(source).resolve().parent.name] = found
+    return found
+
+
+def ingress_url(lab_id: str, config: MeshConfig) -> str | None:
+    """Where live checks send ingress traffic for this lab's answer: the Gateway API ingress (a proxy of its own,
+    settings.GATEWAY_API_INGRESS_URL) when the lab was answered with the Gateway API, else None (Istio's)."""
+    from labtools import settings
+
+    decide = _CHOOSERS.get(lab_id)
+    return settings.GATEWAY_API_INGRESS_URL if decide is not None and decide(config) else None
 
 
 def either_api(gateway_api_check: Callable[..., Any]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

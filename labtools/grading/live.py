@@ -56,9 +56,11 @@ def grade_cluster(lab: Lab, namespace: str = "default", context: str | None = No
     target = Target.for_namespace(namespace)
 
     def probe():
+        from labtools.grading.gateway_api import ingress_url as gateway_api_ingress
         from labtools.probes import Probe
 
-        return Probe(cluster, namespace=namespace, ingress_url=ingress_url or settings.INGRESS_URL, host=target.host)
+        url = ingress_url or gateway_api_ingress(lab.id, config) or settings.INGRESS_URL
+        return Probe(cluster, namespace=namespace, ingress_url=url, host=target.host)
 
     evidence = Evidence(
         {"config": lambda: config, "target": lambda: target, "cluster": lambda: cluster, "probe": probe},

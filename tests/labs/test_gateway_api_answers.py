@@ -242,3 +242,14 @@ status:
     with pytest.raises(CheckFailed) as failed:
         check.function(config=config)
     assert "Programmed: False" in failed.value.message and "not finished deploying" in failed.value.message
+
+
+def test_live_checks_of_a_gateway_api_answer_use_the_gateway_api_ingress():
+    from labtools.grading.gateway_api import ingress_url
+
+    load_lab("03-virtual-service")
+    files = answer("03-virtual-service")
+    assert ingress_url("03-virtual-service", live_config(files["gateway.yaml"], files["bookinfo.yaml"])) == \
+        settings.GATEWAY_API_INGRESS_URL
+    istio = (settings.solutions_dir() / "03-virtual-service" / "bookinfo.yaml").read_text()
+    assert ingress_url("03-virtual-service", live_config(istio)) is None
