@@ -43,6 +43,7 @@ import copy
 import json
 import re
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -178,6 +179,18 @@ def read_objects(paths: Iterable[Path], namespace: str, skip_file_only: bool) ->
 
 def solution_dir(lab_id: str) -> Path:
     return settings.solutions_dir() / lab_id
+
+
+class AnswerApi(StrEnum):
+    """The API a reference solution is written in: Istio's (solutions/<lab>/) or the Kubernetes Gateway API's
+    (solutions/<lab>/gateway-api/, labs 02, 03, 04 and 07)."""
+
+    ISTIO = "istio"
+    GATEWAY_API = "gateway-api"
+
+
+def solution_folder(lab_id: str, api: str = AnswerApi.ISTIO) -> Path:
+    return solution_dir(lab_id) / "gateway-api" if api == AnswerApi.GATEWAY_API else solution_dir(lab_id)
 
 
 def localize(obj: dict, namespace: str) -> dict:
@@ -317,12 +330,13 @@ def plan_reset(cluster: Cluster, lab: Lab, namespace: str = settings.DEFAULT_NAM
 
 
 def plan_solve(cluster: Cluster, lab: Lab, namespace: str = settings.DEFAULT_NAMESPACE, progress: Progress = lambda _: None,
-               release: Any = None) -> Plan:
-    """What `labtools solve` changes: the starting state plus the lab's reference solution. Changes nothing."""
-    return _plan("solve", cluster, lab, namespace, progress, release)
+               release: Any = None, api: str = AnswerApi.ISTIO) -> Plan:
+    """What `labtools solve` changes: the starting state plus the lab's reference solution (in `api`). Changes nothing."""
+    return _plan("solve", cluster, lab, namespace, progress, release, api)
 
 
-def _plan(purpose: str, cluster: Cluster, lab: Lab, namespace: str, progress: Progress, release: Any) -> Plan:
+def _plan(purpose: str, cluster: Cluster, lab: Lab, namespace: str, progress: Progress, release: Any,
+          api: str = AnswerApi.ISTIO) -> Plan:
     from labtools.provision import istio, readiness
 
     require_learner_namespace(namespace)
@@ -334,10 +348,11 @@ def _plan(purpose: str, cluster: Cluster, lab: Lab, namespace: str, progress: Pr
     setup_resources, _ = read_objects(manifest_paths(lab.setup_dir), namespace, skip_file_only=False)
     desired = [(_lab_object(r, lab.id, SETUP, namespace), r) for r in setup_resources]
     if purpose == "solve":
-        folder = solution_dir(lab.id)
+        folder = solution_folder(lab.id, api)
         solution_resources, left_out = read_objects(manifest_paths(folder), namespace, skip_file_only=True)
         if not solution_resources:
-            raise UsageError(f"Lab {lab.id} has no reference solution to apply (nothing in {folder}).")
+            which = " in the Kubernetes Gateway API (labs 02, 03, 04 and 07 have one)" if api == AnswerApi.GATEWAY_API else ""
+            raise UsageError(f"Lab {lab.id} has no reference solution{which} to apply (nothing in {folder}).")
         plan.notes += [f"{path.name} is a file-only exercise (`# {FILE_ONLY_MARKER}`): graded offline, never applied."
                        for path in left_out]
         solution = [(_lab_object(r, lab.id, SOLUTION, namespace), r) for r in solution_resources]

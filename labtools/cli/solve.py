@@ -19,6 +19,8 @@ def solve(
     kubeconfig: Optional[Path] = typer.Option(None, "--kubeconfig", help="The kubeconfig that holds --context."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Only show what would change."),
     timeout: int = typer.Option(300, "--timeout", min=0, help="Seconds to wait for newly installed workloads (0: do not wait)."),
+    api: str = typer.Option("istio", "--api", help="The solution's API: istio, or gateway-api (the Kubernetes Gateway "
+                                                   "API; labs 02, 03, 04 and 07)."),
 ) -> None:
     """Reset a lab and apply its reference solution, then grade it. The run is recorded as solved by the solution,
     and so are later `check` runs of that lab until `labtools reset`. Exit code 0: the solution passed."""
@@ -33,11 +35,13 @@ def solve(
     from labtools.grading.live import grade_cluster
 
     definition = load_lab(lab)
+    if api not in tuple(labstate.AnswerApi):
+        raise UsageError(f"--api {api!r}: use one of {', '.join(labstate.AnswerApi)}.")
     labstate.require_learner_namespace(namespace)
     out = console()
     with labstate.connect(context, kubeconfig) as cluster:
         with spinner(out, "Planning") as progress:
-            plan = labstate.plan_solve(cluster, definition, namespace, progress)
+            plan = labstate.plan_solve(cluster, definition, namespace, progress, api=api)
         show_plan(out, plan)
         if dry_run:
             out.print("Dry run: nothing was changed.")

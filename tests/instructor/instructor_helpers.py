@@ -18,7 +18,12 @@ from provision_helpers import run_cli, unpack_release  # noqa: F401  (run_cli: r
 ROOT = Path(__file__).resolve().parents[2]
 COMMON = ROOT / "labs" / "common"
 # kinds the kube tests' API server does not declare by default, but labtools reads
-EXTRA_KINDS = {"ServiceEntry": ("networking.istio.io/v1", "serviceentries", True)}
+EXTRA_KINDS = {
+    "ServiceEntry": ("networking.istio.io/v1", "serviceentries", True),
+    # Gateway API kinds a lab's solution may hold (its Gateway shares the kind name with Istio's, so it is left out)
+    "HTTPRoute": ("gateway.networking.k8s.io/v1", "httproutes", True),
+    "ReferenceGrant": ("gateway.networking.k8s.io/v1", "referencegrants", True),
+}
 LEARNER_COMPONENTS = ("bookinfo", "bookinfo-versions", "httpbin", "curl", "fortio")
 
 
