@@ -152,8 +152,10 @@ def _require_quick_reviews(probe):
 
 
 def _names_a_subset(routes):
-    """Whether a route sends to a subset cluster: Istio names them outbound|<port>|<subset>|<host>."""
-    return any(len(parts) == 4 and parts[2] for route in routes for parts in (n.split("|") for n in route.clusters))
+    """Whether a route sends to a subset cluster: Istio names them outbound|<port>|<subset>|<host>; for a Gateway API
+    answer, to a per-version Service (outbound|9080||reviews-v1.<namespace>.svc.cluster.local)."""
+    return any(len(parts) == 4 and (parts[2] or parts[3].startswith("reviews-v"))
+               for route in routes for parts in (n.split("|") for n in route.clusters))
 
 
 @lab.check(points=3, live=True, requires=others_split_80_20)

@@ -84,10 +84,11 @@ def require_route(config: MeshConfig, name: str):
 
     try:
         return require(config, HTTPROUTE, name)
-    except Exception:
+    except CheckFailed as failure:  # say it with the kind's short name, and what the learner wrote
         routes = [r for r in config.submitted if r.qualified_kind == HTTPROUTE]
         written = f" You wrote: {', '.join(str(r) for r in routes)}." if routes else ""
-        fail(f"There is no HTTPRoute named {name!r} in namespace {config.namespace}.{written}",
+        misplaced = failure.message if "belongs in namespace" in failure.message else ""
+        fail(misplaced or f"There is no HTTPRoute named {name!r} in namespace {config.namespace}.{written}",
              hint=f"apiVersion: gateway.networking.k8s.io/v1, kind: HTTPRoute, metadata.name: {name}.")
         raise
 

@@ -17,7 +17,7 @@ pilot/pkg/config/kube/gateway/route_collections.go, "for mesh routes, build one 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from labtools.meshconfig.hosts import host_matches
@@ -295,8 +295,6 @@ def _list_ports(ports: dict[int, str]) -> str:
 
 
 def _with(base: ParentAttachment, **changes: Any) -> ParentAttachment:
-    from dataclasses import replace
-
     return replace(base, **changes)
 
 
