@@ -4,7 +4,7 @@ timeouts.backendRequest into it too when no retries are set (istio/istio release
 conversion.go)."""
 
 from labtools.grading import fail
-from labtools.grading.gateway_api import ingress_request, require_gateway, require_route
+from labtools.grading.gateway_api import ingress_request, require_gateway, require_route, require_true_conditions
 from labtools.meshconfig import format_duration, parse_duration
 from labtools.meshconfig.gateway_api import HTTPROUTE
 
@@ -19,8 +19,9 @@ WANTED_SECONDS = 3.0
 
 
 def virtual_service_exists(config):
-    require_route(config, ROUTE)
+    route = require_route(config, ROUTE)
     require_gateway(config)
+    require_true_conditions(config, route)  # live: a route Istio refused or cannot resolve serves nothing
     return f"HTTPRoute {ROUTE} exists."
 
 
