@@ -195,7 +195,8 @@ GATEWAY_API_INSTALL_URL = os.environ.get(
 # channel, the core kinds present) and `labtools doctor` says that no checksum was checked. Add the digest here.
 GATEWAY_API_SHA256: dict[str, str] = {}
 GATEWAY_API_INGRESS_URL = os.environ.get("LABTOOLS_GATEWAY_API_INGRESS_URL", f"http://127.0.0.1:{GATEWAY_API_HTTP_PORT}")
-# The Gateway class Istio's controller serves (istio.io: "Kubernetes Gateway API", GatewayClass istio).
+# The Gateway class Istio's controller serves by default (istio/istio release-1.31, pilot/pkg/features/pilot.go:
+# PILOT_GATEWAY_API_DEFAULT_GATEWAYCLASS_NAME, default "istio").
 GATEWAY_API_CLASS = "istio"
 
 

@@ -143,8 +143,10 @@ def _cluster(setup: Setup) -> tuple[bool, str]:
 
 
 def _gateway_api(setup: Setup) -> tuple[bool, str]:
-    """The Gateway API's CRDs before Istio (istiod starts its Gateway API controller only when they exist), and on the
-    lab cluster the GatewayClass defaults that give the Gateway API ingress its fixed node port."""
+    """The Gateway API's CRDs before Istio (istiod's Gateway API controller waits for them, and then creates the
+    GatewayClass istio itself: istio/istio release-1.31 pilot/pkg/bootstrap/configcontroller.go WaitForCRD,
+    pilot/pkg/config/kube/gatewaycommon/gatewayclass.go builtinClasses), and on the lab cluster the GatewayClass
+    defaults that give the Gateway API ingress its fixed node port."""
     cluster = setup.cluster()
     version = settings.GATEWAY_API_VERSION
     path, changed = gateway_api.ensure(progress=setup.reporter.waiting)
