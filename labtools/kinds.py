@@ -31,6 +31,7 @@ class Graded(str, Enum):
     NO = "no"
     CORE = "core"    # workloads and Services: grading reads them with their status
     ISTIO = "istio"  # configuration the learner writes: grading compares it with what was applied
+    GATEWAY_API = "gateway-api"  # the same, in the Kubernetes Gateway API; its status (written by Istio) is kept
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class Kind:
 
 R, W, N = Access.READ, Access.WRITE, Access.NONE
 NETWORKING, SECURITY = "networking.istio.io", "security.istio.io"
+GATEWAY_API = "gateway.networking.k8s.io"
 KINDS: tuple[Kind, ...] = (
     # Istio configuration: the learner writes it in their namespace; mesh-wide objects live in istio-system.
     Kind("Gateway", NETWORKING, ("v1", "v1beta1", "v1alpha3"), "gateways", graded=Graded.ISTIO, learner=W, system=R),
@@ -59,6 +61,11 @@ KINDS: tuple[Kind, ...] = (
     Kind("ServiceEntry", NETWORKING, ("v1", "v1beta1", "v1alpha3"), "serviceentries", graded=Graded.ISTIO, learner=W, system=R),
     Kind("PeerAuthentication", SECURITY, ("v1", "v1beta1"), "peerauthentications", graded=Graded.ISTIO, learner=W, system=R),
     Kind("AuthorizationPolicy", SECURITY, ("v1", "v1beta1"), "authorizationpolicies", graded=Graded.ISTIO, learner=W, system=R),
+    # The Kubernetes Gateway API kinds a learner may answer labs 02, 03, 04 and 07 with (served versions: the v1.6.1
+    # standard CRDs, config/crd/standard; ReferenceGrant serves v1 and stores v1beta1). Checked 2026-12-03.
+    Kind("Gateway", GATEWAY_API, ("v1", "v1beta1"), "gateways", graded=Graded.GATEWAY_API, learner=W, system=R),
+    Kind("HTTPRoute", GATEWAY_API, ("v1", "v1beta1"), "httproutes", graded=Graded.GATEWAY_API, learner=W, system=R),
+    Kind("ReferenceGrant", GATEWAY_API, ("v1", "v1beta1"), "referencegrants", graded=Graded.GATEWAY_API, learner=W, system=R),
     # The workshop's tenant Sidecar: the learner may look at it, not change it.
     Kind("Sidecar", NETWORKING, ("v1", "v1beta1", "v1alpha3"), "sidecars", learner=R),
     # Workloads grading reads. Deployments are writable in the learner's own namespace: `labtools reset 10` creates
@@ -75,7 +82,6 @@ KINDS: tuple[Kind, ...] = (
     Kind("LimitRange", "", ("v1",), "limitranges", learner=R),
     Kind("Namespace", "", ("v1",), "namespaces", namespaced=False),
 )
-BY_NAME = {k.kind: k for k in KINDS}
 
 
 def graded(which: Graded) -> tuple[tuple[str, str], ...]:

@@ -27,6 +27,13 @@ def _find_crds() -> Path | None:
 
 CRDS = _find_crds()
 HAVE_CRDS = CRDS is not None
+# The Gateway API's standard-channel CRDs (shared/gateway-api-crds, kept outside the repository like Istio's).
+GATEWAY_API_CRD_FILE = ROOT.parent / "shared" / "gateway-api-crds" / "gateway-api-v1.6.1-standard-crds.yaml"
+GATEWAY_API_CRDS = None if WITHOUT_CRDS else next(
+    (Path(p) for p in (os.environ.get("LABTOOLS_GATEWAY_API_CRDS"), GATEWAY_API_CRD_FILE) if p and Path(p).is_file()), None)
+HAVE_GATEWAY_API_CRDS = GATEWAY_API_CRDS is not None
+NO_GATEWAY_API_CRDS_REASON = (f"the Gateway API's CRD file is not available (looked at LABTOOLS_GATEWAY_API_CRDS and "
+                              f"{GATEWAY_API_CRD_FILE}): validation against its schemas cannot be tested here")
 NO_CRDS_REASON = (f"Istio's CRD file is not available (looked at LABTOOLS_ISTIO_CRDS and {CRD_FILE}): "
                   "validation against Istio's schemas cannot be tested here")
 
@@ -52,6 +59,8 @@ def _crds_for_validation(tmp_path_factory):
     test reaches the internet; tests of the fetch serve the file themselves."""
     os.environ["LABTOOLS_ISTIO_CRDS"] = str(CRDS) if CRDS else str(tmp_path_factory.getbasetemp() / "no-crds.yaml")
     os.environ["LABTOOLS_ISTIO_CRDS_URL"] = "http://127.0.0.1:9/crd-all.gen.yaml"
+    os.environ["LABTOOLS_GATEWAY_API_CRDS"] = (str(GATEWAY_API_CRDS) if GATEWAY_API_CRDS
+                                               else str(tmp_path_factory.getbasetemp() / "no-gateway-api-crds.yaml"))
     yield
 
 

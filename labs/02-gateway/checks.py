@@ -2,8 +2,12 @@
 
 from labtools import settings
 from labtools.grading import Lab, fail
+from labtools.grading.catalog import companion
 from labtools.grading.expect import describe_reply, require, watch
+from labtools.grading.gateway_api import either_api
 from labtools.meshconfig.hosts import split_gateway_host
+
+gateway_api = companion(__file__, "gateway_api.py")  # the same checks for an answer in the Kubernetes Gateway API
 
 lab = Lab("02-gateway", "Gateways: letting traffic into the mesh", uses=("istio", "bookinfo"))
 
@@ -22,12 +26,14 @@ def servers(gateway):
 
 
 @lab.check(points=0)
+@either_api(gateway_api.gateway_exists)
 def gateway_exists(config):
     """Gateway bookinfo-gateway exists"""
     require(config, "Gateway", "bookinfo-gateway")
 
 
 @lab.check(points=2, requires=gateway_exists, hint="The ingress gateway's pods are labelled istio: ingressgateway.")
+@either_api(gateway_api.selector_picks_ingress_gateway)
 def selector_picks_ingress_gateway(config, target):
     """Its selector picks the ingress gateway pods"""
     gateway = config.get("Gateway", "bookinfo-gateway")
@@ -48,6 +54,7 @@ def selector_picks_ingress_gateway(config, target):
 
 
 @lab.check(points=3, requires=gateway_exists)
+@either_api(gateway_api.serves_bookinfo_app_only)
 def serves_bookinfo_app_only(config, target):
     """One server accepts host {host}, and only that host"""
     gateway = config.get("Gateway", "bookinfo-gateway")
@@ -73,6 +80,7 @@ def serves_bookinfo_app_only(config, target):
 
 
 @lab.check(points=2, requires=gateway_exists, hint="port: {number: 8080, name: http, protocol: HTTP}")
+@either_api(gateway_api.server_is_plain_http)
 def server_is_plain_http(config, target):
     """That server speaks plain HTTP on port 8080 (or 80)"""
     gateway = config.get("Gateway", "bookinfo-gateway")

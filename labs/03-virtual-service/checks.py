@@ -1,8 +1,12 @@
 """Lab 03: a VirtualService that routes Bookinfo's paths from the gateway to productpage."""
 
 from labtools.grading import Lab, fail
+from labtools.grading.catalog import companion
 from labtools.grading.expect import describe_reply, require, watch
-from labtools.meshconfig import Request, fqdn
+from labtools.grading.gateway_api import either_api, gateway_api_first, ingress_request
+from labtools.meshconfig import fqdn
+
+gateway_api = companion(__file__, "gateway_api.py")  # the same checks for an answer in the Kubernetes Gateway API
 
 lab = Lab("03-virtual-service", "VirtualServices: routing requests from the gateway", uses=("istio", "bookinfo"))
 
@@ -12,17 +16,18 @@ GATEWAY = "bookinfo-gateway"
 
 
 def through_gateway(config, target, path):
-    return config.route(Request(host=target.host, path=path, gateway=f"{target.namespace}/{GATEWAY}",
-                                source_namespace=target.namespace))
+    return config.route(ingress_request(target, path, gateway_api.chosen(config)))  # the answer's API's gateway
 
 
 @lab.check(points=0)
+@either_api(gateway_api.virtual_service_exists)
 def virtual_service_exists(config):
     """VirtualService bookinfo exists"""
     require(config, "VirtualService", "bookinfo")
 
 
 @lab.check(points=0, requires=virtual_service_exists)
+@either_api(gateway_api.host_is_bookinfo_app)
 def host_is_bookinfo_app(config, target):
     """It serves host {host}"""
     vs = config.get("VirtualService", "bookinfo")
@@ -34,6 +39,7 @@ def host_is_bookinfo_app(config, target):
 
 @lab.check(points=3, requires=virtual_service_exists,
            hint="A VirtualService without gateways applies only inside the mesh (the implicit gateway `mesh`).")
+@either_api(gateway_api.bound_to_gateway)
 def bound_to_gateway(config, target):
     """It is bound to bookinfo-gateway"""
     vs = config.get("VirtualService", "bookinfo")
@@ -49,6 +55,7 @@ def bound_to_gateway(config, target):
 
 
 @lab.check(points=3, requires=[host_is_bookinfo_app, bound_to_gateway])
+@gateway_api_first(gateway_api.backends_resolve)
 def app_paths_reach_productpage(config, target):
     """Bookinfo's paths reach productpage on port 9080"""
     productpage = fqdn("productpage", target.namespace)

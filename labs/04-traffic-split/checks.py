@@ -1,13 +1,18 @@
 """Lab 04: split reviews traffic by header and by weight, with subsets from a DestinationRule."""
 
 from labtools.grading import Lab, fail
+from labtools.grading.catalog import companion
+from labtools.grading.gateway_api import either_api, weights_note
 from labtools.grading.expect import (
     describe_shares, mesh_client, require, shares_equal, undefined_subsets_message, watch,
 )
 from labtools.meshconfig import Request, fqdn, unreachable_rules
 
 # curl: the live checks send their requests to reviews from Istio's curl sample pod, inside the mesh.
-lab = Lab("04-traffic-split", "Traffic splitting: canary and A/B routing", uses=("istio", "bookinfo", "curl"))
+# bookinfo-versions: Bookinfo's per-version Services, which a Gateway API answer splits between.
+lab = Lab("04-traffic-split", "Traffic splitting: canary and A/B routing",
+          uses=("istio", "bookinfo", "bookinfo-versions", "curl"))
+gateway_api = companion(__file__, "gateway_api.py")  # the same checks for an answer in the Kubernetes Gateway API
 
 JASON = {"end-user": "jason"}
 # Near misses that an exact match must not catch: case, prefix, suffix.
@@ -20,6 +25,7 @@ def reviews_request(config, headers):
 
 
 @lab.check(points=1, hint="Subsets live in a DestinationRule: spec.subsets[].name and .labels.")
+@either_api(gateway_api.destination_rule_defines_subsets)
 def destination_rule_defines_subsets(config):
     """DestinationRule reviews-destination has subsets v1, v2, v3 for the reviews versions"""
     rule = require(config, "DestinationRule", "reviews-destination")
@@ -54,6 +60,7 @@ def destination_rule_defines_subsets(config):
 
 
 @lab.check(points=0, hint="Every subset a VirtualService names must be defined in a DestinationRule for the same host.")
+@either_api(gateway_api.every_subset_exists)
 def every_subset_exists(config):
     """Every subset the routes name is defined"""
     references = config.subset_references(host="reviews")
@@ -101,7 +108,7 @@ def others_split_80_20(config):
         shares = config.shares_by_label(decision)
         if not shares_equal(shares, EXPECTED_SPLIT):
             fail(f"Requests with {who} meet {decision.rule_label} and go to {describe_shares(shares)}; "
-                 f"expected {describe_shares(EXPECTED_SPLIT)}." + decision.ignored_note())
+                 f"expected {describe_shares(EXPECTED_SPLIT)}.{weights_note(decision)}" + decision.ignored_note())
     return "Requests without end-user: jason split v1 80%, v3 20%."
 
 
@@ -156,8 +163,10 @@ def _require_quick_reviews(probe):
 
 
 def _names_a_subset(routes):
-    """Whether a route sends to a subset cluster: Istio names them outbound|<port>|<subset>|<host>."""
-    return any(len(parts) == 4 and parts[2] for route in routes for parts in (n.split("|") for n in route.clusters))
+    """Whether a route sends to a subset cluster: Istio names them outbound|<port>|<subset>|<host>; for a Gateway API
+    answer, to a per-version Service (outbound|9080||reviews-v1.<namespace>.svc.cluster.local)."""
+    return any(len(parts) == 4 and (parts[2] or parts[3].startswith("reviews-v"))
+               for route in routes for parts in (n.split("|") for n in route.clusters))
 
 
 @lab.check(points=3, live=True, requires=others_split_80_20)

@@ -1,8 +1,12 @@
 """Lab 07: a timeout on the route that serves /productpage, so a slow dependency cannot hold the page."""
 
 from labtools.grading import Lab, fail
+from labtools.grading.catalog import companion
 from labtools.grading.expect import describe_reply, require, watch
+from labtools.grading.gateway_api import either_api
 from labtools.meshconfig import Request, format_duration, parse_duration
+
+gateway_api = companion(__file__, "gateway_api.py")  # the same checks for an answer in the Kubernetes Gateway API
 
 lab = Lab("07-timeouts", "Timeouts: failing fast", uses=("istio", "bookinfo"))
 
@@ -15,6 +19,7 @@ def productpage_decision(config, target):
 
 
 @lab.check(points=0)
+@either_api(gateway_api.virtual_service_exists)
 def virtual_service_exists(config):
     """VirtualService bookinfo exists and still routes /productpage"""
     require(config, "VirtualService", "bookinfo")
@@ -22,6 +27,7 @@ def virtual_service_exists(config):
 
 @lab.check(points=4, requires=virtual_service_exists,
            hint="timeout belongs to the http rule (next to match and route), not to a destination.")
+@either_api(gateway_api.productpage_has_3s_timeout)
 def productpage_has_3s_timeout(config, target):
     """The route serving /productpage has a 3s timeout"""
     decision = productpage_decision(config, target)

@@ -43,18 +43,20 @@ import copy
 import json
 import re
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from labtools import settings
 from labtools.classroom import solved
 from labtools.errors import EnvironmentBroken, InputError, LabtoolsError, UsageError
-from labtools.grading.catalog import solution_dir
+from labtools.grading.catalog import AnswerApi, solution_dir, solution_files
 from labtools.grading.checks import Lab, Target
-from labtools.grading.live import ISTIO_KINDS
+from labtools.grading.live import GATEWAY_API_KINDS, ISTIO_KINDS
 from labtools.kube import CLUSTER_WIDE, Cluster, describe
 from labtools.files.manifests import manifests_in, read_text
 from labtools.meshconfig import MeshConfig, Resource, fqdn, parse_resources
+from labtools.meshconfig.resources import GATEWAY_API_GROUP
 from labtools.meshconfig.routing import MESH
 
 Progress = Callable[[str], None]
@@ -295,12 +297,13 @@ def plan_reset(cluster: Cluster, lab: Lab, namespace: str = settings.DEFAULT_NAM
 
 
 def plan_solve(cluster: Cluster, lab: Lab, namespace: str = settings.DEFAULT_NAMESPACE, progress: Progress = lambda _: None,
-               release: Any = None) -> Plan:
-    """What `labtools solve` changes: the starting state plus the lab's reference solution. Changes nothing."""
-    return _plan("solve", cluster, lab, namespace, progress, release)
+               release: Any = None, api: str = AnswerApi.ISTIO) -> Plan:
+    """What `labtools solve` changes: the starting state plus the lab's reference solution (in `api`). Changes nothing."""
+    return _plan("solve", cluster, lab, namespace, progress, release, api)
 
 
-def _plan(purpose: str, cluster: Cluster, lab: Lab, namespace: str, progress: Progress, release: Any) -> Plan:
+def _plan(purpose: str, cluster: Cluster, lab: Lab, namespace: str, progress: Progress, release: Any,
+          api: str = AnswerApi.ISTIO) -> Plan:
     from labtools.provision import istio, readiness
 
     require_learner_namespace(namespace)
@@ -312,10 +315,11 @@ def _plan(purpose: str, cluster: Cluster, lab: Lab, namespace: str, progress: Pr
     setup_resources, _ = read_objects(manifests_in(lab.setup_dir), namespace, skip_file_only=False)
     desired = [(_lab_object(r, lab.id, SETUP, namespace), r) for r in setup_resources]
     if purpose == "solve":
-        folder = solution_dir(lab.id)
-        solution_resources, left_out = read_objects(manifests_in(folder), namespace, skip_file_only=True)
+        folder = solution_dir(lab.id) / AnswerApi.GATEWAY_API if api == AnswerApi.GATEWAY_API else solution_dir(lab.id)
+        solution_resources, left_out = read_objects(solution_files(lab.id, api), namespace, skip_file_only=True)
         if not solution_resources:
-            raise UsageError(f"Lab {lab.id} has no reference solution to apply (nothing in {folder}).")
+            which = " in the Kubernetes Gateway API (labs 02, 03, 04 and 07 have one)" if api == AnswerApi.GATEWAY_API else ""
+            raise UsageError(f"Lab {lab.id} has no reference solution{which} to apply (nothing in {folder}).")
         plan.notes += [f"{path.name} is a file-only exercise (`# {FILE_ONLY_MARKER}`): graded offline, never applied."
                        for path in left_out]
         solution = [(_lab_object(r, lab.id, SOLUTION, namespace), r) for r in solution_resources]
@@ -392,7 +396,7 @@ def _component_changes(cluster: Cluster, namespace: str, progress: Progress, use
 
 def _restorations(cluster: Cluster, lab: Lab, namespace: str, used: dict[str, list[dict]]) -> list[Change]:
     """Component objects outside the namespace that the lab's task changes (lab 01: the addons' Services)."""
-    solution, _ = read_objects(manifests_in(solution_dir(lab.id)), namespace, skip_file_only=True)
+    solution, _ = read_objects(solution_files(lab.id), namespace, skip_file_only=True)
     outside = {(r.kind, r.namespace, r.name) for r in solution if r.namespace != namespace}
     if not outside:
         return []
@@ -433,7 +437,7 @@ def _object_changes(cluster: Cluster, lab: Lab, namespace: str, desired: list[di
             changes.append(Change(REPLACE, kind, where, name, f"differs from {source}", (obj,)))
     owners = ownership(namespace)
     starting = MeshConfig([Resource(obj) for obj in desired if obj.get("kind") in _ISTIO_KIND_NAMES], namespace=namespace)
-    for api_version, kind in ISTIO_KINDS:
+    for api_version, kind in ISTIO_KINDS + GATEWAY_API_KINDS:
         try:
             found = cluster.list(api_version, kind, namespace=namespace)
         except InputError:  # the kind is not served here, so no such objects exist
@@ -488,6 +492,18 @@ def competes(kept: Resource, starting: MeshConfig) -> str | None:
             if shared_hosts and shared_contexts:
                 where = "the mesh" if shared_contexts[0] == MESH else f"gateway {shared_contexts[0]}"
                 return f"claims host {shared_hosts[0]} for {where}, which {_declared_by(rule)} routes"
+    elif kept.kind == "HTTPRoute" and kept.group == GATEWAY_API_GROUP:
+        # In the mesh Istio prefers an HTTPRoute in the client's namespace to any VirtualService for the same host
+        # (meshconfig/gateway_api/routing.py): a learner's route would silently replace the lab's VirtualService.
+        for parent in kept.spec.get("parentRefs") or []:
+            if not isinstance(parent, dict) or parent.get("kind") != "Service":
+                continue
+            host = fqdn(str(parent.get("name", "")), str(parent.get("namespace") or kept.namespace))
+            for rule in starting.of_kind("VirtualService"):
+                hosts = {fqdn(str(h), rule.namespace) for h in rule.spec.get("hosts") or []}
+                if MESH in starting.gateways_of(rule) and host in hosts:
+                    return (f"routes {parent.get('name')} in the mesh, where Istio prefers it to "
+                            f"{_declared_by(rule)}")
     elif kept.kind == "DestinationRule":
         host = fqdn(str(kept.spec.get("host", "")), kept.namespace)
         for rule in starting.of_kind("DestinationRule"):

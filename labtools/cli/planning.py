@@ -30,8 +30,10 @@ class Planned:
 
 
 @contextmanager
-def planned(purpose: str, lab: str, namespace: str, context: str | None, kubeconfig: Path | None) -> Iterator[Planned]:
-    """The plan to `purpose` ("reset" or "solve") `lab` in `namespace`, shown; the cluster stays open in the block."""
+def planned(purpose: str, lab: str, namespace: str, context: str | None, kubeconfig: Path | None,
+            api: str = "istio") -> Iterator[Planned]:
+    """The plan to `purpose` ("reset" or "solve" with the solution in `api`) `lab` in `namespace`, shown; the
+    cluster stays open in the block."""
     from labtools import kube
     from labtools.classroom import labstate
     from labtools.cli.output import console, spinner
@@ -40,10 +42,12 @@ def planned(purpose: str, lab: str, namespace: str, context: str | None, kubecon
     definition = load_lab(lab)
     labstate.require_learner_namespace(namespace)
     out = console()
-    plan_for = labstate.plan_reset if purpose == "reset" else labstate.plan_solve
     with kube.connect(context, kubeconfig) as cluster:
         with spinner(out, "Planning") as progress:
-            plan = plan_for(cluster, definition, namespace, progress)
+            if purpose == "reset":
+                plan = labstate.plan_reset(cluster, definition, namespace, progress)
+            else:
+                plan = labstate.plan_solve(cluster, definition, namespace, progress, api=api)
         show_plan(out, plan)
         yield Planned(out, definition, cluster, plan)
 

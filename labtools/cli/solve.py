@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 
 from labtools.cli import app, planning
+from labtools.grading.catalog import AnswerApi
 
 
 @app.command("solve")
@@ -19,6 +20,8 @@ def solve(
     kubeconfig: Optional[Path] = planning.KUBECONFIG,
     dry_run: bool = planning.DRY_RUN,
     timeout: int = planning.TIMEOUT,
+    api: AnswerApi = typer.Option(AnswerApi.ISTIO, "--api", help="The solution's API: istio, or gateway-api (the "
+                                  "Kubernetes Gateway API; labs 02, 03, 04 and 07)."),
 ) -> None:
     """Reset a lab and apply its reference solution, then grade it. The run is recorded as solved by the solution,
     and so are later `check` runs of that lab until `labtools reset`. Exit code 0: the solution passed."""
@@ -32,7 +35,7 @@ def solve(
     from labtools.errors import LabtoolsError, UsageError
     from labtools.grading import Live, grade
 
-    with planned("solve", lab, namespace, context, kubeconfig) as step:
+    with planned("solve", lab, namespace, context, kubeconfig, api) as step:
         out, plan, cluster, definition = step.out, step.plan, step.cluster, step.lab
         if dry_run:
             out.print("Dry run: nothing was changed.")

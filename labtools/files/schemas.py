@@ -28,6 +28,10 @@ def find_crd_file() -> Path | None:
     return next((path for path in settings.istio_crd_candidates() if path.is_file()), None)
 
 
+def find_gateway_api_crd_file() -> Path | None:
+    return next((path for path in settings.gateway_api_crd_candidates() if path.is_file()), None)
+
+
 # Every "not validated" message says why and gives a fix that works without Docker: `labtools crds` fetches the file
 # alone (provision/crds.py); `labtools up` only gets it once Docker answers.
 FETCH_FIX = ("Run `labtools crds` (it downloads only that file, about 1 MB, no Docker needed), or set LABTOOLS_ISTIO_CRDS "
@@ -44,18 +48,25 @@ def missing_note() -> str:
 
 def load_schema_set() -> SchemaSet | None:
     """The schemas for validation, or None when no usable Istio CRD file is available (see `schema_note`)."""
-    return lookup_schemas(find_crd_file())[0]
+    return lookup_schemas(find_crd_file(), find_gateway_api_crd_file())[0]
 
 
 def schema_note() -> str:
     """Why objects cannot be validated right now, or "" when they can."""
-    return lookup_schemas(find_crd_file())[1]
+    return lookup_schemas(find_crd_file(), find_gateway_api_crd_file())[1]
+
+
+MISSING_GATEWAY_API_CRDS = (
+    "Not validated: the Kubernetes Gateway API's CRD file is not on this machine yet. Run `labtools up` once (it "
+    "downloads the release's standard-install.yaml), or set LABTOOLS_GATEWAY_API_CRDS to that file."
+)
 
 
 @lru_cache(maxsize=4)
-def lookup_schemas(crd_file: Path | None) -> tuple[SchemaSet | None, str]:
+def lookup_schemas(crd_file: Path | None, gateway_api_file: Path | None = None) -> tuple[SchemaSet | None, str]:
     """(schemas, "") or (None, why not). A broken CRD file (a cut-off download) means "not validated", with the
-    reason and the fix, rather than no grading at all."""
+    reason and the fix, rather than no grading at all. The Gateway API's kinds join when their file is usable
+    (gateway_api_note says when objects of that group go unvalidated)."""
     if crd_file is None:
         return None, missing_note()
     try:
@@ -63,10 +74,30 @@ def lookup_schemas(crd_file: Path | None) -> tuple[SchemaSet | None, str]:
     except ValueError as problem:
         return None, (f"Not validated: {problem} Run `labtools crds --force` to download it again"
                       + (" (or point LABTOOLS_ISTIO_CRDS at a good copy)." if os.environ.get("LABTOOLS_ISTIO_CRDS") else "."))
+    if gateway_api_file is not None:
+        try:
+            kinds = {**kinds, **_cached_kinds(gateway_api_file, "The Gateway API's CRD file")}
+        except ValueError:
+            pass  # its objects go unvalidated, and gateway_api_note says so
     return SchemaSet(kinds, origin=str(crd_file), core_lookup=_core_schema), ""
 
 
-def _cached_kinds(crd_file: Path) -> dict[str, dict[str, Schema]]:
+def gateway_api_note(schemas: SchemaSet | None, submitted: list) -> str:
+    """Why the learner's Gateway API objects could not be validated, or "" (none submitted, or validated)."""
+    from labtools.meshconfig.resources import GATEWAY_API_GROUP
+
+    if schemas is None or GATEWAY_API_GROUP in schemas.groups:
+        return ""
+    if not any(r.group == GATEWAY_API_GROUP for r in submitted):
+        return ""
+    found = find_gateway_api_crd_file()
+    if found is None:
+        return MISSING_GATEWAY_API_CRDS
+    return (f"Not validated: {found} is not a usable Gateway API CRD file. Delete it and run `labtools up` again "
+            "(it downloads the release's standard-install.yaml).")
+
+
+def _cached_kinds(crd_file: Path, what: str = "Istio's CRD file") -> dict[str, dict[str, Schema]]:
     """Served schemas by kind and version; ValueError when the file is not a usable CRD file."""
     stat = crd_file.stat()
     fingerprint = f"{CACHE_FORMAT}:{crd_file.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
@@ -81,10 +112,10 @@ def _cached_kinds(crd_file: Path) -> dict[str, dict[str, Schema]]:
     try:
         documents = list(yaml.load_all(crd_file.read_text(encoding="utf-8"), Loader=loader))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ValueError(f"Istio's CRD file {crd_file} cannot be read ({exc}).") from None
+        raise ValueError(f"{what} {crd_file} cannot be read ({exc}).") from None
     kinds = SchemaSet.from_crds(documents, str(crd_file)).kinds
     if not kinds:
-        raise ValueError(f"{crd_file} holds no CustomResourceDefinitions, so it is not Istio's crd-all.gen.yaml.")
+        raise ValueError(f"{crd_file} holds no CustomResourceDefinitions, so it is not {what}.")
     try:
         write_atomically(cache, json.dumps(kinds))  # a parallel run never reads half a file
     except OSError:

@@ -6,10 +6,12 @@ import hashlib
 import importlib.util
 import re
 import sys
+from enum import StrEnum
 from pathlib import Path
 
 from labtools import settings
 from labtools.errors import UsageError
+from labtools.files.manifests import manifests_in
 from labtools.grading.checks import Lab
 
 _LAB_FOLDER = re.compile(r"(\d{2})-[a-z0-9-]+")
@@ -73,6 +75,41 @@ def solution_dir(lab: Lab | str) -> Path:
     return settings.solutions_dir() / (lab if isinstance(lab, str) else lab.id)
 
 
+class AnswerApi(StrEnum):
+    """The API a reference solution is written in: Istio's, or the Kubernetes Gateway API's (labs 02, 03, 04, 07)."""
+
+    ISTIO = "istio"
+    GATEWAY_API = "gateway-api"
+
+
+def solution_files(lab: Lab | str, api: AnswerApi | str = AnswerApi.ISTIO) -> list[Path]:
+    """A reference solution's manifests in one API: Istio's are the files of solutions/<lab>/ itself, the Gateway
+    API's those in its gateway-api/ folder."""
+    folder = solution_dir(lab)
+    if api == AnswerApi.GATEWAY_API:
+        return manifests_in(folder / AnswerApi.GATEWAY_API.value)
+    return [path for path in manifests_in(folder) if path.parent == folder]
+
+
 def component_file(name: str) -> Path:
     """The offline stand-in for a component the cluster runs (Istio, Bookinfo, httpbin...)."""
     return settings.labs_dir() / "common" / f"{name}.yaml"
+
+
+def companion(checks_file: str, filename: str):
+    """A module beside a lab's checks.py (its Gateway API checks, say), loaded by path like the lab itself."""
+    path = Path(checks_file).resolve().parent / filename
+    digest = hashlib.sha1(str(path).encode()).hexdigest()[:8]
+    module_name = f"labtools_lab_part_{path.parent.name.replace('-', '_')}_{path.stem}_{digest}"
+    module = sys.modules.get(module_name)
+    if module is None:
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[module_name]
+            raise
+    return module

@@ -30,6 +30,8 @@ class CheckFailed(Exception):
         super().__init__(message)
         self.message = message
         self.hint = hint
+        # True when the check's own hints do not apply (they speak of Istio's API, the answer used the Gateway API)
+        self.own_hints_only = False
 
 
 class CheckSkipped(Exception):

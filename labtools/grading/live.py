@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 # Derived from labtools.kinds, the table the workshop's RBAC rules come from too.
 ISTIO_KINDS = graded(Graded.ISTIO)
 CORE_KINDS = graded(Graded.CORE)
+GATEWAY_API_KINDS = graded(Graded.GATEWAY_API)
 # Fields the API server writes; they are not part of what anyone applied.
 SERVER_METADATA = ("managedFields", "resourceVersion", "uid", "creationTimestamp", "generation", "selfLink")
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
@@ -48,9 +49,11 @@ def grade_cluster(lab: Lab, namespace: str = "default", context: str | None = No
     target = Target.for_namespace(namespace)
 
     def probe():
+        from labtools.grading.gateway_api import ingress_url as gateway_api_ingress
         from labtools.probes import Probe
 
-        return Probe(cluster, namespace=namespace, ingress_url=ingress_url or ingress_for(cluster), host=target.host)
+        url = ingress_url or gateway_api_ingress(lab.id, config) or ingress_for(cluster)
+        return Probe(cluster, namespace=namespace, ingress_url=url, host=target.host)
 
     evidence = Evidence(
         {"config": lambda: config, "target": lambda: target, "cluster": lambda: cluster, "probe": probe},
@@ -78,8 +81,9 @@ def read_config(cluster: ClusterAPI, namespace: str, listed: "Listed | None" = N
     resources: list[Resource] = []
     submitted: list[Resource] = []
     notes: list[str] = list(listed.notes) if listed is not None else []
-    for api_version, kind in CORE_KINDS + ISTIO_KINDS:
+    for api_version, kind in CORE_KINDS + ISTIO_KINDS + GATEWAY_API_KINDS:
         is_istio = (api_version, kind) in ISTIO_KINDS
+        is_gateway_api = (api_version, kind) in GATEWAY_API_KINDS
         for where in namespaces:
             if listed is not None:
                 if (api_version, kind) not in listed.objects:
@@ -100,13 +104,14 @@ def read_config(cluster: ClusterAPI, namespace: str, listed: "Listed | None" = N
                 data = _as_applied(obj, keep_status=not is_istio)
                 resource = Resource(data, Source("cluster", len(resources) + 1), default_namespace=where)
                 resources.append(resource)
-                if is_istio and resource.namespace == namespace:
+                if (is_istio or is_gateway_api) and resource.namespace == namespace:
                     submitted.append(resource)
     return validated_config(resources, submitted, namespace, live=True), notes
 
 
 def _unserved(api_version: str, kind: str) -> str:
-    return f"The cluster does not serve {kind} ({api_version}): is Istio installed? (`labtools up`)"
+    what = "are the Gateway API's CRDs installed" if (api_version, kind) in GATEWAY_API_KINDS else "is Istio installed"
+    return f"The cluster does not serve {kind} ({api_version}): {what}? (`labtools up`)"
 
 
 @dataclass
@@ -121,7 +126,7 @@ class Listed:
 def list_everywhere(cluster: Any) -> Listed:
     """One paged list per kind across all namespaces (a constant number of requests, whatever the class size)."""
     listed = Listed()
-    for api_version, kind in CORE_KINDS + ISTIO_KINDS:
+    for api_version, kind in CORE_KINDS + ISTIO_KINDS + GATEWAY_API_KINDS:
         try:
             objects = cluster.list_all(api_version, kind)
         except InputError:

@@ -27,7 +27,7 @@ def validated_config(resources: list[Resource], submitted: list[Resource], names
     """The objects in force as a MeshConfig, with what the API server would refuse in the learner's own objects: what
     the CRD schemas refuse, and what istiod's validation webhook refuses (or accepts with a warning) on top."""
     from labtools.meshconfig.webhook import webhook_problems
-    from labtools.files.schemas import load_schema_set, schema_note
+    from labtools.files.schemas import gateway_api_note, load_schema_set, schema_note
 
     schemas = load_schema_set()
     problems = [p for resource in submitted for p in schemas.validate(resource)] if schemas else []
@@ -39,7 +39,7 @@ def validated_config(resources: list[Resource], submitted: list[Resource], names
         problems += [p for p in refused if (p.resource.key, p.path) not in reported]
         warnings += warned
     return MeshConfig(resources, submitted=submitted, problems=problems, namespace=namespace,
-                      schema_note=schema_note(), live=live, warnings=warnings)
+                      schema_note=schema_note() or gateway_api_note(schemas, submitted), live=live, warnings=warnings)
 
 
 def grade_files(lab: Lab, paths: Iterable[str | Path], namespace: str = "default", host: str | None = None) -> LabResult:

@@ -74,7 +74,7 @@ def _run_check(check: Check, evidence: Evidence, done: dict[str, CheckResult]) -
         arguments = {name: evidence.get(name) for name in check.parameters}
         outcome = check.function(**arguments)
     except CheckFailed as failure:
-        hints = ([failure.hint] if failure.hint else []) + list(check.hints)
+        hints = ([failure.hint] if failure.hint else []) + ([] if failure.own_hints_only else list(check.hints))
         return result(FAIL, failure.message, hints)
     except CheckSkipped as skipped:
         return result(SKIP, skipped.message, counted=skipped.counted)

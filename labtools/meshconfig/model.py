@@ -68,14 +68,16 @@ class MeshConfig:
 
     # --- finding objects -------------------------------------------------------------------------------------
     def of_kind(self, kind: str, namespace: str | None = None) -> list[Resource]:
-        return [r for r in self.resources if r.kind == kind and (namespace is None or r.namespace == namespace)]
+        """Objects of a kind; Gateway API kinds are named with their group (Resource.qualified_kind)."""
+        return [r for r in self.resources
+                if r.qualified_kind == kind and (namespace is None or r.namespace == namespace)]
 
     def get(self, kind: str, name: str, namespace: str | None = None) -> Resource | None:
         namespace = namespace or self.namespace
         return next((r for r in self.resources if r.key == (kind, namespace, name)), None)
 
     def submitted_of_kind(self, kind: str) -> list[Resource]:
-        return [r for r in self.submitted if r.kind == kind]
+        return [r for r in self.submitted if r.qualified_kind == kind]
 
     # --- services and workloads ------------------------------------------------------------------------------
     def service(self, host: str, namespace: str | None = None) -> Resource | None:
@@ -164,7 +166,12 @@ class MeshConfig:
     def route(self, request: Request) -> RouteDecision:
         """The rule and destinations a request meets, as the proxy that handles it sees the configuration (see
         routing.evaluate): for a gateway request the gateway pods, for a request between workloads the caller's
-        sidecar."""
+        sidecar. Where the Kubernetes Gateway API decides (gateway_api.routing.route says when), by its HTTPRoutes."""
+        from labtools.meshconfig.gateway_api.routing import route as route_by_gateway_api
+
+        decided = route_by_gateway_api(self, request)
+        if decided is not None:
+            return decided
         virtual_services = self.of_kind("VirtualService")
         if not request.gateway:
             return evaluate(virtual_services, request)

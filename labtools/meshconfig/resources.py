@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+# The Kubernetes Gateway API's group; its kinds are named with it (see Resource.qualified_kind).
+GATEWAY_API_GROUP = "gateway.networking.k8s.io"
+
 
 @dataclass(frozen=True)
 class Source:
@@ -77,9 +80,15 @@ class Resource:
         return spec if isinstance(spec, dict) else {}
 
     @property
+    def qualified_kind(self) -> str:
+        """The kind, with its group where a bare kind would be ambiguous: the Kubernetes Gateway API's Gateway is
+        `Gateway.gateway.networking.k8s.io` (Kubernetes' Kind.group form), Istio's stays `Gateway`."""
+        return f"{self.kind}.{self.group}" if self.group == GATEWAY_API_GROUP else self.kind
+
+    @property
     def key(self) -> tuple[str, str, str]:
         """Identity in a cluster: a later object with the same key replaces an earlier one."""
-        return (self.kind, self.namespace, self.name)
+        return (self.qualified_kind, self.namespace, self.name)
 
     def __str__(self) -> str:
         return f"{self.kind} {self.namespace}/{self.name}"

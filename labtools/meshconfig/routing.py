@@ -60,6 +60,9 @@ class Request:
     @property
     def handling_namespace(self) -> str:
         return self.proxy_namespace or (GATEWAY_NAMESPACE if self.gateway else self.source_namespace)
+    # True when `gateway` names a Kubernetes Gateway API Gateway (gateway.networking.k8s.io), not an Istio Gateway:
+    # the two are different proxies, and one namespace may hold one of each with the same name.
+    gateway_api: bool = False
 
     def describe(self) -> str:
         headers = "".join(f" with {k}: {v}" for k, v in self.headers.items())
@@ -104,7 +107,10 @@ class RouteDecision:
         if not self.matched:
             return "no rule"
         name = f" ({self.rule['name']})" if self.rule.get("name") else ""
-        return f"rule {self.rule_index + 1}{name} of VirtualService {self.virtual_service.namespace}/{self.virtual_service.name}"
+        source = self.virtual_service
+        if source.kind == "HTTPRoute":  # a Gateway API route: name the rule by its path, as learners see it
+            return f"rule {self.rule_index + 1} (spec.rules[{self.rule_index}]){name} of HTTPRoute {source.namespace}/{source.name}"
+        return f"rule {self.rule_index + 1}{name} of VirtualService {source.namespace}/{source.name}"
 
     @property
     def timeout(self) -> float | None:

@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from labtools.meshconfig.defaults import with_defaults
 from labtools.meshconfig.durations import parse_duration
 from labtools.meshconfig.resources import Resource
 
@@ -106,7 +107,8 @@ class SchemaSet:
                 served = ", ".join(f"{resource.group}/{v}" for v in sorted(versions))
                 report("apiVersion", f"{resource.api_version} is not served for {resource.kind}; use one of: {served}.")
                 return problems
-            _Walker(report, {}).check(resource.data, _with_object_meta(schema), "")
+            schema = _with_object_meta(schema)
+            _Walker(report, {}).check(with_defaults(resource.data, schema), schema, "")
         elif self.core_lookup is not None:
             found = self.core_lookup(resource.group, resource.version, resource.kind)
             if found is not None:
@@ -325,7 +327,9 @@ _programs: dict[str, Any] = {}
 
 def _evaluate_cel(expression: str, value: Any) -> bool | None:
     """True or False from the rule; None when this CEL implementation cannot evaluate it (left to the API server)."""
-    import cel  # imported here: ~0.1 s, needed only when a rule applies
+    from labtools.meshconfig.celengine import engine
+
+    cel = engine()  # loaded on first use, without the package's interactive shell (see celengine)
 
     program = _programs.get(expression)
     if program is None:
@@ -335,6 +339,8 @@ def _evaluate_cel(expression: str, value: Any) -> bool | None:
             return None
     try:
         result = program.execute({"self": value})
+    except KeyError:
+        return None  # a field the rule reads is absent and has no default: the API server's own call
     except RuntimeError as exc:
         if "Undefined variable or function" in str(exc):
             return None  # e.g. Kubernetes' url() extension: not part of core CEL

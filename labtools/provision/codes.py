@@ -41,6 +41,7 @@ class Code(StrEnum):
     ISTIO_MISSING = "LT062"
     ISTIO_VERSION = "LT063"
     RETIRED_REGISTRY = "LT064"
+    GATEWAY_API_CRDS = "LT065"
     SIDECARS = "LT070"
     INJECTION_LABEL = "LT071"
     INGRESS = "LT080"
@@ -109,6 +110,8 @@ CATALOG: dict[Code, Entry] = {
                               "`labtools up` installs the pinned version over it."),
     Code.RETIRED_REGISTRY: Entry(FAIL, "A pod's image names a registry Istio has retired (registry.istio.io, gcr.io/istio-release).",
                                  "Run `labtools up`: it applies the workload again with the image from docker.io/istio."),
+    Code.GATEWAY_API_CRDS: Entry(FAIL, "The Kubernetes Gateway API's CRDs are missing or another version than the labs use.",
+                                 "Run `labtools up`: it installs the pinned standard CRDs."),
     Code.SIDECARS: Entry(FAIL, "Pods run without their istio-proxy sidecar.",
                          "Restart them: `labtools up` does it, or kubectl rollout restart deployment."),
     Code.INJECTION_LABEL: Entry(FAIL, "The namespace is not labelled for sidecar injection.", "Run `labtools up`."),

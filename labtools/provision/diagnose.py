@@ -8,7 +8,7 @@ from pathlib import Path
 from labtools import settings, shell
 from labtools.errors import EnvironmentBroken, LabtoolsError
 from labtools.kube import Cluster, connect
-from labtools.provision import dashboards, gateway, istio, kind, preflight, readiness, registries, release
+from labtools.provision import dashboards, gateway, gateway_api, istio, kind, preflight, readiness, registries, release
 from labtools.provision.model import FAIL, OK, WARN, Finding, Severity
 from labtools.provision.codes import Code
 
@@ -80,6 +80,7 @@ def status(context: str | None = None, kubeconfig: Path | None = None) -> Status
             result.rows.append(Row("Istio", ABSENT, "not installed: run `labtools up`"))
         else:
             result.rows.append(_deployments_row(cluster, f"Istio {installed}", istio.NAMESPACE, istio.DEPLOYMENTS))
+        result.rows.append(Row(*gateway_api.status_row(cluster)))
         result.rows.append(_deployments_row(cluster, "Bookinfo", settings.DEFAULT_NAMESPACE, _bookinfo_deployments()))
         result.rows.append(_deployments_row(cluster, "Addons", istio.NAMESPACE, ADDON_DEPLOYMENTS))
         if not foreign:
@@ -253,6 +254,7 @@ def _cluster_findings(cluster: Cluster, foreign: bool) -> list[Finding]:
         findings.append(Finding(Code.ISTIO_VERSION, WARN, f"Istio {installed} runs; the labs are written for {settings.ISTIO_VERSION}.",
                                 fix="`labtools up` installs the pinned version over it."))
     findings.append(retired_images(cluster))
+    findings.append(gateway_api.finding(cluster))
     checks = [(istio.NAMESPACE, d) for d in istio.DEPLOYMENTS] + [(settings.DEFAULT_NAMESPACE, d) for d in _bookinfo_deployments()]
     checks += [(istio.NAMESPACE, d) for d in ADDON_DEPLOYMENTS]
     for namespace, name in readiness.not_ready(cluster, checks):

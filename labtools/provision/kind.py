@@ -94,6 +94,7 @@ def port_mappings(name: str = settings.CLUSTER_NAME) -> dict[int, int]:
 def missing_mappings(name: str = settings.CLUSTER_NAME) -> list[int]:
     """Host ports labtools' kind config maps that this cluster's node does not publish."""
     wanted = {settings.INGRESS_HTTP_PORT: settings.INGRESS_HTTP_NODEPORT, settings.INGRESS_HTTPS_PORT: settings.INGRESS_HTTPS_NODEPORT}
+    wanted[settings.GATEWAY_API_HTTP_PORT] = settings.GATEWAY_API_HTTP_NODEPORT
     wanted.update({port: port for port in settings.LAB_NODEPORTS})
     found = port_mappings(name)
     return [host for host, node in wanted.items() if found.get(host) != node]

@@ -17,7 +17,7 @@ from labtools import settings
 from labtools.errors import EnvironmentBroken
 from labtools.files.atomic import write_atomically
 from labtools.kube import Cluster, connect
-from labtools.provision import components, gateway, istio, kind, preflight, readiness, release
+from labtools.provision import components, gateway, gateway_api, istio, kind, preflight, readiness, release
 from labtools.provision.model import WARN, Reporter, SilentReporter
 from labtools.provision.codes import Code
 
@@ -143,6 +143,32 @@ def _cluster(setup: Setup) -> tuple[bool, str]:
     return True, f"created kind cluster {name!r} with {settings.KIND_NODE_IMAGE.split('@')[0]}"
 
 
+def _gateway_api(setup: Setup) -> tuple[bool, str]:
+    """The Gateway API's CRDs before Istio (istiod's Gateway API controller waits for them, and then creates the
+    GatewayClass istio itself: istio/istio release-1.31 pilot/pkg/bootstrap/configcontroller.go WaitForCRD,
+    pilot/pkg/config/kube/gatewaycommon/gatewayclass.go builtinClasses), and on the lab cluster the GatewayClass
+    defaults that give the Gateway API ingress its fixed node port."""
+    cluster = setup.cluster()
+    version = settings.GATEWAY_API_VERSION
+    path, changed = gateway_api.ensure(progress=setup.reporter.waiting)
+    found = gateway_api.installed_version(cluster)
+    done = [f"Gateway API {version} standard CRDs"]
+    if found is None or (found != version and not setup.options.foreign):
+        cluster.require_change("install the Gateway API CRDs")
+        components.apply_objects(cluster, gateway_api.objects(path), setup.reporter.waiting)
+        changed = True
+        done[0] = ("installed " if found is None else f"replaced {found} by ") + done[0]
+    elif found != version:  # someone else's cluster: their CRDs stay
+        setup.reporter.note(f"The cluster has the Gateway API {found}; the labs are written for {version}.")
+        done[0] = f"Gateway API {found} found (left as it is)"
+    if not setup.options.foreign:
+        if not gateway_api.class_defaults_present(cluster):
+            cluster.apply(gateway_api.class_defaults())
+            changed = True
+        done.append(f"Gateway API ingress at 127.0.0.1:{settings.GATEWAY_API_HTTP_PORT}")
+    return changed, "; ".join(done)
+
+
 def _istio(setup: Setup) -> tuple[bool, str]:
     cluster = setup.cluster()
     cluster.require_change("install Istio")  # istioctl changes the cluster outside labtools.kube: check here
@@ -217,6 +243,7 @@ STEPS = (
     Step("preflight", "Check the machine", _preflight),
     Step("release", "Istio release", _release),
     Step("cluster", "Kind cluster", _cluster),
+    Step("gateway-api", "Kubernetes Gateway API", _gateway_api),
     Step("istio", "Install Istio", _istio),
     Step("injection", "Sidecar injection", _injection),
     Step("bookinfo", "Bookinfo", _component_step("bookinfo")),

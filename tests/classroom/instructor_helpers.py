@@ -27,8 +27,11 @@ EXTRA_KINDS = {
     "ValidatingAdmissionPolicy": ("admissionregistration.k8s.io/v1", "validatingadmissionpolicies", False),
     "ValidatingAdmissionPolicyBinding": ("admissionregistration.k8s.io/v1", "validatingadmissionpolicybindings", False),
     "Node": ("v1", "nodes", False),
+    # Gateway API kinds a lab's solution may hold (its Gateway shares the kind name with Istio's, so it is left out)
+    "HTTPRoute": ("gateway.networking.k8s.io/v1", "httproutes", True),
+    "ReferenceGrant": ("gateway.networking.k8s.io/v1", "referencegrants", True),
 }
-LEARNER_COMPONENTS = ("bookinfo", "httpbin", "curl", "fortio")
+LEARNER_COMPONENTS = ("bookinfo", "bookinfo-versions", "httpbin", "curl", "fortio")
 
 
 def cache_release(files: dict[str, str] | None = None):

@@ -230,6 +230,8 @@ class ApiServer(kmock.KubernetesEmulator):
                 replicas = (merged.get("spec") or {}).get("replicas", 1)
                 merged["status"] = {"replicas": replicas, "readyReplicas": replicas, "availableReplicas": replicas,
                                     "updatedReplicas": replicas, "observedGeneration": 1}
+            if body.get("kind") == "CustomResourceDefinition":  # served at once, as a real API server soon does
+                merged["status"] = {"conditions": [{"type": "Established", "status": "True"}]}
             if request.params.get("dryRun") == "All":
                 return aiohttp.web.json_response(merged)
             for name in owners:  # forced: what this manager applies now is no longer anyone else's

@@ -12,7 +12,9 @@ sys.path.insert(0, str(HERE.parent / "kube"))  # the fake API server lives with 
 sys.path.insert(0, str(HERE))
 
 from kubefake import RunningApiServer, free_port, own_cache  # noqa: E402,F401  (own_cache: a fixture)
-from provision_helpers import VERSION, FakeTools, Ingress, build_archive, fake_tools_on_path, unpack_release  # noqa: E402
+from provision_helpers import (  # noqa: E402
+    VERSION, FakeTools, Ingress, build_archive, cache_gateway_api, fake_tools_on_path, unpack_release,
+)
 
 
 @pytest.fixture
@@ -45,7 +47,9 @@ def release_url(tmp_path, monkeypatch) -> str:
 
 @pytest.fixture
 def cached_release() -> Path:
-    """The test release, already unpacked and verified in the cache (what a first `labtools up` leaves)."""
+    """The test release, already unpacked and verified in the cache (what a first `labtools up` leaves), with the
+    Gateway API's install file beside it."""
+    cache_gateway_api()
     return unpack_release()
 
 

@@ -115,6 +115,10 @@ def release_files() -> dict[str, str]:
         "samples/addons/prometheus.yaml": dump(addon_documents("prometheus", 9090)),
         "samples/addons/kiali.yaml": dump(addon_documents("kiali", 20001)),
         "samples/addons/grafana.yaml": dump(addon_documents("grafana", 3000)),
+        "samples/bookinfo/platform/kube/bookinfo-versions.yaml": dump([
+            {"apiVersion": "v1", "kind": "Service", "metadata": {"name": f"reviews-{v}"},
+             "spec": {"selector": {"app": "reviews", "version": v}, "ports": [{"name": "http", "port": 9080}]}}
+            for v in ("v1", "v2", "v3")]),
         "samples/httpbin/httpbin.yaml": dump([_deployment("httpbin", "httpbin", "v1")]),
         "samples/curl/curl.yaml": dump([_deployment("curl", "curl", "v1")]),
         "samples/httpbin/sample-client/fortio-deploy.yaml": dump([_deployment("fortio-deploy", "fortio", "v1")]),
@@ -206,3 +210,36 @@ def run_cli(args: list[str], capsys) -> tuple[int, str, str]:
         sys.argv = old
     out, err = capsys.readouterr()
     return code, out, err
+
+
+def gateway_api_install_text(version: str | None = None, kinds=("GatewayClass", "Gateway", "HTTPRoute", "ReferenceGrant")) -> str:
+    """A small standard-install.yaml of the pinned Gateway API release: its four core CRDs, annotated as the release's."""
+    import yaml
+
+    from labtools import settings
+
+    version = version or settings.GATEWAY_API_VERSION
+    documents = []
+    for kind in kinds:
+        plural = kind.lower() + ("es" if kind.endswith("s") else "s")
+        documents.append({
+            "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": f"{plural}.gateway.networking.k8s.io",
+                         "annotations": {"gateway.networking.k8s.io/bundle-version": version,
+                                         "gateway.networking.k8s.io/channel": "standard"}},
+            "spec": {"group": "gateway.networking.k8s.io", "scope": "Namespaced",
+                     "names": {"kind": kind, "plural": plural},
+                     "versions": [{"name": "v1", "served": True, "storage": True,
+                                   "schema": {"openAPIV3Schema": {"type": "object"}}}]},
+        })
+    return yaml.safe_dump_all(documents)
+
+
+def cache_gateway_api() -> Path:
+    """The Gateway API install file in the cache, as a first `labtools up` leaves it."""
+    from labtools import settings
+
+    path = settings.gateway_api_install_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(gateway_api_install_text())
+    return path

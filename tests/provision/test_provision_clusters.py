@@ -49,6 +49,7 @@ def test_every_host_port_is_bound_to_127_0_0_1_only():
 def test_the_kind_config_maps_exactly_the_ports_settings_name():
     found = {m["hostPort"]: m["containerPort"] for m in mappings()}
     wanted = {settings.INGRESS_HTTP_PORT: settings.INGRESS_HTTP_NODEPORT, settings.INGRESS_HTTPS_PORT: settings.INGRESS_HTTPS_NODEPORT}
+    wanted[settings.GATEWAY_API_HTTP_PORT] = settings.GATEWAY_API_HTTP_NODEPORT
     wanted.update({port: port for port in settings.LAB_NODEPORTS})
     assert found == wanted
     assert set(found) == set(settings.HOST_PORTS)
