@@ -500,8 +500,8 @@ def competes(kept: Resource, starting: MeshConfig) -> str | None:
                 continue
             host = fqdn(str(parent.get("name", "")), str(parent.get("namespace") or kept.namespace))
             for rule in starting.of_kind("VirtualService"):
-                hosts = {fqdn(str(h), rule.namespace) for h in rule.spec.get("hosts") or []}
-                if MESH in starting.gateways_of(rule) and host in hosts:
+                served = {fqdn(str(h), rule.namespace) for h in rule.spec.get("hosts") or []}
+                if MESH in starting.gateways_of(rule) and host in served:
                     return (f"routes {parent.get('name')} in the mesh, where Istio prefers it to "
                             f"{_declared_by(rule)}")
     elif kept.kind == "DestinationRule":

@@ -23,7 +23,9 @@ def engine() -> ModuleType:
     native = next((p for f in folders for p in sorted(Path(f).glob("cel.*")) if p.name.endswith(suffixes)), None)
     if native is not None:
         loader = importlib.machinery.ExtensionFileLoader("cel.cel", str(native))
-        module = importlib.util.module_from_spec(importlib.util.spec_from_loader("cel.cel", loader))
+        found = importlib.util.spec_from_loader("cel.cel", loader)
+        assert found is not None  # a spec is always made for a given loader
+        module = importlib.util.module_from_spec(found)
         try:
             loader.exec_module(module)
         except ImportError:

@@ -30,6 +30,7 @@ from typing import Any, Callable
 from labtools import settings
 from labtools.errors import EnvironmentBroken
 from labtools.kube import Cluster
+from labtools.provision.model import Severity
 
 GROUP = "gateway.networking.k8s.io"
 BUNDLE_VERSION = f"{GROUP}/bundle-version"
@@ -179,10 +180,10 @@ def finding(cluster: Cluster) -> Any:
     return Finding(Code.GATEWAY_API_CRDS, OK, f"Gateway API {version} standard CRDs installed ({checked})")
 
 
-def status_row(cluster: Cluster) -> tuple[str, str, str]:
-    """(name, state, detail) for `labtools status`."""
+def status_row(cluster: Cluster) -> tuple[str, Severity | None, str]:
+    """(name, state, detail) for `labtools status` (state None: not installed)."""
     found = installed_version(cluster)
     if found is None:
-        return "Gateway API", "absent", "CRDs not installed: run `labtools up`"
-    state = "ok" if found == settings.GATEWAY_API_VERSION else "warn"
+        return "Gateway API", None, "CRDs not installed: run `labtools up`"
+    state = Severity.OK if found == settings.GATEWAY_API_VERSION else Severity.WARN
     return "Gateway API", state, f"{found} standard CRDs; Gateway API ingress at {settings.GATEWAY_API_INGRESS_URL}"
