@@ -694,14 +694,13 @@ def _delete(cluster: Cluster, prefix: str, progress: Progress, workers: int) -> 
 
 def task_objects() -> dict[str, set[tuple[str, str]]]:
     """lab id -> (kind, name) of the objects its task asks for in a learner's namespace (from its solution)."""
-    from labtools.grading.catalog import lab_ids, solution_dir
     from labtools.classroom.labstate import read_objects
-    from labtools.files.manifests import manifests_in
+    from labtools.grading.catalog import lab_ids, solution_files
 
     placeholder = "learner"
     tasks = {}
     for lab_id in lab_ids():
-        resources, _ = read_objects(manifests_in(solution_dir(lab_id)), placeholder, skip_file_only=False)
+        resources, _ = read_objects(solution_files(lab_id), placeholder, skip_file_only=False)
         keys = {(r.kind, r.name) for r in resources if r.namespace == placeholder and r.kind not in CLUSTER_WIDE}
         if keys:
             tasks[lab_id] = keys

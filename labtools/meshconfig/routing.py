@@ -95,7 +95,7 @@ class RouteDecision:
     reason: str = ""
     # VirtualServices for the request's host that the handling proxy does not use, each with why.
     ignored: tuple[tuple[Resource, str], ...] = ()
-    # The VirtualServices the proxy tried, in order (empty when none applies to the request at all).
+    # The VirtualServices (or HTTPRoutes) the proxy tried, in order (empty when none applies to the request at all).
     considered: tuple[Resource, ...] = ()
 
     @property

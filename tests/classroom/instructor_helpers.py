@@ -67,11 +67,10 @@ def add_learner(cluster, namespace: str, components=LEARNER_COMPONENTS) -> None:
 
 def solution_objects(lab_id: str, namespace: str) -> list[dict]:
     """A lab's reference solution as `labtools solve` would apply it in `namespace` (file-only files left out)."""
-    from labtools.grading.catalog import solution_dir
-    from labtools.classroom.labstate import read_objects, localize
-    from labtools.files.manifests import manifests_in
+    from labtools.classroom.labstate import localize, read_objects
+    from labtools.grading.catalog import solution_files
 
-    resources, _ = read_objects(manifests_in(solution_dir(lab_id)), namespace, skip_file_only=True)
+    resources, _ = read_objects(solution_files(lab_id), namespace, skip_file_only=True)
     return [localize(r.data, namespace) for r in resources]
 
 

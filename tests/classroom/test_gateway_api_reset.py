@@ -75,4 +75,4 @@ def test_solve_refuses_an_unknown_api(capsys):
     from instructor_helpers import run_cli
 
     code, out, err = run_cli(["solve", "04", "--api", "linkerd", "--yes"], capsys)
-    assert code == 2 and "use one of istio, gateway-api" in out + err
+    assert code == 2 and "'linkerd' is not one of 'istio', 'gateway-api'" in out + err

@@ -263,19 +263,22 @@ def test_learners_get_the_dashboards_the_instructor_exposes(shared, api, release
 
 def test_every_kind_live_grading_reads_is_readable_by_every_learner():
     """One table (labtools.kinds) gives both: a kind grading reads but learners may not would be a 403 for each."""
-    from labtools.grading.live import CORE_KINDS, ISTIO_KINDS
-    from labtools.kinds import BY_NAME
+    from labtools.grading.live import CORE_KINDS, GATEWAY_API_KINDS, ISTIO_KINDS
+    from labtools.kinds import KINDS
 
-    def readable(rules, kind):
-        k = BY_NAME[kind]
+    by_key = {(k.api_version, k.kind): k for k in KINDS}  # Gateway is a kind of Istio's and of the Gateway API
+
+    def readable(rules, key):
+        k = by_key[key]
         return any(k.group in r["apiGroups"] and k.plural in r["resources"] and {"get", "list"} <= set(r["verbs"]) for r in rules)
 
-    for _, kind in CORE_KINDS + ISTIO_KINDS:
-        assert readable(workshop.LEARNER_RULES, kind), kind
-        assert readable(workshop.READER_RULES, kind), kind
-    writable = {r for rule in workshop.LEARNER_RULES if "create" in rule["verbs"] for r in rule["resources"]}
-    assert {BY_NAME[kind].plural for _, kind in ISTIO_KINDS} <= writable
-    assert not {"sidecars", "resourcequotas", "limitranges", "roles", "rolebindings", "namespaces"} & writable
+    for key in CORE_KINDS + ISTIO_KINDS + GATEWAY_API_KINDS:
+        assert readable(workshop.LEARNER_RULES, key), key
+        assert readable(workshop.READER_RULES, key), key
+    writable = {(group, r) for rule in workshop.LEARNER_RULES if "create" in rule["verbs"]
+                for group in rule["apiGroups"] for r in rule["resources"]}
+    assert {(by_key[key].group, by_key[key].plural) for key in ISTIO_KINDS + GATEWAY_API_KINDS} <= writable
+    assert not {"sidecars", "resourcequotas", "limitranges", "roles", "rolebindings", "namespaces"} & {r for _, r in writable}
 
 
 def test_status_from_one_list_grades_each_learner_as_reading_their_namespace_would(shared, api, release, tmp_path):

@@ -173,9 +173,11 @@ def _decide(config: "MeshConfig", routes: list[Resource], request: Request, wher
     entries.sort(key=lambda e: (tuple(-x for x in e[0]), e[1], e[2], e[3]))
     for _, _, index, _, resource, rule, match in entries:
         if matches(match, request):
-            return RouteDecision(request, resource, index, translated_rule(rule), destinations(rule, resource.namespace))
+            return RouteDecision(request, resource, index, translated_rule(rule), destinations(rule, resource.namespace),
+                                 considered=tuple(ordered))
     names = ", ".join(f"{r.namespace}/{r.name}" for r in routes)
-    return RouteDecision(request, reason=f"no rule of HTTPRoute {names} (attached to {where}) matches {request.path}")
+    return RouteDecision(request, reason=f"no rule of HTTPRoute {names} (attached to {where}) matches {request.path}",
+                         considered=tuple(ordered))
 
 
 def _precedence(match: dict[str, Any]) -> tuple[int, int, int, int, int]:
