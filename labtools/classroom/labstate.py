@@ -43,7 +43,6 @@ import copy
 import json
 import re
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 from typing import Any, Callable, Iterable
 

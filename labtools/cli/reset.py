@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
-import typer
-
 from labtools.cli import app, planning
 
 

@@ -26,7 +26,7 @@ from typing import Any, Mapping
 from labtools.meshconfig.durations import parse_duration
 from labtools.meshconfig.hosts import fqdn, gateway_key, host_matches, specificity
 from labtools.meshconfig.resources import Resource
-from labtools.meshconfig.visibility import PRIVATE, PUBLIC, export_to, invisibility
+from labtools.meshconfig.visibility import PUBLIC, export_to, invisibility
 
 MESH = "mesh"
 # Where Istio's ingress gateway runs, and so the namespace whose view of the configuration it gets.

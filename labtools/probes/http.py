@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Generator, Iterator, Mapping
+from typing import Generator, Mapping
 from urllib.parse import urlencode, urljoin
 
 import urllib3

@@ -16,7 +16,7 @@ import json
 import math
 import secrets
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generator, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Generator, Mapping
 
 from labtools.probes.concurrent import in_order
 from labtools.meshconfig.model import has_sidecar

@@ -2,14 +2,7 @@
 
 from __future__ import annotations
 
-import base64
-import json
-import threading
-import time
-import urllib.request
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import yaml
 

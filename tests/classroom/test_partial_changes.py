@@ -6,7 +6,6 @@ from __future__ import annotations
 import types
 
 import aiohttp.web
-import pytest
 
 import kubefake
 from instructor_helpers import add_learner, install_mesh, objects, run_cli, solution_objects
@@ -51,7 +50,7 @@ def test_a_reset_that_fails_on_its_second_delete_says_what_was_and_was_not_delet
     err = flat(err)
     assert "etcdserver: request timed out" in err and "Reset of lab 04-traffic-split in namespace learner-a stopped part-way" in err
     first = deletes[0].rsplit("/", 1)[1]
-    assert f"changed: deleted " in err and first in err.split("changed:", 1)[1].split("not changed:", 1)[0]
+    assert "changed: deleted " in err and first in err.split("changed:", 1)[1].split("not changed:", 1)[0]
     not_changed = err.split("not changed:", 1)[1]
     assert "delete " in not_changed and first not in not_changed.split("hint:")[0]
     # The cluster no longer holds lab 04's solution as solve left it: the mark says so, whatever failed after.

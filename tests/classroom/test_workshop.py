@@ -16,7 +16,7 @@ import yaml
 
 from instructor_helpers import install_mesh, objects, run_cli, solution_objects, writes
 from labtools.classroom import labstate, workshop
-from labtools.errors import EnvironmentBroken, UsageError
+from labtools.errors import UsageError
 from tests.conftest import HAVE_CRDS
 from labtools.kube import Cluster
 

@@ -13,7 +13,6 @@ import pytest
 
 from hostile import HostileServer, kubeconfig_for
 from labtools import settings
-from labtools.meshconfig.documents import MAX_EXPANDED_NODES
 from run import clean_failure, labtools
 
 CONFIG_MAP = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c%d}\ndata:\n"
