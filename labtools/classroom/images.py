@@ -39,7 +39,6 @@ ISTIO_HUB = registries.ISTIO_HUB
 ISTIO_IMAGES = (("pilot", "istiod"), ("proxyv2", "gateways and sidecars"))
 PULL_TIMEOUT = 20 * 60
 SAVE_TIMEOUT = LOAD_TIMEOUT = 60 * 60
-_CONTAINER_LISTS = ("containers", "initContainers")
 
 
 @dataclass(frozen=True)
@@ -76,26 +75,14 @@ def istio_images(version: str = settings.ISTIO_VERSION) -> list[Image]:
 
 
 def manifest_images(objects: Iterable[Any]) -> list[tuple[str, bool]]:
-    """(image, always pulled) for every container and init container in these objects, in order, without repeats."""
+    """(image, always pulled) for every container in these objects, in order, without repeats."""
     found: dict[str, bool] = {}
-
-    def walk(value: Any) -> None:
-        if isinstance(value, dict):
-            for key, item in value.items():
-                if key in _CONTAINER_LISTS and isinstance(item, list):
-                    for container in item:
-                        if isinstance(container, dict) and isinstance(container.get("image"), str):
-                            image = container["image"].strip()
-                            always = container.get("imagePullPolicy") == "Always" or (
-                                container.get("imagePullPolicy") is None and _implies_always(image))
-                            found[image] = found.get(image, False) or always
-                walk(item)
-        elif isinstance(value, list):
-            for item in value:
-                walk(item)
-
-    for obj in objects:
-        walk(obj)
+    for container in registries.containers(objects):
+        if isinstance(container.get("image"), str):
+            image = container["image"].strip()
+            always = container.get("imagePullPolicy") == "Always" or (
+                container.get("imagePullPolicy") is None and _implies_always(image))
+            found[image] = found.get(image, False) or always
     return list(found.items())
 
 

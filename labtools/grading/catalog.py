@@ -8,6 +8,7 @@ import re
 import sys
 from enum import StrEnum
 from pathlib import Path
+from types import ModuleType
 
 from labtools import settings
 from labtools.errors import UsageError
@@ -46,17 +47,7 @@ def load_lab(name: str) -> Lab:
     # Keyed by the file's path too: two labs folders (LABTOOLS_LABS) may hold labs of the same id.
     digest = hashlib.sha1(str(folder.resolve()).encode()).hexdigest()[:8]
     module_name = f"labtools_lab_{folder.name.replace('-', '_')}_{digest}"
-    module = sys.modules.get(module_name)
-    if module is None:
-        spec = importlib.util.spec_from_file_location(module_name, folder / "checks.py")
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[module_name] = module
-        try:
-            spec.loader.exec_module(module)
-        except BaseException:
-            del sys.modules[module_name]
-            raise
+    module = _load_once(module_name, folder / "checks.py")
     lab = getattr(module, "lab", None)
     if not isinstance(lab, Lab):
         raise UsageError(f"{folder / 'checks.py'} defines no `lab = Lab(...)`.")
@@ -101,6 +92,11 @@ def companion(checks_file: str, filename: str):
     path = Path(checks_file).resolve().parent / filename
     digest = hashlib.sha1(str(path).encode()).hexdigest()[:8]
     module_name = f"labtools_lab_part_{path.parent.name.replace('-', '_')}_{path.stem}_{digest}"
+    return _load_once(module_name, path)
+
+
+def _load_once(module_name: str, path: Path) -> ModuleType:
+    """The module of the file `path`, run once under `module_name` (a failed run leaves nothing behind)."""
     module = sys.modules.get(module_name)
     if module is None:
         spec = importlib.util.spec_from_file_location(module_name, path)

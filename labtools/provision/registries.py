@@ -15,7 +15,7 @@ pods that still run an image from a retired registry (`retired`).
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 # The live home of Istio's images (the blog above; also istioctl's `hub` in clusters/istio-kind.yaml).
 ISTIO_HUB = "docker.io/istio"
@@ -39,24 +39,29 @@ def rewrite_image(image: str) -> str:
     return RETIRED[prefix] + image[len(prefix):] if prefix else image
 
 
-def rewrite_objects(objects: Iterable[Any]) -> list[tuple[str, str]]:
-    """Rewrite in place the image of every container in these objects; (old, new) for each image changed."""
-    changed: list[tuple[str, str]] = []
-
-    def walk(value: Any) -> None:
+def containers(objects: Iterable[Any]) -> Iterator[dict]:
+    """Every container, init container and ephemeral container in these objects (pods, or the pod templates of
+    workloads, at any depth), as the dicts themselves, in order."""
+    def walk(value: Any) -> Iterator[dict]:
         if isinstance(value, dict):
             for key, item in value.items():
                 if key in _CONTAINER_LISTS and isinstance(item, list):
-                    for container in item:
-                        image = container.get("image") if isinstance(container, dict) else None
-                        if isinstance(image, str) and retired(image.strip()):
-                            container["image"] = rewrite_image(image.strip())
-                            changed.append((image, container["image"]))
-                walk(item)
+                    yield from (container for container in item if isinstance(container, dict))
+                yield from walk(item)
         elif isinstance(value, list):
             for item in value:
-                walk(item)
+                yield from walk(item)
 
     for obj in objects:
-        walk(obj)
+        yield from walk(obj)
+
+
+def rewrite_objects(objects: Iterable[Any]) -> list[tuple[str, str]]:
+    """Rewrite in place the image of every container in these objects; (old, new) for each image changed."""
+    changed: list[tuple[str, str]] = []
+    for container in containers(objects):
+        image = container.get("image")
+        if isinstance(image, str) and retired(image.strip()):
+            container["image"] = rewrite_image(image.strip())
+            changed.append((image, container["image"]))
     return changed
