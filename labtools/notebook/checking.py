@@ -103,7 +103,7 @@ _DIFFERS_SCRIPT = """(() => {
 })();"""
 
 
-ANSWER_HIDDEN = "The YAML of the answer is hidden: try the fix first; “Show the answer” below shows it (and notes it in your progress)."
+ANSWER_HIDDEN = "The YAML of the answer is hidden: try the fix first; “Show the answer”, beside “Check my work”, shows it (and notes it in your progress)."
 # A hint that spells the answer out as YAML ("outlierDetection: {consecutive5xxErrors: 1, ...}"), not a step towards it.
 _YAML_HINT = re.compile(r"\s*[A-Za-z_][\w.-]*:\s*(\{|\[|\n)")
 
