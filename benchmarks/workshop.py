@@ -21,7 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-for helpers in ("tests/kube", "tests/provision", "tests/instructor"):
+for helpers in ("tests/kube", "tests/provision", "tests/classroom"):
     sys.path.insert(0, str(ROOT / helpers))
 
 TARGETS = {"create": 60.0, "rerun": 10.0, "status": 15.0}

@@ -2,14 +2,14 @@
 
 Everything goes in and out as plain dicts, so code above this layer never sees client classes:
 
-    cluster = Cluster.connect()                       # the lab cluster: labtools' own kubeconfig and context
+    cluster = connect()                               # the lab cluster, or the context the user named (--context)
     pods = cluster.list("v1", "Pod", namespace="default", label_selector="app=reviews")
     cluster.apply(objects)                            # server-side apply, every object dry-run first
     result = cluster.exec("curl-0", "default", ["curl", "-s", "http://httpbin:8000/get"])
     with cluster.port_forward("kiali-0", "istio-system", 20001) as local_port: ...
 
-Safety: labtools never reads or writes the user's ~/.kube/config unless pointed at it, and never changes a current
-context. A cluster reached through a context that labtools did not create can be read, but changing it (apply,
+Safety: labtools never reads or writes the user's ~/.kube/config unless pointed at it (--kubeconfig, or a --context
+that only that file holds), and never writes it or changes its current context. A cluster reached through a context that labtools did not create can be read, but changing it (apply,
 delete, patch) needs the user to have named that context (--context) or the caller to pass allow_foreign=True.
 """
 

@@ -7,9 +7,13 @@ Every path can be moved with an environment variable, so tests and instructors c
     LABTOOLS_ISTIO_CRDS  Istio's CRD file used to validate objects offline    (default: the cached release's, or the
                          one `labtools crds` fetched alone)
     LABTOOLS_ISTIO_CRDS_URL  where `labtools crds` fetches that file          (default: ISTIO_CRDS_URL below)
+    LABTOOLS_GATEWAY_API_CRDS  the Gateway API CRD file for offline validation (default: the cached standard-install.yaml)
+    LABTOOLS_GATEWAY_API_URL   where `labtools up` fetches that file            (default: the release's, below)
 
-Versions can be overridden too (LABTOOLS_ISTIO_VERSION, LABTOOLS_NODE_IMAGE): `labtools doctor` then says whether the
-combination is one that Istio supports.
+Versions can be overridden too (LABTOOLS_ISTIO_VERSION, LABTOOLS_NODE_IMAGE, LABTOOLS_GATEWAY_API_VERSION): `labtools
+doctor` then says whether the combination is one that Istio supports. So can the release URL (LABTOOLS_ISTIO_RELEASE_URL),
+the kind cluster's name (LABTOOLS_CLUSTER) and where the ingress gateways answer (LABTOOLS_INGRESS_URL,
+LABTOOLS_GATEWAY_API_INGRESS_URL).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@
 Per learner `<prefix>-NN` (NN = 01, 02, ...):
   * the namespace, labelled istio-injection=enabled, `app.kubernetes.io/managed-by: labtools`,
     `labtools.dev/workshop: <prefix>` (what `delete` looks for: it never deletes a namespace without both labels),
-    and Pod Security labels (`baseline` enforced where Istio's CNI plugin makes that possible, see _pod_security);
+    and Pod Security labels (`baseline` enforced where Istio's CNI plugin makes that possible, see pod_security_labels);
   * the components the labs run in a learner's namespace (Bookinfo, httpbin, curl, fortio by default), from the
     cached Istio release, as `labtools up` installs them in `default`;
   * tenant objects: a Sidecar that limits the namespace's proxies to their own namespace and istio-system, a
@@ -199,7 +199,7 @@ def _admission_policies(prefix: str, labels: dict[str, str]) -> list[dict]:
     hosts: every Gateway server host must be the learner's own `<namespace>.bookinfo.app` (optionally written
     `ns/host`); a VirtualService may name in-mesh hosts (reviews, httpbin...) but no host of the shared ingress
     domain other than the learner's own, and not `*`. pods: no privileged container, no host namespaces, no
-    hostPath (what Pod Security `baseline` forbids, kept even where `baseline` cannot be enforced, see _pod_security).
+    hostPath (what Pod Security `baseline` forbids, kept even where `baseline` cannot be enforced, see pod_security_labels).
     """
     own = f"request.namespace + '.{settings.BOOKINFO_HOST}'"
     domain = settings.BOOKINFO_HOST

@@ -1,4 +1,4 @@
-"""`labtools workshop create|delete|status`: one shared cluster for many learners, a namespace each."""
+"""`labtools workshop create|status|renew|delete`: one shared cluster for many learners, a namespace each."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ CRDs: the release's standard-install.yaml (settings.GATEWAY_API_INSTALL_URL), do
 checked before use: against a pinned SHA-256 where settings has one, and always by content (every document a CRD of
 group gateway.networking.k8s.io annotated with this release's bundle-version and the standard channel, or the
 release's safe-upgrades admission policy; Gateway, GatewayClass, HTTPRoute and ReferenceGrant among them). The same
-file validates Gateway API objects offline (labtools.schemas). `labtools up` applies it before installing Istio.
+file validates Gateway API objects offline (labtools.files.schemas). `labtools up` applies it before installing Istio.
 
 Ingress: for a Gateway of class istio, Istio deploys a proxy of its own, Deployment and Service both named
 <gateway name>-<class name> (istio/istio release-1.31, pilot/pkg/config/kube/gatewaycommon/gateway_utils.go,
