@@ -63,9 +63,11 @@ KINDS: tuple[Kind, ...] = (
     Kind("AuthorizationPolicy", SECURITY, ("v1", "v1beta1"), "authorizationpolicies", graded=Graded.ISTIO, learner=W, system=R),
     # The Kubernetes Gateway API kinds a learner may answer labs 02, 03, 04 and 07 with (served versions: the v1.6.1
     # standard CRDs, config/crd/standard; ReferenceGrant serves v1 and stores v1beta1). Checked 2026-12-03.
-    Kind("Gateway", GATEWAY_API, ("v1", "v1beta1"), "gateways", graded=Graded.GATEWAY_API, learner=W, system=R),
-    Kind("HTTPRoute", GATEWAY_API, ("v1", "v1beta1"), "httproutes", graded=Graded.GATEWAY_API, learner=W, system=R),
-    Kind("ReferenceGrant", GATEWAY_API, ("v1", "v1beta1"), "referencegrants", graded=Graded.GATEWAY_API, learner=W, system=R),
+    # Read-only on a shared workshop cluster: the workshop's host policy covers Istio's kinds only, and every Gateway
+    # of class istio would claim the one node port of the Gateway API ingress; workshop learners answer in Istio's API.
+    Kind("Gateway", GATEWAY_API, ("v1", "v1beta1"), "gateways", graded=Graded.GATEWAY_API, learner=R, system=R),
+    Kind("HTTPRoute", GATEWAY_API, ("v1", "v1beta1"), "httproutes", graded=Graded.GATEWAY_API, learner=R, system=R),
+    Kind("ReferenceGrant", GATEWAY_API, ("v1", "v1beta1"), "referencegrants", graded=Graded.GATEWAY_API, learner=R, system=R),
     # The workshop's tenant Sidecar: the learner may look at it, not change it.
     Kind("Sidecar", NETWORKING, ("v1", "v1beta1", "v1alpha3"), "sidecars", learner=R),
     # Workloads grading reads. Deployments are writable in the learner's own namespace: `labtools reset 10` creates

@@ -282,10 +282,14 @@ class Cluster:
                 _request_timeout=REQUEST_TIMEOUT,
             )),
         )
+        return self._items(result, api_version, kind)
+
+    def _items(self, result: Any, api_version: str, kind: str) -> List[dict]:
+        """The objects of a list answer, with apiVersion and kind set (list answers leave them out of each item)."""
         items = result.get("items") if isinstance(result, dict) else None
         if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
             raise self._not_kubernetes(f"list {kind}", f"its answer has no list of objects under `items` ({_shape(result)})")
-        for item in items:  # list responses leave these out of each item
+        for item in items:
             item.setdefault("apiVersion", api_version)
             item.setdefault("kind", kind)
         return items
@@ -458,6 +462,7 @@ class Cluster:
         (Kubernetes docs, API concepts: "Retrieving large results sets in chunks".)"""
         from kubernetes.dynamic.exceptions import DynamicApiError
 
+        check_namespace(namespace)
         resource = self._resource(api_version, kind)
         for restart in (False, True):
             items: List[dict] = []
@@ -471,7 +476,7 @@ class Cluster:
                             limit=page, _continue=token, serializer=_plain, _request_timeout=REQUEST_TIMEOUT)),
                         passthrough=(DynamicApiError,),
                     )
-                    items.extend(result.get("items") or [])
+                    items.extend(self._items(result, api_version, kind))
                     token = (result.get("metadata") or {}).get("continue") or None
                     if not token:
                         break
@@ -479,9 +484,6 @@ class Cluster:
                 if problem.status == 410 and not restart:
                     continue
                 raise _api_error(problem, f"list {kind}", self) from None
-            for item in items:
-                item.setdefault("apiVersion", api_version)
-                item.setdefault("kind", kind)
             return items
         return []  # not reached: the second pass returns or raises
 
@@ -682,7 +684,9 @@ class Cluster:
                 passthrough=(ResourceNotFoundError, ResourceNotUniqueError),
             )
         except ResourceNotFoundError:
-            hint = "Is Istio installed? Run `labtools up`." if "istio.io" in api_version else None
+            hint = ("Is Istio installed? Run `labtools up`." if "istio.io" in api_version else
+                    "Are the Gateway API's CRDs installed? Run `labtools up`." if "gateway.networking.k8s.io" in api_version
+                    else None)
             raise InputError(f"The cluster does not serve kind {kind} in apiVersion {api_version}.", hint) from None
         except ResourceNotUniqueError:
             raise InputError(f"kind {kind} in apiVersion {api_version} is ambiguous on this cluster.") from None

@@ -52,7 +52,7 @@ from labtools.errors import EnvironmentBroken, InputError, LabtoolsError, UsageE
 from labtools.grading.catalog import AnswerApi, solution_dir, solution_files
 from labtools.grading.checks import Lab, Target
 from labtools.grading.live import GATEWAY_API_KINDS, ISTIO_KINDS
-from labtools.kube import CLUSTER_WIDE, Cluster, describe
+from labtools.kube import CLUSTER_WIDE, COMPONENTS_FIELD_MANAGER, FIELD_MANAGER, Cluster, describe
 from labtools.files.manifests import manifests_in, read_text
 from labtools.meshconfig import MeshConfig, Resource, fqdn, parse_resources
 from labtools.meshconfig.resources import GATEWAY_API_GROUP
@@ -561,8 +561,13 @@ def _change_cluster(cluster: Cluster, plan: Plan, progress: Progress, ready_time
     to_apply = [obj for change in applying for obj in change.objects]
     if to_apply:
         progress(f"applying {len(to_apply)} objects (the API server checks them all first)")
-        for line in components.apply_objects(cluster, to_apply, progress):
-            done.append(f"applied {line}")
+        # Components keep the field manager `labtools up` installs them with; the lab's own objects (setup, solution)
+        # go under the learner's, so that lab 01's Services never strip the fields `up` gave the addons' Services.
+        installs = [obj for change in applying if change.action == INSTALL for obj in change.objects]
+        lab_objects = [obj for change in applying if change.action != INSTALL for obj in change.objects]
+        for objs, manager in ((installs, COMPONENTS_FIELD_MANAGER), (lab_objects, FIELD_MANAGER)):
+            for line in components.apply_objects(cluster, objs, progress, field_manager=manager) if objs else []:
+                done.append(f"applied {line}")
         finished.update(id(change) for change in applying if change.action != REPLACE)
     for change in plan.of(DELETE):
         progress(f"deleting {change.what}")

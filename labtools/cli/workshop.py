@@ -136,9 +136,10 @@ def renew(
 ) -> None:
     """Issue fresh tokens (valid for --duration) into every learner's kubeconfig, e.g. for a second workshop day."""
     from labtools.classroom import workshop
-    from labtools.cli.output import console
-    from labtools.cli.output import spinner
+    from labtools.cli.output import console, spinner
 
+    if server is not None:
+        _check_server(server)  # before it is written into every learner's kubeconfig
     folder = output or Path(f"workshop-{workshop.check_prefix(prefix)}")
     seconds = workshop.parse_duration(duration)
     out = console()

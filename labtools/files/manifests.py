@@ -15,10 +15,17 @@ MAX_FILES = 500  # a lab's exercise has a handful; a folder with more is not the
 
 def manifests_in(folder: Path | None) -> list[Path]:
     """The one rule for which files of a folder are manifests: .yaml, .yml and .json files, in the folder and below
-    it, in name order. None or a missing folder has none."""
+    it, in name order. None or a missing folder has none. More than MAX_FILES is refused (InputError), without
+    walking the rest of a large tree."""
     if folder is None or not folder.is_dir():
         return []
-    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in SUFFIXES and p.is_file())
+    found: list[Path] = []
+    for candidate in folder.rglob("*"):
+        if candidate.suffix.lower() in SUFFIXES and candidate.is_file():
+            found.append(candidate)
+            if len(found) > MAX_FILES:
+                raise InputError(f"{folder}: more than {MAX_FILES} manifest files; name the lab's own folder.")
+    return sorted(found)
 
 
 def manifest_files(paths: Iterable[str | Path]) -> list[Path]:
@@ -27,15 +34,10 @@ def manifest_files(paths: Iterable[str | Path]) -> list[Path]:
     for given in paths:
         path = Path(given)
         if path.is_dir():
-            found: list[Path] = []
-            for candidate in path.rglob("*"):
-                if candidate.suffix.lower() in SUFFIXES and candidate.is_file():
-                    found.append(candidate)
-                    if len(files) + len(found) > MAX_FILES:
-                        raise InputError(f"{path}: more than {MAX_FILES} manifest files; name the lab's own folder.")
+            found = manifests_in(path)
             if not found:
                 raise InputError(f"{path}: no .yaml, .yml or .json files in this folder.")
-            files.extend(sorted(found))
+            files.extend(found)
         elif path.is_file():
             files.append(path)
         elif path.is_symlink():

@@ -116,14 +116,6 @@ class MeshConfig:
         return self.workloads(service.namespace, labels)
 
     # --- destination rules and subsets -----------------------------------------------------------------------
-    def destination_rules(self, host: str, namespace: str | None = None) -> list[Resource]:
-        """DestinationRules whose host covers `host` (resolved as a name in `namespace`)."""
-        target = fqdn(host, namespace or self.namespace)
-        return [
-            dr for dr in self.of_kind("DestinationRule")
-            if host_matches(fqdn(str(dr.spec.get("host", "")), dr.namespace), target)
-        ]
-
     def destination_policy(self, host: str, client_namespace: str | None = None,
                            namespace: str | None = None) -> DestinationPolicy | None:
         """The DestinationRule(s) a proxy in `client_namespace` applies to `host` (resolved in `namespace`), merged
@@ -251,11 +243,6 @@ class MeshConfig:
                 value = pod_labels_of(workload).get(label)
                 shares[value] = shares.get(value, 0.0) + destination.share / len(workloads)
         return shares
-
-    def gateway_accepts(self, gateway: str, host: str) -> bool:
-        namespace, _, name = gateway.partition("/")
-        resource = self.get("Gateway", name, namespace)
-        return resource is not None and bool(self.gateway_servers(resource, host))
 
     def gateways_of(self, vs: Resource) -> list[str]:
         """`namespace/name` of the gateways a VirtualService binds to (`mesh` included when it applies)."""

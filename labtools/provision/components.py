@@ -103,17 +103,18 @@ def apply_component(cluster: Cluster, name: str, release: Release, waiting: Call
     return apply_objects(cluster, objects(name, release), waiting)
 
 
-def apply_objects(cluster: Cluster, objs: list[dict], waiting: Callable[[str], None] = lambda _: None) -> list[str]:
+def apply_objects(cluster: Cluster, objs: list[dict], waiting: Callable[[str], None] = lambda _: None,
+                  field_manager: str = COMPONENTS_FIELD_MANAGER) -> list[str]:
     crds = [o for o in objs if o.get("kind") == "CustomResourceDefinition"]
     rest = [o for o in objs if o.get("kind") != "CustomResourceDefinition"]
     applied: list[str] = []
     if crds:
-        applied += cluster.apply(crds, field_manager=COMPONENTS_FIELD_MANAGER)
+        applied += cluster.apply(crds, field_manager=field_manager)
         for crd in crds:
             _wait_established(cluster, crd["metadata"]["name"], waiting)
     for attempt in range(RACE_RETRIES):
         try:
-            return applied + cluster.apply(rest, field_manager=COMPONENTS_FIELD_MANAGER)
+            return applied + cluster.apply(rest, field_manager=field_manager)
         except InputError as problem:
             if "does not serve kind" not in problem.message or attempt == RACE_RETRIES - 1:
                 raise

@@ -130,7 +130,7 @@ def test_reset_applies_the_setup_and_recreates_an_object_another_tool_changed(cl
     add_learner(cluster, A)
     mine = solution_objects("07-timeouts", A)[0]  # the learner's VirtualService bookinfo with the 3 s timeout
     mine["spec"]["exportTo"] = ["."]  # a field the setup does not write: a merge would keep it
-    cluster.apply([mine])
+    cluster.apply([mine], field_manager="kubectl")  # another tool: its fields stay unless the object is recreated
 
     plan = labstate.plan_reset(cluster, load_lab("07"), A, release=release)
     assert actions(plan) == {"VirtualService learner-a/bookinfo": REPLACE,
