@@ -219,8 +219,8 @@ def validate(objects: list[tuple[dict, Resource]]) -> list[str]:
 
 
 def ownership(namespace: str) -> dict[tuple[str, str], tuple[str, str]]:
-    """(kind, name) -> (lab, role): the first lab whose setup or solution declares that object in a learner's
-    namespace, and which of the two declares it."""
+    """(qualified kind, name) -> (lab, role): the first lab whose setup or solution declares that object in a
+    learner's namespace, and which of the two declares it (a Gateway API Gateway is not Istio's Gateway)."""
     from labtools.grading.catalog import lab_folders
 
     owners: dict[tuple[str, str], tuple[str, str]] = {}
@@ -229,7 +229,7 @@ def ownership(namespace: str) -> dict[tuple[str, str], tuple[str, str]]:
             resources, _ = read_objects(paths, namespace, skip_file_only=False)
             for resource in resources:
                 if resource.namespace == namespace and resource.kind not in CLUSTER_WIDE:
-                    owners.setdefault((resource.kind, resource.name), (folder.name, role))
+                    owners.setdefault((resource.qualified_kind, resource.name), (folder.name, role))
     return owners
 
 
@@ -261,7 +261,7 @@ def same(desired: dict, live: dict | None) -> bool:
     adds defaults), and a Service keeps its type (ClusterIP if unset)."""
     if live is None:
         return False
-    if desired.get("kind") in _ISTIO_KIND_NAMES:
+    if _is_istio(desired):
         return _canonical(desired.get("spec")) == _canonical(live.get("spec"))
     if desired.get("kind") == "Service":
         wanted_type = (desired.get("spec") or {}).get("type") or "ClusterIP"
@@ -360,8 +360,19 @@ def _plan(purpose: str, cluster: Cluster, lab: Lab, namespace: str, progress: Pr
 
 
 def _key(obj: dict) -> tuple[str, str, str]:
+    """Identity in a namespace: the qualified kind (Resource.qualified_kind: the two Gateways differ), namespace, name."""
     meta = obj.get("metadata") or {}
-    return obj.get("kind", ""), meta.get("namespace", ""), meta.get("name", "")
+    return _qualified(obj), meta.get("namespace", ""), meta.get("name", "")
+
+
+def _qualified(obj: dict) -> str:
+    group = str(obj.get("apiVersion", "")).rpartition("/")[0]
+    return f"{obj.get('kind', '')}.{group}" if group == GATEWAY_API_GROUP else str(obj.get("kind", ""))
+
+
+def _is_istio(obj: dict) -> bool:
+    """An object of Istio's configuration kinds (not the Gateway API's Gateway, which shares a kind name)."""
+    return obj.get("kind") in _ISTIO_KIND_NAMES and _qualified(obj) == obj.get("kind")
 
 
 def _lab_components(lab: Lab, namespace: str, progress: Progress, release: Any) -> dict[str, list[dict]]:
@@ -396,7 +407,7 @@ def _component_changes(cluster: Cluster, namespace: str, progress: Progress, use
 def _restorations(cluster: Cluster, lab: Lab, namespace: str, used: dict[str, list[dict]]) -> list[Change]:
     """Component objects outside the namespace that the lab's task changes (lab 01: the addons' Services)."""
     solution, _ = read_objects(solution_files(lab.id), namespace, skip_file_only=True)
-    outside = {(r.kind, r.namespace, r.name) for r in solution if r.namespace != namespace}
+    outside = {r.key for r in solution if r.namespace != namespace}
     if not outside:
         return []
     changes = []
@@ -405,7 +416,8 @@ def _restorations(cluster: Cluster, lab: Lab, namespace: str, used: dict[str, li
             key = _key(obj)
             if key not in outside:
                 continue
-            kind, where, object_name = key
+            _, where, object_name = key
+            kind = obj["kind"]
             live = cluster.get(obj["apiVersion"], kind, object_name, where)
             if live is None:
                 continue  # missing: the component change installs it
@@ -424,7 +436,8 @@ def _object_changes(cluster: Cluster, lab: Lab, namespace: str, desired: list[di
     changes = []
     wanted = {_key(obj) for obj in desired}
     for obj in desired:
-        kind, where, name = _key(obj)
+        _, where, name = _key(obj)
+        kind = obj["kind"]
         role = obj["metadata"]["labels"][ROLE_LABEL]
         live = cluster.get(obj["apiVersion"], kind, name, where) if cluster.knows(obj["apiVersion"], kind) else None
         source = f"the lab's {'reference solution' if role == SOLUTION else 'setup'}"
@@ -435,7 +448,7 @@ def _object_changes(cluster: Cluster, lab: Lab, namespace: str, desired: list[di
         else:
             changes.append(Change(REPLACE, kind, where, name, f"differs from {source}", (obj,)))
     owners = ownership(namespace)
-    starting = MeshConfig([Resource(obj) for obj in desired if obj.get("kind") in _ISTIO_KIND_NAMES], namespace=namespace)
+    starting = MeshConfig([Resource(obj) for obj in desired if _is_istio(obj)], namespace=namespace)
     for api_version, kind in ISTIO_KINDS + GATEWAY_API_KINDS:
         try:
             found = cluster.list(api_version, kind, namespace=namespace)
@@ -443,10 +456,11 @@ def _object_changes(cluster: Cluster, lab: Lab, namespace: str, desired: list[di
             continue
         for live in sorted(found, key=lambda o: o["metadata"]["name"]):
             name = live["metadata"]["name"]
-            if (kind, namespace, name) in wanted:
+            qualified = _qualified({"apiVersion": api_version, "kind": kind})
+            if (qualified, namespace, name) in wanted:
                 continue
             labels = live["metadata"].get("labels") or {}
-            declared_owner, declared_role = owners.get((kind, name), (None, None))
+            declared_owner, declared_role = owners.get((qualified, name), (None, None))
             owner = labels.get(LAB_LABEL) or declared_owner
             role = labels.get(ROLE_LABEL) or declared_role
             origin = f"{role} of lab {owner}" if role in (SETUP, SOLUTION) else f"lab {owner}'s object"

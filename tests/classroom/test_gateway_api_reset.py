@@ -79,3 +79,19 @@ def test_solve_refuses_an_unknown_api(capsys):
 
     code, out, err = run_cli(["solve", "04", "--api", "linkerd", "--yes"], capsys)
     assert code == 2 and "'linkerd' is not one of 'istio', 'gateway-api'" in out + err
+
+
+def test_istios_gateway_and_the_gateway_apis_are_different_objects_to_reset_and_solve():
+    from labtools.classroom import labstate
+
+    istio = {"apiVersion": "networking.istio.io/v1", "kind": "Gateway",
+             "metadata": {"name": "bookinfo-gateway", "namespace": "learner-a"}, "spec": {"servers": []}}
+    gateway_api = {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
+                   "metadata": {"name": "bookinfo-gateway", "namespace": "learner-a"},
+                   "spec": {"gatewayClassName": "istio", "listeners": [{"name": "http", "port": 80, "protocol": "HTTP"}]}}
+    assert labstate._key(istio) != labstate._key(gateway_api)
+    # The Gateway API's objects get server defaults (allowedRoutes): compared by what was written, not exactly.
+    live = {**gateway_api, "spec": {**gateway_api["spec"], "listeners": [
+        {**gateway_api["spec"]["listeners"][0], "allowedRoutes": {"namespaces": {"from": "Same"}}}]}}
+    assert labstate.same(gateway_api, live)
+    assert not labstate.same(istio, {**istio, "spec": {"servers": [], "selector": {"istio": "ingressgateway"}}})
