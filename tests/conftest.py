@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+
+# No test reaches the internet for the Gateway API's CRD file (settings reads this at import); tests of the download
+# serve the file themselves.
+os.environ.setdefault("LABTOOLS_GATEWAY_API_URL", "http://127.0.0.1:9/{version}/standard-install.yaml")
 from pathlib import Path
 
 import pytest

@@ -57,8 +57,8 @@ def schema_note() -> str:
 
 
 MISSING_GATEWAY_API_CRDS = (
-    "Not validated: the Kubernetes Gateway API's CRD file is not on this machine yet. Run `labtools up` once (it "
-    "downloads the release's standard-install.yaml), or set LABTOOLS_GATEWAY_API_CRDS to that file."
+    "Not validated: the Kubernetes Gateway API's CRD file is not on this machine yet. Run `labtools crds` (it downloads "
+    "the release's standard-install.yaml; no Docker needed), or set LABTOOLS_GATEWAY_API_CRDS to that file."
 )
 
 
@@ -93,8 +93,8 @@ def gateway_api_note(schemas: SchemaSet | None, submitted: list) -> str:
     found = find_gateway_api_crd_file()
     if found is None:
         return MISSING_GATEWAY_API_CRDS
-    return (f"Not validated: {found} is not a usable Gateway API CRD file. Delete it and run `labtools up` again "
-            "(it downloads the release's standard-install.yaml).")
+    return (f"Not validated: {found} is not a usable Gateway API CRD file. Delete it and run `labtools crds` "
+            "(it downloads the release's standard-install.yaml again; no Docker needed).")
 
 
 def _cached_kinds(crd_file: Path, what: str = "Istio's CRD file") -> dict[str, dict[str, Schema]]:

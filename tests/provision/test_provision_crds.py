@@ -217,3 +217,16 @@ def test_start_fetches_the_crds_before_opening_the_labs(fake_tools, no_crds, ser
     assert code == 0
     assert served_crds.requests == 1 and settings.fetched_crd_file().is_file() and "Validation ready" in out
     assert [e["mode"] for e in fake_tools.entries() if e["tool"] == "jupyter"] == ["offline"]
+
+
+def test_the_crds_command_fetches_the_gateway_apis_file_too_and_only_warns_without_it(no_crds, served_crds, monkeypatch,
+                                                                                      capsys, tmp_path):
+    from labtools.provision import gateway_api
+
+    monkeypatch.setenv("LABTOOLS_GATEWAY_API_CRDS", str(tmp_path / "none.yaml"))
+    code, out, _ = run_cli(["crds"], capsys)
+    assert code == 0 and "Gateway API will be read but not validated" in " ".join(out.split())
+    fetched = []
+    monkeypatch.setattr(gateway_api, "ensure", lambda **_: fetched.append(1) or (tmp_path / "standard-install.yaml", True))
+    code, out, _ = run_cli(["crds"], capsys)
+    assert code == 0 and fetched == [1] and "Validation ready for the Gateway API too" in " ".join(out.split())
