@@ -1,7 +1,7 @@
 """Lab 05: load-balancing policies in a DestinationRule, globally and per subset."""
 
 from labtools.grading import Lab, fail
-from labtools.grading.expect import require, watch
+from labtools.grading.expect import require, require_in_force, watch
 from labtools.meshconfig import fqdn
 
 lab = Lab("05-destination-rules", "DestinationRules: subsets and load balancing", uses=("istio", "bookinfo"))
@@ -11,20 +11,6 @@ def simple_policy(policy):
     """The `simple` load balancer of a trafficPolicy, or None when not set."""
     balancer = (policy or {}).get("loadBalancer") or {}
     return balancer.get("simple") if isinstance(balancer, dict) else None
-
-
-def require_in_force(config, rule, target):
-    """Fail unless productpage's sidecar (the caller of reviews) applies this rule's policy: another
-    DestinationRule for reviews applied first keeps its own trafficPolicy, and Istio drops the later one's."""
-    policy = config.destination_policy("reviews", client_namespace=target.namespace)
-    if policy is None or rule not in policy.rules:
-        used = ", ".join(str(r) for r in policy.rules) if policy else "none"
-        fail(f"Sidecars in {target.namespace} do not apply {rule} to reviews (they apply: {used}). "
-             + " ".join(policy.dropped if policy else []))
-    if rule.spec.get("trafficPolicy") is not None and policy.policy_from is not rule:
-        fail(f"Istio ignores the trafficPolicy of {rule}: {policy.policy_from} also names host reviews, was applied "
-             "first and has a trafficPolicy of its own; of competing DestinationRules only the first one's counts. "
-             "Keep one DestinationRule for reviews.")
 
 
 def subsets(rule):
@@ -61,7 +47,8 @@ def host_is_fqdn(config, target):
 def global_round_robin(config, target):
     """The rule's traffic policy balances with ROUND_ROBIN"""
     rule = config.get("DestinationRule", "reviews-destination")
-    require_in_force(config, rule, target)
+    # productpage's sidecar, the caller of reviews, must apply this rule's policy
+    require_in_force(config, rule, "reviews", target.namespace, f"The sidecar of productpage in {target.namespace}")
     policy = simple_policy(rule.spec.get("trafficPolicy"))
     if policy is None:
         fail("spec.trafficPolicy.loadBalancer.simple is not set, so the reviews service keeps Istio's default "

@@ -1,7 +1,7 @@
 """Lab 09: a circuit breaker for httpbin: tiny connection pool limits and outlier detection."""
 
 from labtools.grading import Lab, fail
-from labtools.grading.expect import mesh_client, require, watch
+from labtools.grading.expect import mesh_client, require, require_in_force, watch
 from labtools.meshconfig import fqdn, format_duration, parse_duration
 
 lab = Lab("09-circuit-breaking", "Circuit breaking", uses=("istio", "httpbin", "fortio"))
@@ -27,15 +27,7 @@ def effective_policy(config, target):
     DestinationRule Istio keeps for httpbin (the first one applied, when several compete), with port-level settings
     replacing the rule-wide ones. Fails when Istio ignores the learner's DestinationRule httpbin."""
     rule = config.get("DestinationRule", "httpbin")
-    consolidated = config.destination_policy("httpbin", client_namespace=target.namespace)
-    if consolidated is None or rule not in consolidated.rules:
-        used = ", ".join(str(r) for r in consolidated.rules) if consolidated else "none"
-        fail(f"fortio's sidecar does not apply {rule} to httpbin (it applies: {used}). "
-             + " ".join(consolidated.dropped if consolidated else []))
-    if rule.spec.get("trafficPolicy") is not None and consolidated.policy_from is not rule:
-        fail(f"Istio ignores the trafficPolicy of {rule}: {consolidated.policy_from} also names host httpbin, was "
-             "applied first and has a trafficPolicy of its own; of competing DestinationRules only the first one's "
-             "counts. Keep one DestinationRule for httpbin.")
+    consolidated = require_in_force(config, rule, "httpbin", target.namespace, "fortio's sidecar")
     policy = consolidated.traffic_policy or {}
     for setting in policy.get("portLevelSettings") or []:
         if isinstance(setting, dict) and (setting.get("port") or {}).get("number") == HTTPBIN_PORT:

@@ -29,6 +29,22 @@ def require(config: MeshConfig, kind: str, name: str, namespace: str | None = No
     raise AssertionError  # unreachable: fail raises
 
 
+def require_in_force(config: MeshConfig, rule: Resource, host: str, client_namespace: str, proxy: str):
+    """The DestinationRule policy that `proxy` (the calling sidecar, in words) applies to `host`; fails unless
+    `rule` is part of it and, where `rule` has a trafficPolicy, is the one whose trafficPolicy counts (of competing
+    DestinationRules the first one applied wins: meshconfig.destinations)."""
+    policy = config.destination_policy(host, client_namespace=client_namespace)
+    if policy is None or rule not in policy.rules:
+        used = ", ".join(str(r) for r in policy.rules) if policy else "none"
+        fail(f"{proxy} does not apply {rule} to {host} (it applies: {used}). "
+             + " ".join(policy.dropped if policy else []))
+    if rule.spec.get("trafficPolicy") is not None and policy.policy_from is not rule:
+        fail(f"Istio ignores the trafficPolicy of {rule}: {policy.policy_from} also names host {host}, was applied "
+             "first and has a trafficPolicy of its own; of competing DestinationRules only the first one's counts. "
+             f"Keep one DestinationRule for {host}.")
+    return policy
+
+
 def percent(share: float) -> str:
     value = share * 100
     return f"{value:.0f}%" if abs(value - round(value)) < 0.05 else f"{value:.1f}%"
