@@ -105,8 +105,9 @@ def _import_dynamic_client() -> None:
 
 
 def _leave_status_retries_to_labtools(api_client: Any) -> None:
-    """urllib3's default Retry would itself wait out a 429/503's Retry-After on GETs, with no cap and no deadline;
-    Cluster._retrying does that within the command's deadline, so urllib3 keeps only its quick connection retries."""
+    """For a client made elsewhere (Cluster.connect turns urllib3's retries off altogether): urllib3's default Retry
+    would itself wait out a 429/503's Retry-After on GETs, with no cap and no deadline; Cluster._retrying does that
+    within the command's deadline, so urllib3 keeps only its quick connection retries."""
     from urllib3.util.retry import Retry
 
     pool = getattr(getattr(api_client, "rest_client", None), "pool_manager", None)
@@ -263,7 +264,7 @@ class Cluster:
         dynamic = self._client()
         return self._call(
             "read the server version",
-            lambda: dynamic.request("get", "/version", serializer=_plain, _request_timeout=REQUEST_TIMEOUT),
+            self._retrying(lambda: dynamic.request("get", "/version", serializer=_plain, _request_timeout=REQUEST_TIMEOUT)),
         )
 
     def namespaces(self) -> list[str]:
@@ -669,7 +670,8 @@ class Cluster:
             cache = settings.cache_dir() / "discovery" / f"{key}.json"
             cache.parent.mkdir(parents=True, exist_ok=True)
             self._dynamic = self._call(
-                "discover the API", lambda: DynamicClient(self._api, cache_file=str(cache), discoverer=LazyDiscoverer)
+                "discover the API",
+                self._retrying(lambda: DynamicClient(self._api, cache_file=str(cache), discoverer=LazyDiscoverer)),
             )
         return self._dynamic
 
@@ -680,7 +682,7 @@ class Cluster:
         try:
             return self._call(
                 f"look up {kind}",
-                lambda: dynamic.resources.get(api_version=api_version, kind=kind),
+                self._retrying(lambda: dynamic.resources.get(api_version=api_version, kind=kind)),
                 passthrough=(ResourceNotFoundError, ResourceNotUniqueError),
             )
         except ResourceNotFoundError:

@@ -48,7 +48,8 @@ app = typer.Typer(
 # The longest a command that talks to a cluster may run in all, whatever the cluster does (each API call has its
 # own deadline too, see labtools.kube). Live checks send traffic for a few minutes at most. LABTOOLS_COMMAND_DEADLINE
 # (seconds) overrides these.
-COMMAND_DEADLINES_S: dict[str, float] = {"check": 900, "reset": 600, "solve": 600, "status": 120, "dashboard": 120, "report": 300}
+COMMAND_DEADLINES_S: dict[str, float] = {"check": 900, "reset": 600, "solve": 600, "status": 120, "dashboard": 120,
+                                          "report": 300, "workshop": 1800}
 
 
 class _Options:

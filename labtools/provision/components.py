@@ -90,8 +90,8 @@ WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet")
 
 
 def _images(obj: dict) -> list[str]:
-    spec = ((obj.get("spec") or {}).get("template") or {}).get("spec") or {}
-    return [str(c.get("image", "")) for key in ("initContainers", "containers") for c in spec.get(key) or []]
+    # sorted: the API server may write a pod template's container lists in another key order than the manifest
+    return sorted(str(c.get("image", "")) for c in registries.containers([obj]))
 
 
 def missing(cluster: Cluster, objs: list[dict]) -> list[dict]:

@@ -284,9 +284,8 @@ def retired_images(cluster: Cluster) -> Finding:
     """Pods (in any namespace) whose containers name a registry Istio retires (provision/registries.py)."""
     flagged = []
     for pod in cluster.list("v1", "Pod"):
-        spec = pod.get("spec") or {}
-        containers = [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]
-        images = sorted({c.get("image", "") for c in containers if registries.retired(str(c.get("image", "")))})
+        images = sorted({str(c.get("image", "")) for c in registries.containers([pod])
+                         if registries.retired(str(c.get("image", "")))})
         if images:
             meta = pod.get("metadata") or {}
             flagged.append(f"{meta.get('namespace', '?')}/{meta.get('name', '?')} ({', '.join(images)})")
