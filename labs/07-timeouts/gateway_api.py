@@ -15,6 +15,8 @@ def chosen(config):
     """Answered with the Gateway API: an HTTPRoute bookinfo was submitted (live, a VirtualService bookinfo restored
     by a lab's setup may stand beside it; it serves the other API's gateway)."""
     return any(r.qualified_kind == HTTPROUTE and r.name == ROUTE for r in config.submitted)
+
+
 WANTED_SECONDS = 3.0
 
 
