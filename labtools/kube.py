@@ -762,7 +762,7 @@ class Cluster:
             if problem.status == 0:  # the websocket transports report connection failures this way
                 raise self._unreachable(what, problem.reason) from None
             raise _api_error(problem, what, self) from None
-        except AnswerTooSlow as problem:
+        except (AnswerTooSlow, AnswerTooLarge) as problem:
             raise EnvironmentBroken(f"the API server at {self.host} started answering but {problem} (to {what}).",
                                     hint=f"Check that the cluster of context {self.context!r} is healthy.") from None
         except (ReadTimeoutError, TimeoutError, socket.timeout) as problem:

@@ -114,7 +114,7 @@ LISTENER_WAIT_S = 20  # istiod pushes a new Gateway to the ingress gateway withi
 
 @lab.check(points=1, live=True, requires=[selector_picks_ingress_gateway, serves_bookinfo_app_only, server_is_plain_http])
 def gateway_listens(probe, target):
-    """A request for {host} through 127.0.0.1:8080 reaches a listener of the ingress gateway"""
+    """A request for {host} through the ingress gateway reaches one of its listeners"""
     # Any HTTP answer means an Envoy listener took the request; before lab 03 no VirtualService gives bookinfo.app a
     # route, so 404 is the expected answer. A reset means the port mapping works but the gateway has no listener on
     # its port 8080. Note: labtools' own check route (Gateway labtools-smoke, istio-system) also opens that port, so
