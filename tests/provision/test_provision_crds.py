@@ -219,6 +219,7 @@ def test_start_fetches_the_crds_before_opening_the_labs(fake_tools, no_crds, ser
     assert [e["mode"] for e in fake_tools.entries() if e["tool"] == "jupyter"] == ["offline"]
 
 
+@needs_crd_file
 def test_the_crds_command_fetches_the_gateway_apis_file_too_and_only_warns_without_it(no_crds, served_crds, monkeypatch,
                                                                                       capsys, tmp_path):
     from labtools.provision import gateway_api
