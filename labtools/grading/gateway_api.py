@@ -42,13 +42,19 @@ def _chooser(alternative: Callable[..., Any]) -> Callable[[MeshConfig], bool]:
     return found
 
 
+def answered_in_gateway_api(lab_id: str, config: MeshConfig) -> bool:
+    """Whether `config` holds this lab's answer in the Gateway API, by the lab's own `chosen` (False for a lab
+    without a Gateway API answer, or whose checks are not loaded)."""
+    decide = _CHOOSERS.get(lab_id)
+    return decide is not None and decide(config)
+
+
 def ingress_url(lab_id: str, config: MeshConfig) -> str | None:
     """Where live checks send ingress traffic for this lab's answer: the Gateway API ingress (a proxy of its own,
     settings.GATEWAY_API_INGRESS_URL) when the lab was answered with the Gateway API, else None (Istio's)."""
     from labtools import settings
 
-    decide = _CHOOSERS.get(lab_id)
-    return settings.GATEWAY_API_INGRESS_URL if decide is not None and decide(config) else None
+    return settings.GATEWAY_API_INGRESS_URL if answered_in_gateway_api(lab_id, config) else None
 
 
 def _accepted(function: Callable[..., Any], arguments: dict[str, Any]) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from typing import Any, Iterable, Mapping
 from labtools.errors import LabtoolsError
 from labtools.grading.checks import Lab, Target
 from labtools.grading.expect import percent
+from labtools.grading.gateway_api import answered_in_gateway_api
 from labtools.grading.offline import build_config
 from labtools.files.manifests import load_manifests
 from labtools.meshconfig import Destination, MeshConfig, Request, RouteDecision, fqdn
@@ -23,6 +24,7 @@ def offline_config(lab: Lab, namespace: str) -> MeshConfig:
     submitted = load_manifests(files, default_namespace=namespace) if files else []
     return build_config(lab, submitted, namespace)
 
+
 def routes(lab: Lab, namespace: str, requests: Iterable[str | Request], host: str | None = None, gateway: str | None = None,
            headers: Mapping[str, str] | None = None) -> View:
     """Which rule each request meets and where it goes, evaluated from your answer files (no cluster needed).
@@ -35,9 +37,11 @@ def routes(lab: Lab, namespace: str, requests: Iterable[str | Request], host: st
     except LabtoolsError as problem:
         return Notice(ERROR, problem.message, hint=problem.hint)
     rows = []
+    gateway_api = answered_in_gateway_api(lab.id, config)  # through the answer's own API's gateway
     for item in requests:
-        request = item if isinstance(item, Request) else _request(namespace, 
-            host or (Target.for_namespace(namespace).host if gateway else "productpage"), item, headers, gateway)
+        request = item if isinstance(item, Request) else _request(
+            namespace, host or (Target.for_namespace(namespace).host if gateway else "productpage"), item, headers,
+            gateway, gateway_api)
         decision = config.route(request)
         if decision.matched:
             target = ", ".join(f"{d.label()} ({percent(d.share)})" for d in decision.destinations) or "no destination"
@@ -61,7 +65,7 @@ def expected_split(lab: Lab, namespace: str, host: str = "reviews", headers: Map
     A share that reaches no pod (a subset that selects nothing) appears as "no pod (503)".
     """
     config = offline_config(lab, namespace)
-    request = _request(namespace, host, path, headers, gateway)
+    request = _request(namespace, host, path, headers, gateway, answered_in_gateway_api(lab.id, config))
     decision = config.route(request)
     if not decision.matched:
         if not _no_rule_covers(config, request) or not config.endpoints(host):
@@ -71,10 +75,12 @@ def expected_split(lab: Lab, namespace: str, host: str = "reviews", headers: Map
     return {(k if k is not None else "no pod (503)"): v for k, v in shares.items() if v > 1e-9}
 
 
-def _request(namespace: str, host: str, path: str, headers: Mapping[str, str] | None, gateway: str | None) -> Request:
-    """A request from the learner's namespace; `gateway` is named as a VirtualService names it."""
+def _request(namespace: str, host: str, path: str, headers: Mapping[str, str] | None, gateway: str | None,
+             gateway_api: bool = False) -> Request:
+    """A request from the learner's namespace; `gateway` is named as a VirtualService names it, and is the Gateway
+    API's Gateway of that name where the answer is written in that API."""
     return Request(host=host, path=path, headers=dict(headers or {}), source_namespace=namespace,
-                   gateway=gateway_key(gateway, namespace) if gateway else None)
+                   gateway=gateway_key(gateway, namespace) if gateway else None, gateway_api=bool(gateway) and gateway_api)
 
 
 def _answers_label(lab: Lab) -> str:

@@ -92,9 +92,14 @@ class LabSession:
         return self._probe(state) if state.up else None
 
     def _probe(self, state: ClusterState) -> Any:
+        from labtools.grading.gateway_api import ingress_url as gateway_api_ingress
         from labtools.probes import Probe
 
-        return Probe(state.cluster, namespace=self.namespace, ingress_url=ingress_for(state.cluster), host=self.host)
+        try:  # the answer files tell the API the learner answered in, as grading reads it from what they applied
+            url = gateway_api_ingress(self.lab.id, routes.offline_config(self.lab, self.namespace))
+        except LabtoolsError:
+            url = None
+        return Probe(state.cluster, namespace=self.namespace, ingress_url=url or ingress_for(state.cluster), host=self.host)
 
     def live(self, what: str, function: Callable[[Any], Any]) -> Any:
         """Run `function(probe)` when a cluster answers; otherwise a notice that says what was skipped and why."""

@@ -354,6 +354,18 @@ def test_routes_evaluate_the_learners_file(labs, monkeypatch):
     assert unrouted[2] == "404: the gateway has no route for it"
 
 
+def test_routes_follow_an_answer_in_the_gateway_api_through_its_own_gateway(labs, monkeypatch):
+    offline(monkeypatch)
+    lab = open_lab("03")
+    for path in lab.exercise_dir.glob("*.yaml"):
+        path.unlink()
+    for path in (settings.solutions_dir() / "03-virtual-service" / "gateway-api").glob("*.yaml"):
+        lab.write(path.name, path.read_text())
+    routed, unrouted = lab.routes(["/productpage", "/admin"], gateway="bookinfo-gateway").rows
+    assert "HTTPRoute default/bookinfo" in routed[1] and routed[2] == "productpage.default.svc.cluster.local:9080 (100%)"
+    assert unrouted[2] == "404: the gateway has no route for it"
+
+
 def test_expected_split_follows_the_weights_or_spreads_evenly_without_rules(labs, monkeypatch):
     offline(monkeypatch)
     lab = open_lab("04")
