@@ -16,7 +16,8 @@ KIALI_GRAPH_TYPES = ("app", "versionedApp", "workload", "service")
 
 
 def kiali_link(namespace: str, state: ClusterState, graph_type: str = "versionedApp") -> Link:
-    """Kiali's traffic graph for your namespace (Kiali on 127.0.0.1:30007 once lab 01 exposed it)."""
+    """Kiali's traffic graph for your namespace (Kiali on 127.0.0.1:30007 once lab 01 exposed it; in a workshop, at
+    the address the instructor put into the kubeconfig)."""
     if graph_type not in KIALI_GRAPH_TYPES:
         raise UsageError(f"graph_type must be one of {', '.join(KIALI_GRAPH_TYPES)}, not {graph_type!r}")
     _, _, node_port = settings.DASHBOARDS["kiali"]
@@ -29,9 +30,13 @@ def kiali_link(namespace: str, state: ClusterState, graph_type: str = "versioned
         from labtools.provision.dashboards import locate
 
         try:
-            if locate(state.cluster, "kiali").url is None:
+            found = locate(state.cluster, "kiali").url
+            if found is None:
                 note = (f"Kiali is not on port {node_port} yet (lab 01 exposes it there). Meanwhile "
                         "`labtools dashboard kiali` in a terminal opens it through a port-forward.")
+            elif not found.startswith(f"http://127.0.0.1:{node_port}/"):  # a workshop's Kiali, at the instructor's address
+                root = found.rstrip("/")
+                url = f"{root.removesuffix('/kiali')}{KIALI_GRAPH_PATH}?{query}"
         except LabtoolsError as problem:
             note = problem.message + (f" {problem.hint}" if problem.hint else "")
     inside = ("On a remote JupyterLab (a workshop's JupyterHub, a cloud VM): File → New Launcher → Istio labs → Kiali "

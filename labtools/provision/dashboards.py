@@ -41,6 +41,9 @@ def locate(cluster: Cluster, name: str, forward: bool = False) -> Dashboard:
         if not url:
             raise EnvironmentBroken(f"Your workshop's kubeconfig gives no address for {name.capitalize()}.",
                                     hint="Ask the instructor: `labtools workshop renew --dashboard NAME=URL` adds it.")
+        if forward:  # a learner may not port-forward into istio-system: say where it is instead of pretending to
+            raise UsageError(f"In your workshop {name.capitalize()} is served at {url}; open that address "
+                             "(there is nothing to forward).")
         return Dashboard(name, url=url, path=PATHS.get(name, "/"))
     service_name, service_port, _ = settings.DASHBOARDS[name]
     path = PATHS.get(name, "/")

@@ -160,3 +160,20 @@ def test_the_node_image_is_kinds_image_pinned_by_a_sha256_digest():
     import re
 
     assert re.fullmatch(r"kindest/node:v\d+\.\d+\.\d+@sha256:[0-9a-f]{64}", settings.KIND_NODE_IMAGE)
+
+
+def test_a_workshop_learner_gets_the_instructors_dashboard_address_and_a_clear_word_on_forwarding():
+    from labtools.kube import WORKSHOP_EXTENSION
+    from labtools.notebook.environment import ClusterState
+    from labtools.notebook.kiali import kiali_link
+
+    class Learner:
+        def context_extension(self, name):
+            assert name == WORKSHOP_EXTENSION
+            return {"dashboards": {"kiali": "https://kiali.workshop.example/kiali"}}
+
+    assert dashboards.locate(Learner(), "kiali").url == "https://kiali.workshop.example/kiali"
+    with pytest.raises(UsageError, match="served at https://kiali.workshop.example/kiali"):
+        dashboards.locate(Learner(), "kiali", forward=True)
+    link = kiali_link("learner-07", ClusterState(cluster=Learner()))
+    assert link.url.startswith("https://kiali.workshop.example/kiali/console/graph/namespaces/?namespaces=learner-07")
