@@ -12,9 +12,6 @@ CustomResourceDefinitions before it replaces anything (written atomically: no ha
 
 from __future__ import annotations
 
-import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -22,8 +19,8 @@ from typing import Callable
 from labtools import settings
 from labtools.errors import EnvironmentBroken
 from labtools.files.atomic import write_atomically
+from labtools.provision import download
 
-CONNECT_TIMEOUT = 20  # seconds to connect and between two reads
 DEADLINE = 120  # seconds for the whole file
 MAX_BYTES = 16 * 1024 * 1024  # 1.31's file is 0.9 MB
 # Every Istio CRD file defines these; a proxy's error page or a truncated file does not.
@@ -73,30 +70,11 @@ _HINT = (
 
 
 def _download(url: str, progress: Callable[[str], None]) -> str:
-    started = time.monotonic()
-    chunks: list[bytes] = []
-    size = 0
+    def report(size: int, declared: int) -> None:
+        progress(f"downloading Istio's CRD file: {size // 1024} KiB" + (f" of {declared // 1024} KiB" if declared else ""))
+
+    data = download.fetch(url, "Istio's CRD file", MAX_BYTES, DEADLINE, report, hint=_HINT)
     try:
-        with urllib.request.urlopen(url, timeout=CONNECT_TIMEOUT) as response:
-            declared = int(response.headers.get("Content-Length") or 0)
-            if declared > MAX_BYTES:
-                raise EnvironmentBroken(f"{url} is {declared >> 20} MiB, more than the {MAX_BYTES >> 20} MiB a CRD file can be.",
-                                        hint=_HINT)
-            while chunk := response.read(256 * 1024):
-                size += len(chunk)
-                if size > MAX_BYTES:
-                    raise EnvironmentBroken(f"{url} sent more than {MAX_BYTES >> 20} MiB; that is not Istio's CRD file.", hint=_HINT)
-                if time.monotonic() - started > DEADLINE:
-                    raise EnvironmentBroken(f"Downloading {url} took more than {DEADLINE} s; stopped.", hint=_HINT)
-                chunks.append(chunk)
-                progress(f"downloading Istio's CRD file: {size // 1024} KiB" + (f" of {declared // 1024} KiB" if declared else ""))
-    except urllib.error.HTTPError as problem:
-        raise EnvironmentBroken(f"Cannot download Istio's CRD file from {url}: HTTP {problem.code} {problem.reason}.",
-                                hint=_HINT) from None
-    except (urllib.error.URLError, OSError, ValueError) as problem:
-        reason = getattr(problem, "reason", None) or problem
-        raise EnvironmentBroken(f"Cannot download Istio's CRD file from {url}: {reason} (no network here?).", hint=_HINT) from None
-    try:
-        return b"".join(chunks).decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError:
         raise EnvironmentBroken(f"{url} did not return text, so not Istio's CRD file.", hint=_HINT) from None

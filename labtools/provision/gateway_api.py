@@ -20,16 +20,14 @@ node port; a second Gateway of class istio with a port-80 listener gets no Servi
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any, Callable
 
 from labtools import settings
 from labtools.errors import EnvironmentBroken
+from labtools.files.atomic import write_atomically
 from labtools.kube import Cluster
+from labtools.provision import download
 from labtools.provision.model import Severity
 
 GROUP = "gateway.networking.k8s.io"
@@ -39,7 +37,7 @@ REQUIRED_KINDS = ("GatewayClass", "Gateway", "HTTPRoute", "ReferenceGrant")
 # Kinds besides CRDs that standard-install.yaml carries: the safe-upgrades admission policy and its binding.
 ALSO_ALLOWED = ("ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding")
 MAX_BYTES = 8 * 1024 * 1024  # the v1.6.1 file is about 1.2 MB
-DOWNLOAD_TIMEOUT = 60
+DOWNLOAD_DEADLINE = 120  # seconds for the whole file
 ISTIO_NAMESPACE = "istio-system"
 CLASS_DEFAULTS_LABEL = "gateway.istio.io/defaults-for-class"
 CLASS_DEFAULTS_NAME = "labtools-gateway-class-defaults"
@@ -72,10 +70,7 @@ def ensure(version: str = settings.GATEWAY_API_VERSION, progress: Callable[[str]
                  "downloads, fetch the file elsewhere and set LABTOOLS_GATEWAY_API_URL to a file:// URL.")
     check_content(data, version, origin=url)
     path = settings.gateway_api_install_path(version)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".standard-install.", delete=False) as handle:
-        handle.write(data)
-    os.replace(handle.name, path)  # a whole, checked file or none
+    write_atomically(path, data.decode("utf-8"))  # a whole, checked file or none (check_content decoded it already)
     return path, True
 
 
@@ -148,19 +143,7 @@ def class_defaults_present(cluster: Cluster) -> bool:
 
 
 def _download(url: str) -> bytes:
-    try:
-        with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT) as response:
-            data = response.read(MAX_BYTES + 1)
-    except (urllib.error.URLError, OSError) as problem:
-        reason = f"HTTP {problem.code} {problem.reason}" if isinstance(problem, urllib.error.HTTPError) else (
-            getattr(problem, "reason", None) or problem)
-        raise EnvironmentBroken(
-            f"Cannot download {url}: {reason}",
-            hint="Check the internet connection. Behind a proxy, set HTTPS_PROXY (and NO_PROXY=127.0.0.1,localhost).",
-        ) from None
-    if len(data) > MAX_BYTES:
-        raise EnvironmentBroken(f"{url} is larger than {MAX_BYTES >> 20} MiB: not the Gateway API's install file.")
-    return data
+    return download.fetch(url, "the Gateway API's install file", MAX_BYTES, DOWNLOAD_DEADLINE)
 
 
 def finding(cluster: Cluster) -> Any:

@@ -16,8 +16,6 @@ import shutil
 import sys
 import tarfile
 import tempfile
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -25,9 +23,12 @@ from typing import Callable
 
 from labtools import settings, shell
 from labtools.errors import EnvironmentBroken
+from labtools.provision import download
 
 MARKER = ".labtools-verified"
-DOWNLOAD_TIMEOUT = 60  # seconds without progress before giving up on a connection
+# The 1.31 archives are about 30 to 60 MB; a slow connection gets half an hour.
+MAX_RELEASE_BYTES = 512 * 1024 * 1024
+RELEASE_DEADLINE_S = 1800
 # Parts of the release labtools relies on; a release missing one is not usable (or not what we think it is).
 REQUIRED = ("bin/istioctl", "samples/bookinfo/platform/kube/bookinfo.yaml", "manifests/charts/base/files/crd-all.gen.yaml")
 
@@ -131,41 +132,27 @@ def istioctl_version(executable: Path | str) -> str | None:
 
 
 def _download(url: str, target: Path, progress: Callable[[str], None]) -> str:
+    def report(done: int, total: int) -> None:
+        progress(f"downloading Istio {done >> 20} MiB" + (f" of {total >> 20} MiB" if total else ""))
+
     digest = hashlib.sha256()
     try:
-        with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT) as response, open(target, "wb") as out:
-            total = int(response.headers.get("Content-Length") or 0)
-            done = 0
-            while chunk := response.read(1 << 20):
+        with open(target, "wb") as out:
+            for chunk in download.chunks(url, "Istio's release", MAX_RELEASE_BYTES, RELEASE_DEADLINE_S, report):
                 out.write(chunk)
                 digest.update(chunk)
-                done += len(chunk)
-                progress(f"downloading Istio {done >> 20} MiB" + (f" of {total >> 20} MiB" if total else ""))
-    except (urllib.error.URLError, OSError) as problem:
-        raise _download_error(url, problem) from None
+    except OSError as problem:  # the local file
+        raise EnvironmentBroken(f"Cannot write {target}: {problem.strerror or problem}.",
+                                hint="Set LABTOOLS_CACHE to a folder with space that you can write to.") from None
     return digest.hexdigest()
 
 
 def _published_digest(url: str, name: str) -> str:
-    try:
-        with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT) as response:
-            text = response.read(4096).decode("ascii", "replace")
-    except (urllib.error.URLError, OSError) as problem:
-        raise _download_error(url, problem) from None
+    text = download.fetch(url, f"the checksum of {name}", 4096, 60).decode("ascii", "replace")
     match = re.match(r"\s*([0-9a-fA-F]{64})\b", text)
     if not match:
         raise EnvironmentBroken(f"{url} holds no sha256 checksum for {name}.")
     return match.group(1).lower()
-
-
-def _download_error(url: str, problem: Exception) -> EnvironmentBroken:
-    reason = getattr(problem, "reason", None) or problem
-    if isinstance(problem, urllib.error.HTTPError):
-        reason = f"HTTP {problem.code} {problem.reason}"
-    return EnvironmentBroken(
-        f"Cannot download {url}: {reason}",
-        hint="Check the internet connection. Behind a proxy, set HTTPS_PROXY (and NO_PROXY=127.0.0.1,localhost).",
-    )
 
 
 def _extract(archive: Path, target: Path) -> None:
