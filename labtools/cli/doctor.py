@@ -24,13 +24,7 @@ def doctor(
 
     out = console()
     with out.status("Checking Docker, kind and the lab cluster"):
-        findings = diagnose.doctor(context, kubeconfig)
-        cluster = _cluster_or_none(context, kubeconfig, findings)
-        try:
-            versions = diagnose.versions(cluster)
-        finally:
-            if cluster is not None:
-                cluster.close()
+        findings, versions = diagnose.doctor_and_versions(context, kubeconfig)
     for what, value in versions:
         out.print(f"{what}: {value}", markup=False)
     out.print()
@@ -44,20 +38,3 @@ def doctor(
     if failures:
         raise typer.Exit(3)
 
-
-def _cluster_or_none(context, kubeconfig, findings):
-    """The cluster doctor looked at, for the versions it runs; None where doctor could not reach one."""
-    from labtools.errors import LabtoolsError
-    from labtools.kube import connect
-    from labtools.provision.codes import Code
-    from labtools.provision.model import Severity
-
-    # No Docker, no cluster, or a kubeconfig that does not reach it: there is nothing to ask for versions.
-    unreachable = {Code.DOCKER_MISSING, Code.DOCKER_DENIED, Code.DOCKER_NOT_RUNNING, Code.NO_CLUSTER, Code.NODE_STOPPED,
-                   Code.KUBECONFIG}
-    if any(f.code in unreachable and f.severity != Severity.OK for f in findings):
-        return None
-    try:
-        return connect(context, kubeconfig)
-    except LabtoolsError:
-        return None

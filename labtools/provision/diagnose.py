@@ -133,6 +133,16 @@ def _urls(cluster: Cluster) -> list[tuple[str, str]]:
 
 def doctor(context: str | None = None, kubeconfig: Path | None = None) -> list[Finding]:
     """Every known failure mode, checked in order. Without Docker: that finding, then what offline mode needs."""
+    return doctor_and_versions(context, kubeconfig)[0]
+
+
+def doctor_and_versions(context: str | None = None, kubeconfig: Path | None = None) -> tuple[list[Finding], list[tuple[str, str]]]:
+    """doctor's findings, and the versions in use (see `versions`) read over the same connection."""
+    in_use: list[tuple[str, str]] = versions()
+    return _doctor(context, kubeconfig, in_use), in_use
+
+
+def _doctor(context: str | None, kubeconfig: Path | None, in_use: list[tuple[str, str]]) -> list[Finding]:
     foreign = context is not None or kubeconfig is not None
     findings: list[Finding] = []
     if not foreign:  # another cluster was named: the machine's Docker and kind do not matter
@@ -173,6 +183,8 @@ def doctor(context: str | None = None, kubeconfig: Path | None = None) -> list[F
             findings += _cluster_findings(cluster, foreign)
         except EnvironmentBroken as unreachable:
             findings.append(Finding(Code.API_UNREACHABLE, FAIL, unreachable.message, fix=unreachable.hint or ""))
+            return findings
+        in_use[:] = versions(cluster)
     return findings
 
 
