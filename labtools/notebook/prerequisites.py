@@ -9,7 +9,7 @@ from labtools import settings
 from labtools.errors import EnvironmentBroken, InputError, LabtoolsError, UsageError
 from labtools.grading.catalog import component_file
 from labtools.grading.checks import Lab
-from labtools.grading.live import CORE_KINDS, ISTIO_KINDS
+from labtools.grading.live import CORE_KINDS, GATEWAY_API_KINDS, ISTIO_KINDS
 from labtools.files.manifests import load_manifests
 from labtools.notebook.environment import ClusterState, docker_problem, offline_why
 from labtools.notebook.exercise import answer_files, setup_files
@@ -113,10 +113,14 @@ def _report_setup_objects(lab: Lab, namespace: str, report: Report, state: Clust
     else:
         report.add(OK, "The lab's starting objects are in place: " + ", ".join(str(r) for r in resources) + ".")
 
+
 def _report_needs(namespace: str, report: Report, state: ClusterState, needs: Mapping[str, str]) -> None:
     for key, made_in in needs.items():
         kind, _, name = key.partition("/")
-        if _get(state, kind, name, namespace) is None:
+        # An earlier lab answered in the Kubernetes Gateway API made its object of that kind (its Gateway) instead.
+        other_api = [version for version, gateway_api_kind in GATEWAY_API_KINDS if gateway_api_kind == kind]
+        if _get(state, kind, name, namespace) is None and all(
+                _get(state, kind, name, namespace, version) is None for version in other_api):
             report.add(ERROR, f"{kind} {namespace}/{name} is missing; lab {made_in} makes it.",
                        hint=f"Finish lab {made_in} first (its exercise cell applies it), then run this cell again.")
         else:

@@ -688,3 +688,19 @@ def test_skipping_the_name_is_remembered_too(labs, monkeypatch):
     monkeypatch.delenv(progress.LEARNER_ENV, raising=False)
     open_lab("02").check_button().name_row.skip.click()
     assert progress.current_learner().name == "" and not progress.should_ask_name()
+
+
+def test_a_needed_gateway_made_in_the_gateway_api_counts():
+    from labtools.notebook.prerequisites import _report_needs
+    from labtools.notebook.views import Report
+
+    class Cluster:
+        def get(self, api_version, kind, name, namespace):
+            return {"kind": kind} if api_version.startswith("gateway.networking.k8s.io/") else None
+
+    report = Report("needs")
+    _report_needs("default", report, ClusterState(cluster=Cluster()),
+                  {"Gateway/bookinfo-gateway": "02-gateway", "VirtualService/bookinfo": "03"})
+    assert [(n.status, n.title) for n in report.items] == [
+        ("ok", "Gateway default/bookinfo-gateway from lab 02-gateway is in place."),
+        ("error", "VirtualService default/bookinfo is missing; lab 03 makes it.")]
