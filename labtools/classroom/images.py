@@ -30,7 +30,8 @@ from typing import Any, Callable, Iterable
 
 from labtools import settings, shell
 from labtools.errors import EnvironmentBroken, InputError
-from labtools.provision import registries
+from labtools.files.atomic import write_atomically
+from labtools.provision import gateway_api, registries
 
 Progress = Callable[[str], None]
 
@@ -56,6 +57,7 @@ class SaveResult:
     images: list[Image]
     size: int
     platform: str | None
+    gateway_api: Path | None = None  # the Gateway API's CRD file saved beside the archive
 
 
 @dataclass
@@ -182,6 +184,7 @@ def save(path: Path, release: Any = None, progress: Progress = lambda _: None) -
         raise InputError(f"{path} is a folder; name the archive file to write, e.g. {path / 'labtools-images.tar'}.")
     info = preflight.docker_info()  # first: without Docker, nothing is downloaded
     release = release or releases.ensure(progress=progress)
+    gateway_crds, _ = gateway_api.ensure(progress=progress)  # `up` installs it; the room has no internet either
     images = required_images(release)
     for index, image in enumerate(images, 1):
         progress(f"pulling {index}/{len(images)}: {image.reference}")
@@ -207,7 +210,14 @@ def save(path: Path, release: Any = None, progress: Progress = lambda _: None) -
         partial.replace(path)
     finally:
         partial.unlink(missing_ok=True)
-    return SaveResult(path, images, path.stat().st_size, platform)
+    beside = gateway_api_file(path)
+    write_atomically(beside, gateway_crds.read_text(encoding="utf-8"))
+    return SaveResult(path, images, path.stat().st_size, platform, beside)
+
+
+def gateway_api_file(archive: Path) -> Path:
+    """Where `save` puts the Gateway API's CRD file beside an image archive, and `load` finds it."""
+    return archive.with_name(archive.name + ".gateway-api.yaml")
 
 
 def archive_images(path: Path) -> list[str]:
@@ -266,7 +276,21 @@ def load(path: Path, progress: Progress = lambda _: None, release: Any = None) -
         created = True
     progress(f"loading {len(contents)} images into the nodes of kind cluster {name!r}")
     shell.run(["kind", "load", "image-archive", str(path), "--name", name], timeout=LOAD_TIMEOUT)
+    notes += _cache_gateway_api(gateway_api_file(path))
     return LoadResult(path, contents, missing, created, notes)
+
+
+def _cache_gateway_api(beside: Path) -> list[str]:
+    """Put the Gateway API's CRD file saved with the archive where `labtools up` looks for it (after checking it)."""
+    cached = settings.gateway_api_install_path()
+    if cached.is_file():
+        return []
+    if not beside.is_file():
+        return [f"No {beside.name} beside the archive: `labtools up` will download the Gateway API's CRDs."]
+    text = beside.read_text(encoding="utf-8")
+    gateway_api.check_content(text.encode("utf-8"), origin=str(beside))
+    write_atomically(cached, text)
+    return [f"The Gateway API's CRDs ({beside.name}) are in the cache for `labtools up`."]
 
 
 def _require_node_image() -> None:

@@ -60,6 +60,8 @@ def save(file: Path = typer.Argument(..., help="The archive to write, e.g. labto
         result = images.save(file, progress=progress)
     out.print(f"Saved {len(result.images)} images to {result.path} ({images.describe_size(result.size)})"
               + (f", platform {result.platform}" if result.platform else "") + ".", markup=False)
+    if result.gateway_api:
+        out.print(f"Beside it: {result.gateway_api} (the Gateway API's CRDs; keep the two together).", markup=False)
     out.print(f"Without internet: labtools images load {result.path}   (then: labtools up)", markup=False)
     _warn_always_pulled(out, result.images)
 

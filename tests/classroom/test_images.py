@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from instructor_helpers import cache_release, run_cli
-from provision_helpers import FakeTools, fake_tools_on_path, release_files
+from provision_helpers import FakeTools, fake_tools_on_path, gateway_api_install_text, release_files
 from labtools import settings
 from labtools.classroom import images
 
@@ -50,6 +50,15 @@ def fake(tmp_path, monkeypatch) -> FakeTools:
 @pytest.fixture
 def release():
     return cache_release(release_with_images())
+
+
+@pytest.fixture(autouse=True)
+def gateway_api_mirror(tmp_path, monkeypatch):
+    """The Gateway API's standard-install.yaml, served from a file:// location (`images save` fetches it too)."""
+    folder = tmp_path / "gateway-api-mirror" / settings.GATEWAY_API_VERSION
+    folder.mkdir(parents=True)
+    (folder / "standard-install.yaml").write_text(gateway_api_install_text())
+    monkeypatch.setattr(settings, "GATEWAY_API_INSTALL_URL", folder.parent.as_uri() + "/{version}/standard-install.yaml")
 
 
 def test_list_reads_every_image_from_the_sources_of_truth(release, capsys):
@@ -104,7 +113,9 @@ def test_save_pulls_every_image_and_writes_one_archive(fake, release, tmp_path, 
     assert save[-len(wanted) - 1:] == wanted + [NODE_TAG]
     assert result.path == target and target.is_file() and result.platform == platform
     assert {images.normalized(r) for r in wanted} <= set(images.archive_images(target))
-    assert [p.name for p in target.parent.iterdir()] == [target.name]
+    beside = target.with_name(target.name + ".gateway-api.yaml")
+    assert sorted(p.name for p in target.parent.iterdir()) == [target.name, beside.name]
+    assert result.gateway_api == beside and beside.read_text() == gateway_api_install_text()
 
 
 def test_a_failed_pull_leaves_no_archive_and_says_why(fake, release, tmp_path, capsys):
@@ -191,3 +202,13 @@ def test_load_refuses_what_is_not_an_image_archive(fake, tmp_path, capsys):
     code, _, err = run_cli(["images", "load", str(tmp_path / "missing.tar")], capsys)
     assert code == 2 and "no such file" in err
     assert fake.calls() == []  # refused before Docker or kind were asked anything
+
+
+def test_load_puts_the_gateway_api_file_saved_beside_the_archive_into_the_cache(fake, release, tmp_path, capsys):
+    fake.set("docker-store", "containerd")
+    archive = saved_archive(fake, release, tmp_path)
+    settings.gateway_api_install_path().unlink()  # another machine: nothing downloaded there
+    code, out, err = run_cli(["images", "load", str(archive)], capsys)
+    assert code == 0, err
+    assert settings.gateway_api_install_path().read_text() == gateway_api_install_text()
+    assert "are in the cache for `labtools up`" in " ".join(out.split())
