@@ -7,9 +7,7 @@ cel-python on the objects a learner would send (what a real API server does with
 
 from __future__ import annotations
 
-import http.server
 import json
-import threading
 import time
 
 import celpy
@@ -17,6 +15,7 @@ import pytest
 import yaml
 
 from instructor_helpers import install_mesh, objects, run_cli, solution_objects, writes
+from provision_helpers import Ingress
 from labtools.classroom import workshop
 from labtools.kube import Cluster
 
@@ -135,37 +134,10 @@ def test_a_throttled_apply_is_never_reported_as_the_learners_mistake(shared, api
     assert kube.RETRY_CAP <= 10
 
 
-class StandInIngress:
-    """A local HTTP server standing in for the shared ingress gateway: answers 404 (listening, no route yet) and
-    records the Host of every request."""
-
-    def __init__(self):
-        hosts = self.hosts = []
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                hosts.append(self.headers.get("Host"))
-                body = b"no route"
-                self.send_response(404)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
 def test_ingress_live_checks_reach_the_instructors_ingress_with_a_learners_kubeconfig(shared, api, release, tmp_path,
                                                                                     capsys, monkeypatch):
-    ingress = StandInIngress()
+    ingress = Ingress()  # the stand-in of provision's tests
+    ingress.mode = "no-route"  # listening, no route yet: 404
     try:
         seats = workshop.create(shared, 2, "learner", tmp_path / "seats", components=["bookinfo"], release=release,
                                 ingress=ingress.url)
@@ -182,7 +154,7 @@ def test_ingress_live_checks_reach_the_instructors_ingress_with_a_learners_kubec
         listens = checks["gateway_listens"]
         assert listens["status"] == "pass", listens
         assert ingress.url in listens["message"] and "Nothing answers at http://127.0.0.1:8080" not in out
-        assert "learner-01.bookinfo.app" in ingress.hosts
+        assert "learner-01.bookinfo.app" in [host for host, _ in ingress.requests]
     finally:
         ingress.close()
 
